@@ -1,0 +1,97 @@
+"""The parameter catalogue: one row per parameter, the only place codes, units and names are defined.
+
+Adding a parameter is adding one row to ``_ROWS``. HJ 212 codes are those of HJ 212-2017 where
+shared/DOMAIN.md gives them; ``None`` means no code is assigned here (a station maps it in its config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Kind(StrEnum):
+    """What a parameter describes."""
+
+    WATER = "water"
+    AIR = "air"
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One catalogue row.
+
+    ``unit`` is the canonical unit stored in InfluxDB; ``label`` is what operators see ("氨氮 NH3-N").
+    """
+
+    code: str
+    hj212: str | None
+    unit: str
+    name_zh: str
+    name_en: str
+    symbol: str
+    kind: Kind
+
+    @property
+    def label(self) -> str:
+        """Bilingual name for dashboards and messages, e.g. ``氨氮 NH3-N``."""
+        return f"{self.name_zh} {self.symbol}"
+
+
+_W, _A = Kind.WATER, Kind.AIR
+_ROWS: tuple[Parameter, ...] = (
+    # Five conventional water parameters.
+    Parameter("temp", "w01010", "degC", "水温", "water temperature", "Temp", _W),
+    Parameter("ph", "w01001", "pH", "pH值", "pH", "pH", _W),
+    Parameter("do", "w01009", "mg/L", "溶解氧", "dissolved oxygen", "DO", _W),
+    Parameter("cond", "w01014", "uS/cm", "电导率", "conductivity", "Cond", _W),
+    Parameter("turb", "w01003", "NTU", "浊度", "turbidity", "Turb", _W),
+    # Nutrient and organic analysers.
+    Parameter("codmn", "w01019", "mg/L", "高锰酸盐指数", "permanganate index", "CODMn", _W),
+    Parameter("cod", "w01018", "mg/L", "化学需氧量", "chemical oxygen demand", "COD", _W),
+    Parameter("bod5", None, "mg/L", "五日生化需氧量", "5-day biochemical oxygen demand", "BOD5", _W),
+    Parameter("nh3n", "w21003", "mg/L", "氨氮", "ammonia nitrogen", "NH3-N", _W),
+    Parameter("tp", "w21011", "mg/L", "总磷", "total phosphorus", "TP", _W),
+    Parameter("tn", "w21001", "mg/L", "总氮", "total nitrogen", "TN", _W),
+    Parameter("chla", None, "ug/L", "叶绿素a", "chlorophyll-a", "Chl-a", _W),
+    # Remaining GB 3838-2002 Table 1 items (laboratory or special analysers).
+    Parameter("cu", None, "mg/L", "铜", "copper", "Cu", _W),
+    Parameter("zn", None, "mg/L", "锌", "zinc", "Zn", _W),
+    Parameter("f", None, "mg/L", "氟化物", "fluoride", "F-", _W),
+    Parameter("se", None, "mg/L", "硒", "selenium", "Se", _W),
+    Parameter("as", None, "mg/L", "砷", "arsenic", "As", _W),
+    Parameter("hg", None, "mg/L", "汞", "mercury", "Hg", _W),
+    Parameter("cd", None, "mg/L", "镉", "cadmium", "Cd", _W),
+    Parameter("cr6", None, "mg/L", "六价铬", "chromium (VI)", "Cr6+", _W),
+    Parameter("pb", None, "mg/L", "铅", "lead", "Pb", _W),
+    Parameter("cn", None, "mg/L", "氰化物", "cyanide", "CN-", _W),
+    Parameter("phenol", None, "mg/L", "挥发酚", "volatile phenol", "Phenol", _W),
+    Parameter("oil", None, "mg/L", "石油类", "petroleum", "Oil", _W),
+    Parameter("las", None, "mg/L", "阴离子表面活性剂", "anionic surfactant", "LAS", _W),
+    Parameter("s2", None, "mg/L", "硫化物", "sulfide", "S2-", _W),
+    Parameter("fcoli", None, "count/L", "粪大肠菌群", "fecal coliform", "F.coli", _W),
+    # Ambient air (concentrations at the reference state; CO in mg/m3).
+    Parameter("so2", "a21026", "ug/m3", "二氧化硫", "sulfur dioxide", "SO2", _A),
+    Parameter("no2", "a21004", "ug/m3", "二氧化氮", "nitrogen dioxide", "NO2", _A),
+    Parameter("co", "a21005", "mg/m3", "一氧化碳", "carbon monoxide", "CO", _A),
+    Parameter("o3", "a05024", "ug/m3", "臭氧", "ozone", "O3", _A),
+    Parameter("pm10", "a34002", "ug/m3", "可吸入颗粒物", "particulate matter PM10", "PM10", _A),
+    Parameter("pm25", "a34004", "ug/m3", "细颗粒物", "fine particulate matter PM2.5", "PM2.5", _A),
+)
+
+CATALOGUE: MappingProxyType[str, Parameter] = MappingProxyType({p.code: p for p in _ROWS})
+BY_HJ212: MappingProxyType[str, Parameter] = MappingProxyType({p.hj212: p for p in _ROWS if p.hj212})
+
+
+def parameter(code: str) -> Parameter:
+    """Return the catalogue row for ``code``; raise ``KeyError`` naming the code when unknown."""
+    try:
+        return CATALOGUE[code]
+    except KeyError:
+        raise KeyError(f"unknown parameter code {code!r}") from None
+
+
+def is_known(code: str) -> bool:
+    """True when ``code`` is a catalogue parameter."""
+    return code in CATALOGUE
