@@ -78,6 +78,19 @@ def _reason(err: Any) -> str:
     return reason
 
 
+def _root_causes(errors: list[Any]) -> list[Any]:
+    """Drop "too short" errors of a list whose items failed: the item's own error says it all."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        e
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(loc[: len(e["loc"])] == tuple(e["loc"]) and loc != tuple(e["loc"]) for loc in locs)
+        )
+    ]
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; syntax errors become ``ConfigError`` with the line and column."""
     try:
@@ -96,7 +109,7 @@ def validate(path: Path, data: dict[str, Any], model: type[_M]) -> _M:
     try:
         return model.model_validate(data, context={"base_dir": path.parent})
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
+        errors = _root_causes(exc.errors(include_url=False))
         first = errors[0]
         reason = _reason(first)
         for extra in errors[1:]:

@@ -67,3 +67,16 @@ def make_client(
         protocol=protocol,
         **kwargs,
     )
+
+
+def enable_manual_ack(client: aiomqtt.Client) -> None:
+    """Acknowledge QoS 1 messages only when ``ack`` is called (after they are durable).
+
+    aiomqtt has no public switch for this; paho-mqtt 2.x has, on the client aiomqtt wraps.
+    """
+    client._client.manual_ack_set(on=True)  # noqa: SLF001 - the one place we reach into aiomqtt
+
+
+def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    """Send the PUBACK for a message received with manual acknowledgement."""
+    client._client.ack(message.mid, message.qos)  # noqa: SLF001

@@ -54,8 +54,14 @@ class Order(StrEnum):
     DCBA = "DCBA"  # fully little-endian
 
 
-_STRUCT = {DataType.INT16: ">h", DataType.UINT16: ">H", DataType.INT32: ">i", DataType.UINT32: ">I",
-           DataType.FLOAT32: ">f", DataType.FLOAT64: ">d"}
+_STRUCT = {
+    DataType.INT16: ">h",
+    DataType.UINT16: ">H",
+    DataType.INT32: ">i",
+    DataType.UINT32: ">I",
+    DataType.FLOAT32: ">f",
+    DataType.FLOAT64: ">d",
+}
 
 
 def _reorder(words: list[int], order: Order) -> list[int]:

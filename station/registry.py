@@ -37,8 +37,21 @@ class WaterClass(IntEnum):
         if isinstance(text, int):
             return cls(text)
         norm = text.strip().upper()
-        romans = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4, "Ⅴ": 5,
-                  "劣V": 6, "劣Ⅴ": 6, "WORSE_THAN_V": 6}
+        romans = {
+            "I": 1,
+            "II": 2,
+            "III": 3,
+            "IV": 4,
+            "V": 5,
+            "Ⅰ": 1,
+            "Ⅱ": 2,
+            "Ⅲ": 3,
+            "Ⅳ": 4,
+            "Ⅴ": 5,
+            "劣V": 6,
+            "劣Ⅴ": 6,
+            "WORSE_THAN_V": 6,
+        }
         if norm in romans:
             return cls(romans[norm])
         if norm.isdigit() and 1 <= int(norm) <= 6:

@@ -123,13 +123,24 @@ def _encode_readings(msg: StationMessage) -> dict[str, Any]:
         if r.ts != msg.ts:
             point["ts"] = rfc3339(r.ts)
         points[r.parameter] = point
-    return {"station": msg.station, "device": msg.device, "seq": msg.seq, "ts": rfc3339(msg.ts),
-            "readings": points}
+    return {
+        "station": msg.station,
+        "device": msg.device,
+        "seq": msg.seq,
+        "ts": rfc3339(msg.ts),
+        "readings": points,
+    }
 
 
 def _encode_status(msg: StationStatus) -> dict[str, Any]:
-    return {"station": msg.station, "state": msg.state.value, "ts": rfc3339(msg.ts), "version": msg.version,
-            "spool_depth": msg.spool_depth, "health": msg.health}
+    return {
+        "station": msg.station,
+        "state": msg.state.value,
+        "ts": rfc3339(msg.ts),
+        "version": msg.version,
+        "spool_depth": msg.spool_depth,
+        "health": msg.health,
+    }
 
 
 def _encode_derived(msg: Derived) -> dict[str, Any]:
@@ -138,15 +149,30 @@ def _encode_derived(msg: Derived) -> dict[str, Any]:
 
 
 def _encode_warning(msg: WarningEvent) -> dict[str, Any]:
-    return {"station": msg.station, "rule": msg.rule, "level": msg.level, "state": msg.state.value,
-            "message": msg.message, "started": rfc3339(msg.started), "ts": rfc3339(msg.ts),
-            "parameter": msg.parameter, "value": msg.value, "limit": msg.limit,
-            "ended": rfc3339(msg.ended) if msg.ended else None}
+    return {
+        "station": msg.station,
+        "rule": msg.rule,
+        "level": msg.level,
+        "state": msg.state.value,
+        "message": msg.message,
+        "started": rfc3339(msg.started),
+        "ts": rfc3339(msg.ts),
+        "parameter": msg.parameter,
+        "value": msg.value,
+        "limit": msg.limit,
+        "ended": rfc3339(msg.ended) if msg.ended else None,
+    }
 
 
 def _encode_deadletter(msg: DeadLetter) -> dict[str, Any]:
-    return {"component": msg.component, "reason": msg.reason, "topic": msg.topic, "payload": msg.payload,
-            "encoding": msg.encoding, "ts": rfc3339(msg.ts)}
+    return {
+        "component": msg.component,
+        "reason": msg.reason,
+        "topic": msg.topic,
+        "payload": msg.payload,
+        "encoding": msg.encoding,
+        "ts": rfc3339(msg.ts),
+    }
 
 
 def encode(msg: _Message) -> tuple[str, bytes]:
@@ -184,8 +210,11 @@ def _decode_readings(p: _Readings) -> StationMessage:
     readings = []
     for code, point in p.readings.items():
         try:
-            readings.append(Reading(p.station, code, point.value, point.unit,
-                                    _utc(point.ts) if point.ts else ts, point.flag))
+            readings.append(
+                Reading(
+                    p.station, code, point.value, point.unit, _utc(point.ts) if point.ts else ts, point.flag
+                )
+            )
         except ValueError as exc:
             raise WireError(f"readings.{code}", str(exc)) from None
     return StationMessage(p.station, p.device, p.seq, ts, tuple(readings))
@@ -201,8 +230,19 @@ def _decode_derived(p: _Derived) -> Derived:
 
 
 def _decode_warning(p: _Warning) -> WarningEvent:
-    return WarningEvent(p.station, p.rule, p.level, p.state, p.message, _utc(p.started), _utc(p.ts),
-                        p.parameter, p.value, p.limit, _utc(p.ended) if p.ended else None)
+    return WarningEvent(
+        p.station,
+        p.rule,
+        p.level,
+        p.state,
+        p.message,
+        _utc(p.started),
+        _utc(p.ts),
+        p.parameter,
+        p.value,
+        p.limit,
+        _utc(p.ended) if p.ended else None,
+    )
 
 
 def _decode_deadletter(p: _DeadLetter) -> DeadLetter:

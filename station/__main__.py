@@ -1,0 +1,5 @@
+"""``python -m station`` is the ``stationpipe`` command."""
+
+from station.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""Running a service: logging, signals and the top-level error report shared by every ``stationpipe`` verb."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from station.errors import StationpipeError
+
+log = logging.getLogger("stationpipe")
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """One line per event, UTC timestamps, on stderr."""
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.Formatter.converter = time.gmtime
+    for noisy in ("pymodbus", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await main
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def run_service(name: str, main: Coroutine[Any, Any, None]) -> int:
+    """Run a service until SIGINT/SIGTERM (exit 0) or a stationpipe error (exit 1, one clear line each).
+
+    Errors that are not ours are bugs: they propagate with their traceback.
+    """
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(_until_signalled(main))
+    except (StationpipeError, ExceptionGroup) as exc:
+        leaves = _leaves(exc)
+        if not all(isinstance(leaf, StationpipeError) for leaf in leaves):
+            raise
+        for leaf in leaves:
+            log.critical("%s stopped: %s", name, leaf)
+        return 1
+    log.info("%s stopped", name)
+    return 0
