@@ -12,7 +12,7 @@ die() { printf '\033[1;31m[stationpipe] %s\033[0m\n' "$*" >&2; exit 1; }
 find_python() {
   for py in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
     [ -n "$py" ] || continue
-    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c "import sys; sys.exit(sys.version_info < (3, 11))" 2>/dev/null; then
       command -v "$py"; return 0
     fi
   done

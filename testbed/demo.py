@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.live import Live
@@ -82,7 +83,7 @@ def main(
 
 def _watch(influx: InfluxDB, pipe: Pipeline, duration: float) -> None:
     start = time.monotonic()
-    total = 0
+    table, total = Table(), 0
     with (
         contextlib.suppress(KeyboardInterrupt),
         Live(console=console, auto_refresh=False, transient=not console.is_terminal) as live,
@@ -96,7 +97,9 @@ def _watch(influx: InfluxDB, pipe: Pipeline, duration: float) -> None:
             table.caption = f"{total} points stored after {time.monotonic() - start:.0f} s"
             live.update(table, refresh=True)
             time.sleep(1.0)  # the display's refresh period
-    console.print(latest(influx)[0])
+    with contextlib.suppress(httpx.HTTPError):  # after Ctrl-C the database may already be gone
+        table, total = latest(influx)
+    console.print(table)
     console.print(f"[bold green]{total} readings stored in InfluxDB[/]")
 
 
