@@ -1,9 +1,9 @@
-"""Edge agent configuration (``kind = "edge"``): one station, its devices, the broker."""
+"""Edge agent configuration (``kind = "edge"``): one station, its devices, the broker, the spool."""
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,14 +11,57 @@ from station.config import ConfigPath, Model
 from station.mqtt import MqttSettings
 from station.registermap import Profile, load_profile
 
+_Unit = Annotated[int, Field(default=1, ge=0, le=255, description="Modbus unit (slave) id")]
+
 
 class ModbusTcp(Model):
-    """A Modbus TCP endpoint (an analyser or a serial gateway)."""
+    """Modbus TCP (MBAP framing): an analyser or a Modbus TCP gateway."""
 
     type: Literal["tcp"] = "tcp"
     host: str
     port: int = Field(default=502, ge=1, le=65535)
-    unit: int = Field(default=1, ge=0, le=255)
+    unit: _Unit = 1
+
+    @property
+    def line(self) -> str:
+        """Devices on the same line share one connection and are polled one request at a time."""
+        return f"tcp://{self.host}:{self.port}"
+
+
+class RtuOverTcp(Model):
+    """Modbus RTU frames over a TCP socket (serial device servers in transparent mode)."""
+
+    type: Literal["rtu_over_tcp"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+    unit: _Unit = 1
+    gap: float = Field(default=0.01, ge=0, description="seconds of silence between requests on the line")
+
+    @property
+    def line(self) -> str:
+        """See ``ModbusTcp.line``."""
+        return f"rtu+tcp://{self.host}:{self.port}"
+
+
+class ModbusRtu(Model):
+    """Modbus RTU on a local serial port (RS-485), several unit ids per line."""
+
+    type: Literal["rtu"]
+    port: str = Field(description="serial device, e.g. /dev/ttyUSB0")
+    baudrate: int = Field(default=9600, gt=0)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+    unit: _Unit = 1
+    gap: float = Field(default=0.02, ge=0, description="seconds of silence between requests on the line")
+
+    @property
+    def line(self) -> str:
+        """See ``ModbusTcp.line``."""
+        return f"rtu://{self.port}"
+
+
+Transport = Annotated[ModbusTcp | RtuOverTcp | ModbusRtu, Field(discriminator="type")]
 
 
 class Device(Model):
@@ -26,15 +69,34 @@ class Device(Model):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     profile: ConfigPath
-    transport: ModbusTcp
+    transport: Transport
     interval: float = Field(default=60.0, gt=0, description="seconds between polls, aligned to the clock")
     timeout: float = Field(default=2.0, gt=0, description="seconds for one request")
     max_gap: int = Field(default=4, ge=0, description="unused registers a coalesced request may span")
+    one_request_per_point: bool = Field(default=False, description="escape hatch for devices that refuse spans")
 
     @cached_property
     def register_map(self) -> Profile:
-        """The device's profile, loaded once (validated at start-up by the agent config)."""
+        """The device's profile, loaded once (validated at start-up by ``stationpipe check``/the agent)."""
         return load_profile(self.profile)
+
+
+class SpoolSettings(Model):
+    """Bounds of the on-disk spool and how fast a backlog drains after an outage."""
+
+    max_messages: int = Field(default=1_000_000, ge=1)
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    max_age: float = Field(default=30 * 86_400.0, gt=0, description="seconds")
+    drain_rate: float = Field(default=200.0, gt=0, description="backlog messages per second after an outage")
+    window: int = Field(default=32, ge=1, le=1000, description="messages in flight awaiting PUBACK")
+    fsync: bool = Field(default=False, description="synchronous=FULL: survive power loss, slower")
+
+
+class MetricsSettings(Model):
+    """Prometheus ``/metrics`` endpoint."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535, description="0 picks a free port (logged)")
 
 
 class EdgeConfig(Model):
@@ -42,16 +104,22 @@ class EdgeConfig(Model):
 
     kind: Literal["edge"] = "edge"
     station: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")
-    state_dir: ConfigPath = Field(description="where the agent keeps its sequence number (and spool)")
-    queue_size: int = Field(
-        default=10_000, ge=1, description="messages held in memory while the broker is away"
-    )
+    state_dir: ConfigPath = Field(description="where the agent keeps its spool (and with it the seq counter)")
+    status_interval: float = Field(default=30.0, gt=0, description="seconds between status messages")
     mqtt: MqttSettings
+    spool: SpoolSettings = SpoolSettings()
+    metrics: MetricsSettings | None = None
     devices: tuple[Device, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_devices(self) -> EdgeConfig:
+    def _consistent(self) -> EdgeConfig:
         names = [d.name for d in self.devices]
         if len(names) != len(set(names)):
             raise ValueError("device names must be unique")
+        lines: dict[str, Device] = {}
+        for dev in self.devices:
+            first = lines.setdefault(dev.transport.line, dev)
+            if first.transport.model_dump(exclude={"unit"}) != dev.transport.model_dump(exclude={"unit"}):
+                raise ValueError(f"devices {first.name!r} and {dev.name!r} share {dev.transport.line} "
+                                 "but disagree on its settings")
         return self

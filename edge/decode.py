@@ -1,4 +1,8 @@
-"""Pure decoding: which requests cover a profile's points, and registers -> flagged Readings."""
+"""Pure decoding: which requests cover a profile's points and status bits, and registers -> flagged Readings.
+
+Flags, in order of precedence: B (the request failed) > status bits (D, C, M as the profile maps them)
+> D for "no value" (NaN or a sentinel) > T (outside the measuring range) > N.
+"""
 
 from __future__ import annotations
 
@@ -6,52 +10,79 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from station.reading import Flag, Reading
-from station.registermap import Point, Profile, RegisterType, from_registers
+from station.registermap import Point, Profile, RegisterType, StatusBit, from_registers
 
 MAX_REGISTERS = 125  # Modbus limit for one read of holding/input registers
+MAX_BITS = 2000  # … and of coils/discrete inputs
+_STATUS_PRECEDENCE = (Flag.D, Flag.C, Flag.M, Flag.F, Flag.S, Flag.T)
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One read: ``count`` registers of ``table`` from PDU ``address``, covering ``points``."""
+    """One read: ``count`` registers (or bits) of ``table`` from PDU ``address``."""
 
     table: RegisterType
     address: int
     count: int
-    points: tuple[Point, ...]
+    points: tuple[Point, ...] = ()
+    status: tuple[StatusBit, ...] = ()
 
 
-def plan_requests(profile: Profile, max_gap: int) -> tuple[Request, ...]:
-    """Coalesce points of one table into as few reads as the gap and the 125-register limit allow."""
+@dataclass(frozen=True, slots=True)
+class _Span:
+    table: RegisterType
+    address: int
+    words: int
+    item: Point | StatusBit
+
+
+def _spans(profile: Profile) -> list[_Span]:
+    spans = [_Span(p.table, profile.pdu_address(p.address), p.words, p) for p in profile.points]
+    spans += [_Span(RegisterType(s.table), profile.pdu_address(s.address), 1, s) for s in profile.status]
+    return spans
+
+
+def plan_requests(profile: Profile, max_gap: int, *, one_per_point: bool = False) -> tuple[Request, ...]:
+    """Coalesce the profile's points and status registers into as few reads as the gap and limits allow."""
     requests: list[Request] = []
-    for table in (RegisterType.HOLDING, RegisterType.INPUT):
-        points = sorted((p for p in profile.points if p.table is table), key=lambda p: p.address)
-        group: list[Point] = []
-        for point in points:
-            if group and not _fits(profile, group, point, max_gap):
-                requests.append(_request(profile, table, group))
+    for table in RegisterType:
+        spans = sorted((s for s in _spans(profile) if s.table is table), key=lambda s: s.address)
+        limit = MAX_BITS if table in (RegisterType.COIL, RegisterType.DISCRETE) else MAX_REGISTERS
+        group: list[_Span] = []
+        for span in spans:
+            if group and (one_per_point or not _fits(group, span, max_gap, limit)):
+                requests.append(_request(table, group))
                 group = []
-            group.append(point)
+            group.append(span)
         if group:
-            requests.append(_request(profile, table, group))
+            requests.append(_request(table, group))
     return tuple(requests)
 
 
-def _fits(profile: Profile, group: list[Point], point: Point, max_gap: int) -> bool:
-    start = profile.pdu_address(group[0].address)
-    end = max(profile.pdu_address(p.address) + p.words for p in group)
-    here = profile.pdu_address(point.address)
-    return here - end <= max_gap and here + point.words - start <= MAX_REGISTERS
+def _end(group: list[_Span]) -> int:
+    return max(s.address + s.words for s in group)
 
 
-def _request(profile: Profile, table: RegisterType, group: list[Point]) -> Request:
-    start = profile.pdu_address(group[0].address)
-    end = max(profile.pdu_address(p.address) + p.words for p in group)
-    return Request(table, start, end - start, tuple(group))
+def _fits(group: list[_Span], span: _Span, max_gap: int, limit: int) -> bool:
+    return span.address - _end(group) <= max_gap and span.address + span.words - group[0].address <= limit
+
+
+def _request(table: RegisterType, group: list[_Span]) -> Request:
+    points = tuple(s.item for s in group if isinstance(s.item, Point))
+    status = tuple(s.item for s in group if isinstance(s.item, StatusBit))
+    return Request(table, group[0].address, _end(group) - group[0].address, points, status)
+
+
+def raw_value(profile: Profile, req: Request, point: Point, registers: list[int]) -> float:
+    """The point's raw value (before scale) out of the request's registers or bits."""
+    offset = profile.pdu_address(point.address) - req.address
+    if point.table in (RegisterType.COIL, RegisterType.DISCRETE):
+        return float(registers[offset])
+    return from_registers(registers[offset : offset + point.words], point.type, point.order)
 
 
 def decode_point(point: Point, raw: float, station: str, ts: datetime) -> Reading:
-    """One point's reading: unavailable -> no value (flag D), above range -> flag T, else N."""
+    """One point's reading: unavailable -> no value (flag D), outside range -> flag T, else N."""
     if point.is_unavailable(raw):
         return Reading(station, point.parameter, None, point.unit, ts, Flag.D)
     value = raw * point.scale + point.offset
@@ -61,16 +92,28 @@ def decode_point(point: Point, raw: float, station: str, ts: datetime) -> Readin
     return Reading(station, point.parameter, value, point.unit, ts, flag)
 
 
-def decode_request(
-    profile: Profile, req: Request, registers: list[int], station: str, ts: datetime
-) -> list[Reading]:
+def decode_request(profile: Profile, req: Request, registers: list[int], station: str, ts: datetime) -> list[Reading]:
     """Readings of every point a request covers, from the registers it returned."""
-    out = []
-    for point in req.points:
-        offset = profile.pdu_address(point.address) - req.address
-        raw = from_registers(registers[offset : offset + point.words], point.type, point.order)
-        out.append(decode_point(point, raw, station, ts))
-    return out
+    return [decode_point(p, raw_value(profile, req, p, registers), station, ts) for p in req.points]
+
+
+def status_flags(profile: Profile, req: Request, registers: list[int]) -> set[Flag]:
+    """Flags raised by the status bits this request read."""
+    flags = set()
+    for bit in req.status:
+        word = registers[profile.pdu_address(bit.address) - req.address]
+        if word >> bit.bit & 1:
+            flags.add(bit.flag)
+    return flags
+
+
+def apply_status(readings: list[Reading], flags: set[Flag]) -> list[Reading]:
+    """Overlay the device's status on its readings; B (no answer) is never overwritten."""
+    chosen = next((f for f in _STATUS_PRECEDENCE if f in flags), None)
+    if chosen is None:
+        return readings
+    return [r if r.flag is Flag.B else Reading(r.station, r.parameter, r.value, r.unit, r.ts, chosen)
+            for r in readings]
 
 
 def failed_request(req: Request, station: str, ts: datetime) -> list[Reading]:

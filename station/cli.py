@@ -20,10 +20,13 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+
 def _mount_tools() -> None:
     from rules.evaluate_cli import evaluate_app  # noqa: PLC0415 - keeps `stationpipe edge` light
 
-    app.add_typer(evaluate_app, name="evaluate", help="Evaluate values by hand: GB 3838 water class, HJ 633 AQI.")
+    app.add_typer(
+        evaluate_app, name="evaluate", help="Evaluate values by hand: GB 3838 water class, HJ 633 AQI."
+    )
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file")]

@@ -24,13 +24,19 @@ class MqttSettings(Model):
     password_file: ConfigPath | None = None
     keepalive: int = Field(default=30, ge=5, le=3600)
     timeout: float = Field(default=10.0, gt=0, description="seconds for connect and each publish")
-    ca_file: ConfigPath | None = None
+    ca_file: ConfigPath | None = Field(default=None, description="CA bundle: enables TLS")
+    cert_file: ConfigPath | None = Field(default=None, description="client certificate (PEM), with key_file")
+    key_file: ConfigPath | None = None
     protocol: Literal["3.1.1", "5"] = "3.1.1"
 
     @model_validator(mode="after")
     def _one_secret_source(self) -> MqttSettings:
         if self.password_env and self.password_file:
             raise ValueError("give password_env or password_file, not both")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        if self.cert_file is not None and self.ca_file is None:
+            raise ValueError("a client certificate needs ca_file (TLS)")
         secret(self.password_env, self.password_file)  # fail at start-up, not at first connect
         return self
 
@@ -51,7 +57,11 @@ def make_client(
     password = settings.password()
     tls: aiomqtt.TLSParameters | None = None
     if settings.ca_file is not None:
-        tls = aiomqtt.TLSParameters(ca_certs=str(Path(settings.ca_file)))
+        tls = aiomqtt.TLSParameters(
+            ca_certs=str(Path(settings.ca_file)),
+            certfile=str(settings.cert_file) if settings.cert_file else None,
+            keyfile=str(settings.key_file) if settings.key_file else None,
+        )
     protocol = aiomqtt.ProtocolVersion.V5 if settings.protocol == "5" else aiomqtt.ProtocolVersion.V311
     return aiomqtt.Client(
         settings.host,
