@@ -1,4 +1,4 @@
-"""``stationpipe edge``: poll every device of one station and publish its readings over MQTT."""
+"""``stationpipe edge``: poll every device of one station, spool every message, publish over MQTT."""
 
 from __future__ import annotations
 
@@ -6,36 +6,74 @@ import asyncio
 import logging
 
 from edge.config import EdgeConfig
-from edge.drivers.modbus import ModbusTcpDriver
-from edge.poller import Poller, build_message
-from edge.publisher import Outbox, publish_forever
-from edge.seqstore import SeqStore
-from station.reading import Reading
+from edge.drivers.modbus import ModbusLine
+from edge.metrics import EdgeMetrics
+from edge.poller import Poller
+from edge.publisher import Publisher
+from edge.spool import Spool, SpoolLimits
+from station import wire
+from station.reading import Reading, StationMessage, utc_now
 
 log = logging.getLogger(__name__)
 
 
-async def run(config: EdgeConfig) -> None:
-    """Run pollers and the publisher in one task group until cancelled."""
-    seq = SeqStore(config.state_dir / "seq")
-    outbox = Outbox(config.queue_size)
-    drivers: dict[tuple[str, int], ModbusTcpDriver] = {}
-    pollers = []
+def open_spool(config: EdgeConfig) -> Spool:
+    """The station's spool under ``state_dir`` (created if needed)."""
+    s = config.spool
+    return Spool(
+        config.state_dir / "spool.sqlite", SpoolLimits(s.max_messages, s.max_bytes, s.max_age), fsync=s.fsync
+    )
+
+
+def build_lines(config: EdgeConfig) -> dict[str, ModbusLine]:
+    """One line per physical connection; devices on it share it (polled one request at a time)."""
+    lines: dict[str, ModbusLine] = {}
     for dev in config.devices:
-        key = (dev.transport.host, dev.transport.port)
-        if key not in drivers:  # devices behind one gateway share its connection, serialised
-            drivers[key] = ModbusTcpDriver(*key, timeout=dev.timeout)
-        pollers.append(Poller(config.station, dev, drivers[key]))
+        if dev.transport.line not in lines:
+            timeout = max(d.timeout for d in config.devices if d.transport.line == dev.transport.line)
+            lines[dev.transport.line] = ModbusLine(dev.transport, timeout)
+    return lines
+
+
+def message(station: str, device: str, seq: int, readings: list[Reading]) -> StationMessage:
+    """One readings message; its ``ts`` is the first request's instant."""
+    ts = min((r.ts for r in readings), default=utc_now())
+    return StationMessage(station, device, seq, ts, tuple(readings))
+
+
+async def run(config: EdgeConfig) -> None:
+    """Run the pollers and the publisher in one task group until cancelled; the spool stays intact."""
+    metrics = EdgeMetrics()
+    if config.metrics is not None:
+        metrics.serve(config.metrics)
+    spool = open_spool(config)
+    lines = build_lines(config)
+    pollers = [Poller(config.station, dev, lines[dev.transport.line], metrics) for dev in config.devices]
+    publisher = Publisher(
+        config,
+        spool,
+        metrics,
+        lambda: f"devices {sum(p.available for p in pollers)}/{len(pollers)} answering",
+    )
+    topic = wire.topic_for(message(config.station, "x", 0, []))
 
     async def emit(device: str, readings: list[Reading]) -> None:
-        outbox.put(build_message(config.station, device, seq.take(), readings))
+        spool.append(topic, lambda seq: wire.encode(message(config.station, device, seq, readings))[1])
+        publisher.notify()
 
-    log.info("edge agent for %s: %d devices", config.station, len(pollers))
+    log.info(
+        "edge agent for %s: %d devices on %d lines, spool depth %d",
+        config.station,
+        len(pollers),
+        len(lines),
+        spool.depth,
+    )
     try:
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(publish_forever(config.station, config.mqtt, outbox))
+            tg.create_task(publisher.run())
             for poller in pollers:
                 tg.create_task(poller.run(emit))
     finally:
-        for driver in drivers.values():
-            driver.close()
+        for line in lines.values():
+            line.close()
+        spool.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from station.config import ConfigPath, Model
 from station.mqtt import MqttSettings
@@ -61,7 +61,19 @@ class ModbusRtu(Model):
         return f"rtu://{self.port}"
 
 
-Transport = Annotated[ModbusTcp | RtuOverTcp | ModbusRtu, Field(discriminator="type")]
+def _transport_type(value: object) -> str:
+    if isinstance(value, dict):
+        return f"type={value.get('type', 'tcp')}"
+    return f"type={getattr(value, 'type', 'tcp')}"
+
+
+#: Which transport a device uses; ``type`` defaults to ``"tcp"``.
+Transport = Annotated[
+    Annotated[ModbusTcp, Tag("type=tcp")]
+    | Annotated[RtuOverTcp, Tag("type=rtu_over_tcp")]
+    | Annotated[ModbusRtu, Tag("type=rtu")],
+    Discriminator(_transport_type),
+]
 
 
 class Device(Model):
@@ -73,7 +85,9 @@ class Device(Model):
     interval: float = Field(default=60.0, gt=0, description="seconds between polls, aligned to the clock")
     timeout: float = Field(default=2.0, gt=0, description="seconds for one request")
     max_gap: int = Field(default=4, ge=0, description="unused registers a coalesced request may span")
-    one_request_per_point: bool = Field(default=False, description="escape hatch for devices that refuse spans")
+    one_request_per_point: bool = Field(
+        default=False, description="escape hatch for devices that refuse spans"
+    )
 
     @cached_property
     def register_map(self) -> Profile:
@@ -120,6 +134,8 @@ class EdgeConfig(Model):
         for dev in self.devices:
             first = lines.setdefault(dev.transport.line, dev)
             if first.transport.model_dump(exclude={"unit"}) != dev.transport.model_dump(exclude={"unit"}):
-                raise ValueError(f"devices {first.name!r} and {dev.name!r} share {dev.transport.line} "
-                                 "but disagree on its settings")
+                raise ValueError(
+                    f"devices {first.name!r} and {dev.name!r} share {dev.transport.line} "
+                    "but disagree on its settings"
+                )
         return self

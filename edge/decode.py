@@ -92,7 +92,9 @@ def decode_point(point: Point, raw: float, station: str, ts: datetime) -> Readin
     return Reading(station, point.parameter, value, point.unit, ts, flag)
 
 
-def decode_request(profile: Profile, req: Request, registers: list[int], station: str, ts: datetime) -> list[Reading]:
+def decode_request(
+    profile: Profile, req: Request, registers: list[int], station: str, ts: datetime
+) -> list[Reading]:
     """Readings of every point a request covers, from the registers it returned."""
     return [decode_point(p, raw_value(profile, req, p, registers), station, ts) for p in req.points]
 
@@ -112,8 +114,10 @@ def apply_status(readings: list[Reading], flags: set[Flag]) -> list[Reading]:
     chosen = next((f for f in _STATUS_PRECEDENCE if f in flags), None)
     if chosen is None:
         return readings
-    return [r if r.flag is Flag.B else Reading(r.station, r.parameter, r.value, r.unit, r.ts, chosen)
-            for r in readings]
+    return [
+        r if r.flag is Flag.B else Reading(r.station, r.parameter, r.value, r.unit, r.ts, chosen)
+        for r in readings
+    ]
 
 
 def failed_request(req: Request, station: str, ts: datetime) -> list[Reading]:

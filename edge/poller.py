@@ -1,7 +1,9 @@
 """Polls one device on its interval grid and turns every request into flagged Readings.
 
-A failed request flags only its own points B; the other requests of the poll go on. The timestamp of a
-reading is the instant its request was sent. Polls keep to the grid (k * interval), so they never drift.
+A failed request flags only its own points B; the other requests of the poll go on. A device whose
+every request fails is backed off on its own (its polls yield B readings without touching the line),
+so a dead unit never stalls its neighbours on a shared line. Timestamps are the instant each request
+was sent; polls keep to the grid (k * interval) and never drift.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 from edge.config import Device
-from edge.decode import decode_request, failed_request, plan_requests
-from edge.drivers.modbus import ModbusTcpDriver
-from station.errors import DeviceError
-from station.reading import Reading, StationMessage, utc_now
+from edge.decode import apply_status, decode_request, failed_request, plan_requests, status_flags
+from edge.drivers.modbus import ModbusLine
+from edge.metrics import EdgeMetrics
+from station.backoff import Backoff
+from station.errors import DeviceError, DeviceExceptionError
+from station.reading import Flag, Reading, utc_now
 
 log = logging.getLogger(__name__)
 Emit = Callable[[str, list[Reading]], Awaitable[None]]
@@ -28,49 +32,64 @@ def next_tick(now: float, interval: float) -> float:
 
 
 class Poller:
-    """One device: its driver, its request plan and its availability state (logged on change only)."""
+    """One device: its line, its request plan, its availability and its own backoff."""
 
-    def __init__(self, station: str, device: Device, driver: ModbusTcpDriver) -> None:
-        self.station, self.device, self.driver = station, device, driver
+    def __init__(self, station: str, device: Device, line: ModbusLine, metrics: EdgeMetrics) -> None:
+        self.station, self.device, self.line, self.metrics = station, device, line, metrics
         self.profile = device.register_map
-        self.requests = plan_requests(self.profile, device.max_gap)
+        self.requests = plan_requests(
+            self.profile, device.max_gap, one_per_point=device.one_request_per_point
+        )
         self.available = True
+        self._backoff = Backoff(initial=device.interval, cap=max(300.0, device.interval))
+        self._retry_at = 0.0
 
     async def poll_once(self) -> list[Reading]:
         """Read every request once; failures become B-flagged readings of that request's points."""
+        if time.monotonic() < self._retry_at:
+            ts = utc_now()
+            return [r for req in self.requests for r in failed_request(req, self.station, ts)]
         readings: list[Reading] = []
+        flags: set[Flag] = set()
         failures = 0
+        last_error = ""
         for req in self.requests:
             ts = utc_now()
             try:
-                regs = await self.driver.read(req.table, req.address, req.count, self.device.transport.unit)
+                regs = await self.line.read(
+                    req.table, req.address, req.count, self.device.transport.unit, self.device.timeout
+                )
             except DeviceError as exc:
                 failures += 1
+                kind = "exception" if isinstance(exc, DeviceExceptionError) else "no_answer"
+                self.metrics.errors.labels(self.device.name, kind).inc()
                 readings.extend(failed_request(req, self.station, ts))
-                self._set_available(available=False, why=str(exc))
+                last_error = str(exc)
                 continue
             readings.extend(decode_request(self.profile, req, regs, self.station, ts))
-        if failures == 0:
+            flags |= status_flags(self.profile, req, regs)
+        if failures == len(self.requests):
+            self._retry_at = time.monotonic() + self._backoff.next_delay()
+            self._set_available(available=False, why=last_error)
+        else:
+            self._backoff.reset()
             self._set_available(available=True, why="answering again")
-        return readings
+        return apply_status(readings, flags)
 
     def _set_available(self, *, available: bool, why: str) -> None:
         if available != self.available:
             self.available = available
             level = logging.INFO if available else logging.WARNING
-            log.log(
-                level, "device %s %s: %s", self.device.name, "available" if available else "unavailable", why
-            )
+            state = "available" if available else "unavailable (backing off)"
+            log.log(level, "device %s %s: %s", self.device.name, state, why)
 
     async def run(self, emit: Emit) -> None:
         """Poll on the grid forever; a poll that overruns skips the missed ticks (never bursts)."""
         while True:
             wake = next_tick(time.time(), self.device.interval)
             await asyncio.sleep(max(0.0, wake - time.time()))
-            await emit(self.device.name, await self.poll_once())
-
-
-def build_message(station: str, device: str, seq: int, readings: list[Reading]) -> StationMessage:
-    """One readings message; its ``ts`` is the first request's instant."""
-    ts = min((r.ts for r in readings), default=utc_now())
-    return StationMessage(station, device, seq, ts, tuple(readings))
+            readings = await self.poll_once()
+            self.metrics.polls.labels(self.device.name).inc()
+            for r in readings:
+                self.metrics.points.labels(self.device.name, r.flag.value).inc()
+            await emit(self.device.name, readings)

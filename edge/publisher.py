@@ -1,91 +1,156 @@
-"""Publishes queued messages at QoS 1, one at a time, removing each only after its PUBACK.
+"""Drains the spool to the broker at QoS 1; a message leaves the spool only after its PUBACK.
 
-Reconnects with ``station.backoff``; the retained status topic says online, and the broker's LWT says
-offline when the agent vanishes.
+Each broker session has two lanes: the *live* lane publishes what is produced during the session as
+it comes; the *backlog* lane publishes what was waiting when the session began, oldest first, paced at
+``drain_rate`` messages per second, so after an outage the backlog drains in order while fresh
+readings keep flowing. Each lane keeps its order on the wire; up to ``window`` messages await PUBACK at
+once. A lost connection ends the session; whatever was not acknowledged is still in the spool and is
+sent again (at least once; the collector's writes are idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import deque
+import time
+from collections.abc import Callable
 
 import aiomqtt
 
+from edge.config import EdgeConfig
+from edge.metrics import EdgeMetrics
+from edge.spool import Spool, Spooled
 from station import wire
 from station.backoff import Backoff
 from station.messages import AgentState, StationStatus
-from station.mqtt import QOS, MqttSettings, make_client
-from station.reading import StationMessage, utc_now
+from station.mqtt import QOS, make_client
+from station.reading import utc_now
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
 
-class Outbox:
-    """A bounded in-memory FIFO; when full the oldest message is dropped and counted."""
+class Pacer:
+    """At most ``rate`` events per second, without bursts after idle time."""
 
-    def __init__(self, size: int) -> None:
-        self._items: deque[StationMessage] = deque()
-        self._size = size
-        self._ready = asyncio.Event()
-        self.dropped = 0
+    def __init__(self, rate: float) -> None:
+        self._period = 1.0 / rate
+        self._next = time.monotonic()
 
-    def put(self, msg: StationMessage) -> None:
-        """Append; drop the oldest when full (logged once per overflow episode)."""
-        if len(self._items) >= self._size:
-            self._items.popleft()
-            if self.dropped == 0:
-                log.warning("outbox full (%d): dropping the oldest messages", self._size)
-            self.dropped += 1
-        self._items.append(msg)
-        self._ready.set()
-
-    async def peek(self) -> StationMessage:
-        """Wait for and return the oldest message without removing it."""
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        return self._items[0]
-
-    def pop(self) -> None:
-        """Remove the oldest message (after its PUBACK)."""
-        self._items.popleft()
-
-    def __len__(self) -> int:
-        return len(self._items)
+    async def wait(self) -> None:
+        """Return when the next event may happen."""
+        now = time.monotonic()
+        self._next = max(self._next, now)
+        await asyncio.sleep(self._next - now)
+        self._next += self._period
 
 
-def _status(station: str, state: AgentState, depth: int) -> tuple[str, bytes]:
-    return wire.encode(StationStatus(station, state, utc_now(), VERSION, depth))
+class Publisher:
+    """The agent's one broker connection: status, live lane and backlog lane."""
 
+    def __init__(
+        self, config: EdgeConfig, spool: Spool, metrics: EdgeMetrics, health: Callable[[], str]
+    ) -> None:
+        self.config, self.spool, self.metrics, self.health = config, spool, metrics, health
+        self._new = asyncio.Event()
 
-async def publish_forever(station: str, settings: MqttSettings, outbox: Outbox) -> None:
-    """Keep a broker session and drain the outbox in order; never returns."""
-    backoff = Backoff()
-    topic, offline = _status(station, AgentState.OFFLINE, 0)
-    will = aiomqtt.Will(topic, offline, qos=QOS, retain=True)
-    connected_once = False
-    while True:
+    def notify(self) -> None:
+        """A message was appended to the spool."""
+        self._new.set()
+
+    def _status(self, state: AgentState) -> tuple[str, bytes]:
+        depth = self.spool.depth
+        self.metrics.spool_depth.set(depth)
+        self.metrics.spool_dropped.set(self.spool.dropped)
+        health = self.health() if state is AgentState.ONLINE else "offline"
+        return wire.encode(StationStatus(self.config.station, state, utc_now(), VERSION, depth, health))
+
+    async def run(self) -> None:
+        """Keep a broker session up forever, reconnecting with backoff; log state changes only."""
+        backoff = Backoff()
+        topic, offline = self._status(AgentState.OFFLINE)
+        will = aiomqtt.Will(topic, offline, qos=QOS, retain=True)
+        up = True
+        while True:
+            try:
+                async with make_client(self.config.mqtt, will=will, clean_session=False) as client:
+                    log.info(
+                        "connected to broker %s:%d (spool depth %d)",
+                        self.config.mqtt.host,
+                        self.config.mqtt.port,
+                        self.spool.depth,
+                    )
+                    up = True
+                    backoff.reset()
+                    await self._session(client)
+            except* aiomqtt.MqttError as group:
+                self.metrics.connected.set(0)
+                delay = backoff.next_delay()
+                if up:
+                    log.warning(
+                        "broker unavailable (%s); spooling, retrying with backoff", group.exceptions[0]
+                    )
+                    up = False
+                await asyncio.sleep(delay)
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        self.metrics.connected.set(1)
+        boundary = self.spool.last_id()
         try:
-            async with make_client(settings, will=will) as client:
-                log.info("connected to broker %s:%d", settings.host, settings.port)
-                backoff.reset()
-                connected_once = True
-                await client.publish(*_status(station, AgentState.ONLINE, len(outbox)), qos=QOS, retain=True)
-                while True:
-                    msg = await outbox.peek()
-                    await client.publish(*wire.encode(msg), qos=QOS)  # returns after PUBACK
-                    outbox.pop()
-        except aiomqtt.MqttError as exc:
-            delay = backoff.next_delay()
-            if connected_once or backoff.attempt == 1:
-                log.warning(
-                    "broker %s:%d unavailable (%s); retrying in %.1f s",
-                    settings.host,
-                    settings.port,
-                    exc,
-                    delay,
-                )
-                connected_once = False
-            await asyncio.sleep(delay)
+            await client.publish(*self._status(AgentState.ONLINE), qos=QOS, retain=True)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._status_loop(client))
+                tg.create_task(self._lane(client, after=boundary, upto=None, pacer=None))
+                if boundary:
+                    tg.create_task(
+                        self._lane(client, after=0, upto=boundary, pacer=Pacer(self.config.spool.drain_rate))
+                    )
+        finally:
+            if asyncio.current_task() and asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                await self._say_offline(client)
+
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(2):
+                await client.publish(*self._status(AgentState.OFFLINE), qos=QOS, retain=True)
+
+    async def _status_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            await asyncio.sleep(self.config.status_interval)
+            await client.publish(*self._status(AgentState.ONLINE), qos=QOS, retain=True)
+
+    async def _lane(
+        self, client: aiomqtt.Client, *, after: int, upto: int | None, pacer: Pacer | None
+    ) -> None:
+        """Publish ``after < id <= upto`` in id order; the live lane (``upto=None``) is endless."""
+        window = asyncio.Semaphore(self.config.spool.window)
+        cursor = after
+        async with asyncio.TaskGroup() as tg:
+            while True:
+                if upto is None:
+                    self._new.clear()
+                batch = self.spool.oldest(self.config.spool.window, after=cursor, upto=upto)
+                if not batch:
+                    if upto is not None:
+                        break
+                    await self._new.wait()
+                    continue
+                for message in batch:
+                    await window.acquire()
+                    if pacer is not None:
+                        await pacer.wait()
+                    tg.create_task(self._publish(client, message, window))
+                    cursor = message.id
+        if upto is not None:
+            log.info("backlog drained (up to message %d)", upto)
+
+    async def _publish(self, client: aiomqtt.Client, message: Spooled, window: asyncio.Semaphore) -> None:
+        start = time.monotonic()
+        try:
+            await client.publish(message.topic, message.payload, qos=QOS)  # returns after PUBACK
+        finally:
+            window.release()
+        self.spool.delete(message)
+        self.metrics.published.inc()
+        self.metrics.publish_latency.observe(time.monotonic() - start)

@@ -57,9 +57,14 @@ def secret(env: str | None, file: Path | None) -> SecretStr | None:
 
 
 def format_loc(loc: tuple[int | str, ...]) -> str:
-    """``('devices', 2, 'points', 5, 'type')`` -> ``devices[2].points[5].type``."""
+    """``('devices', 2, 'points', 5, 'type')`` -> ``devices[2].points[5].type``.
+
+    Union tags written as ``key=value`` (see edge.config.Transport) are not keys and are left out.
+    """
     out = ""
     for part in loc:
+        if isinstance(part, str) and "=" in part:
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:

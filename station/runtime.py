@@ -24,8 +24,9 @@ def setup_logging(level: str = "INFO") -> None:
         stream=sys.stderr,
     )
     logging.Formatter.converter = time.gmtime
-    for noisy in ("pymodbus", "httpx", "httpcore"):
+    for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)  # we log device state changes ourselves
 
 
 async def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
