@@ -23,10 +23,10 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _mount_tools() -> None:
     from rules.evaluate_cli import evaluate_app  # noqa: PLC0415 - keeps `stationpipe edge` light
+    from station.hj212_cli import hj212_app  # noqa: PLC0415
 
-    app.add_typer(
-        evaluate_app, name="evaluate", help="Evaluate values by hand: GB 3838 water class, HJ 633 AQI."
-    )
+    app.add_typer(evaluate_app, name="evaluate", help="Evaluate values by hand: GB 3838 class, HJ 633 AQI.")
+    app.add_typer(hj212_app, name="hj212", help="HJ 212-2017 frames: decode stdin to JSON, or encode back.")
 
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="TOML configuration file")]
@@ -96,15 +96,40 @@ def check(
 
 
 @app.command()
-def sim(
-    config: ConfigOpt,
+def sim(  # noqa: PLR0917 - one option per knob of fleet mode
+    config: Annotated[Path | None, typer.Option("--config", "-c", help='kind = "sim" TOML file')] = None,
     journal: Annotated[Path | None, typer.Option(help="append every served read as JSON")] = None,
+    fleet: Annotated[int | None, typer.Option(min=1, max=5000, help="generate and serve N stations")] = None,
+    out: Annotated[Path | None, typer.Option(help="fleet: folder for registry, sim and edge configs")] = None,
+    base_port: Annotated[int, typer.Option(help="fleet: station i is served on BASE_PORT + i")] = 20000,
+    seed: Annotated[int, typer.Option(help="fleet: same seed, same fleet")] = 1,
+    control_port: Annotated[int | None, typer.Option(help="fleet: HTTP control channel port")] = None,
+    mqtt_host: Annotated[str, typer.Option(help="fleet: broker host in the edge configs")] = "127.0.0.1",
+    mqtt_port: Annotated[int, typer.Option(help="fleet: broker port in the edge configs")] = 1883,
+    interval: Annotated[float, typer.Option(help="fleet: poll interval (s) in the edge configs")] = 60.0,
+    write_only: Annotated[  # noqa: FBT002 - a typer flag
+        bool, typer.Option("--write-only", help="fleet: write the files, do not serve")
+    ] = False,
     log_level: LogOpt = "INFO",
 ) -> None:
-    """Serve simulated instruments (Modbus TCP)."""
+    """Serve simulated instruments (Modbus TCP, RTU over TCP, RTU and ASCII on ptys); or a whole fleet."""
     from simulators.fleet import run  # noqa: PLC0415
+    from simulators.fleetfiles import EdgeSettings, write_fleet  # noqa: PLC0415
+    from simulators.fleetgen import plan  # noqa: PLC0415
     from simulators.modbus_server import jsonl_journal  # noqa: PLC0415
 
+    if (config is None) == (fleet is None) or (fleet is not None and out is None):
+        err.print("[bold red]error:[/] give either --config FILE or --fleet N --out DIR")
+        raise typer.Exit(2)
+    if fleet is not None and out is not None:
+        stations = plan(fleet, seed, base_port)
+        config = write_fleet(stations, out, EdgeSettings(mqtt_host, mqtt_port, interval), control_port)
+        err.print(
+            f"[green]wrote[/] {out}/registry.toml, {out}/sim.toml and {fleet} edge configs in {out}/edge"
+        )
+        if write_only:
+            raise typer.Exit(0)
+    assert config is not None
     cfg = _load_or_exit(config, "sim")
     setup_logging(log_level)
     raise typer.Exit(run_service("sim", run(cfg, jsonl_journal(str(journal)) if journal else None)))

@@ -27,6 +27,7 @@ def setup_logging(level: str = "INFO") -> None:
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("pymodbus").setLevel(logging.ERROR)  # we log device state changes ourselves
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt warns of pending publishes: our window
 
 
 async def _until_signalled(main: Coroutine[Any, Any, None]) -> None:

@@ -1,0 +1,26 @@
+"""CPU and memory of a process from /proc (Linux), for the benchmarks' reports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """CPU seconds (user + system) used so far and resident memory in MB."""
+
+    cpu_s: float
+    rss_mb: float
+
+
+def usage(pid: int) -> Usage:
+    """Read ``/proc/<pid>/stat`` and ``status``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / _TICK
+    rss_kb = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if line.startswith("VmRSS:"))
+    return Usage(cpu, rss_kb / 1024)
