@@ -27,12 +27,11 @@ import aiomqtt
 from pymodbus.client import AsyncModbusTcpClient
 
 from bench.procstat import usage
+from station.catalogue import CATALOGUE
 from testbed.modbus import Image, static_server
 from testbed.services import Mosquitto, free_port
 
-PARAMS = ["temp", "ph", "do", "cond", "turb", "codmn", "cod", "bod5", "nh3n", "tp", "tn", "chla", "cu", "zn", "f",
-          "se", "as", "hg", "cd", "cr6", "pb", "cn", "phenol", "oil", "las", "s2", "fcoli", "so2", "no2", "co", "o3",
-          "pm10", "pm25"]
+PARAMS = list(CATALOGUE)
 
 
 def _image(points: int) -> list[int]:
@@ -61,7 +60,10 @@ async def _baseline_device(port: int, points: int, interval: float, stop: float,
         await asyncio.sleep(((math.floor(time.time() / interval) + 1) * interval) - time.time())
         resp = await client.read_input_registers(0, count=2 * points, device_id=1)
         regs = resp.registers
-        values = [client.convert_from_registers(regs[i : i + 2], client.DATATYPE.FLOAT32) for i in range(0, len(regs), 2)]
+        values = [
+            client.convert_from_registers(regs[i : i + 2], client.DATATYPE.FLOAT32)
+            for i in range(0, len(regs), 2)
+        ]
         counts[0] += len(values)
         counts[1] += 1
     client.close()
@@ -81,25 +83,36 @@ def _profile(path: Path, points: int) -> Path:
     # one message may not repeat a parameter: use distinct codes and split wider devices across codes
     lines = ['kind = "profile"', 'name = "bench"']
     for i in range(min(points, len(PARAMS))):
-        lines += ["[[points]]", f'parameter = "{PARAMS[i]}"', 'register = "input"', f"address = {2 * i}",
-                  'unit = "x"']
+        lines += [
+            "[[points]]",
+            f'parameter = "{PARAMS[i]}"',
+            'register = "input"',
+            f"address = {2 * i}",
+            'unit = "x"',
+        ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def _edge_config(work: Path, ports: list[int], mqtt_port: int, points: int, interval: float) -> Path:
     profile = _profile(work / "bench_profile.toml", points)
-    text = [f'kind = "edge"\nstation = "bench"\nstate_dir = "{work / "state"}"\n',
-            f'[mqtt]\nport = {mqtt_port}\nclient_id = "edge-bench"\n[spool]\nwindow = 200\n']
+    text = [
+        f'kind = "edge"\nstation = "bench"\nstate_dir = "{work / "state"}"\n',
+        f'[mqtt]\nport = {mqtt_port}\nclient_id = "edge-bench"\n[spool]\nwindow = 200\n',
+    ]
     for i, port in enumerate(ports):
-        text.append(f'[[devices]]\nname = "dev{i}"\nprofile = "{profile}"\ninterval = {interval}\ntimeout = 1.0\n'
-                    f'[devices.transport]\nhost = "127.0.0.1"\nport = {port}\n')
+        text.append(
+            f'[[devices]]\nname = "dev{i}"\nprofile = "{profile}"\ninterval = {interval}\ntimeout = 1.0\n'
+            f'[devices.transport]\nhost = "127.0.0.1"\nport = {port}\n'
+        )
     path = work / "edge.toml"
     path.write_text("\n".join(text))
     return path
 
 
-async def _count_mqtt(port: int, seconds: float, rounds: int, pid: int) -> tuple[list[float], list[float], float]:
+async def _count_mqtt(
+    port: int, seconds: float, rounds: int, pid: int
+) -> tuple[list[float], list[float], float]:
     rates, cpus = [], []
     async with aiomqtt.Client("127.0.0.1", port, identifier="bench-probe") as client:
         await client.subscribe("stations/bench/readings", qos=1)
@@ -107,7 +120,7 @@ async def _count_mqtt(port: int, seconds: float, rounds: int, pid: int) -> tuple
 
         async def consume() -> None:
             async for msg in client.messages:
-                counter[0] += len(json.loads(msg.payload)["readings"])  # type: ignore[arg-type]
+                counter[0] += len(json.loads(msg.payload)["readings"])
 
         task = asyncio.create_task(consume())
         await asyncio.sleep(3)  # warm-up: connections, first polls
@@ -137,23 +150,27 @@ def main() -> None:
         return
     points = min(args.points, len(PARAMS))
     if points < args.points:
-        print(f"note: one message carries at most {len(PARAMS)} distinct parameters; reading {points} per device")
+        print(f"note: a message holds at most {len(PARAMS)} distinct parameters; reading {points} per device")
     demanded = args.devices * points / args.interval
     ports = [free_port() for _ in range(args.devices)]
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
         work = Path(tmp)
         broker = Mosquitto("mosquitto", work)
         broker.start()
-        server = subprocess.Popen([sys.executable, "-m", "bench.edge_poll", "--points", str(points), "--serve",
-                                   *map(str, ports)])
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bench.edge_poll", "--points", str(points), "--serve", *map(str, ports)]
+        )
         try:
             time.sleep(2)  # the servers' start-up; the baseline's connect fails loudly if they are not up
-            base = [asyncio.run(baseline(ports, points, args.interval, args.seconds)) for _ in range(args.rounds)]
+            base = [
+                asyncio.run(baseline(ports, points, args.interval, args.seconds)) for _ in range(args.rounds)
+            ]
             base_pts = statistics.median(b[0] for b in base)
             base_req = statistics.median(b[1] for b in base)
             cfg = _edge_config(work, ports, broker.port, points, args.interval)
-            agent = subprocess.Popen([sys.executable, "-m", "station", "edge", "--config", str(cfg),
-                                      "--log-level", "WARNING"])
+            agent = subprocess.Popen(
+                [sys.executable, "-m", "station", "edge", "--config", str(cfg), "--log-level", "WARNING"]
+            )
             try:
                 rates, cpus, rss = asyncio.run(_count_mqtt(broker.port, args.seconds, args.rounds, agent.pid))
             finally:
@@ -164,9 +181,13 @@ def main() -> None:
             server.wait(10)
             broker.stop()
     agent_pts = statistics.median(rates)
-    print(f"demanded            {demanded:10.0f} points/s ({args.devices} devices x {points} float32 every "
-          f"{args.interval} s)")
-    print(f"baseline (pymodbus) {base_pts:10.0f} points/s, {base_req:.0f} requests/s (median of {args.rounds})")
+    print(
+        f"demanded            {demanded:10.0f} points/s ({args.devices} devices x {points} float32 every "
+        f"{args.interval} s)"
+    )
+    print(
+        f"baseline (pymodbus) {base_pts:10.0f} points/s, {base_req:.0f} requests/s (median of {args.rounds})"
+    )
     print(f"edge agent -> MQTT  {agent_pts:10.0f} points/s, {agent_pts / points:.0f} requests/s (median)")
     print(f"agent CPU           {statistics.median(cpus):10.0f} % of one core (median), RSS {rss:.0f} MB")
     print(f"delivered/demanded  {agent_pts / demanded:10.1%}")

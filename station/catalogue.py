@@ -16,6 +16,7 @@ class Kind(StrEnum):
 
     WATER = "water"
     AIR = "air"
+    METEO = "meteo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class Parameter:
         return f"{self.name_zh} {self.symbol}"
 
 
-_W, _A = Kind.WATER, Kind.AIR
+_W, _A, _M = Kind.WATER, Kind.AIR, Kind.METEO
 _ROWS: tuple[Parameter, ...] = (
     # Five conventional water parameters.
     Parameter("temp", "w01010", "degC", "水温", "water temperature", "Temp", _W),
@@ -71,6 +72,16 @@ _ROWS: tuple[Parameter, ...] = (
     Parameter("las", None, "mg/L", "阴离子表面活性剂", "anionic surfactant", "LAS", _W),
     Parameter("s2", None, "mg/L", "硫化物", "sulfide", "S2-", _W),
     Parameter("fcoli", None, "count/L", "粪大肠菌群", "fecal coliform", "F.coli", _W),
+    # Further parameters of automatic water stations (lakes, reservoirs, special analysers).
+    Parameter("algae", None, "cells/L", "藻密度", "algae density", "Algae", _W),
+    Parameter("orp", None, "mV", "氧化还原电位", "oxidation-reduction potential", "ORP", _W),
+    Parameter("sal", None, "PSU", "盐度", "salinity", "Sal", _W),
+    Parameter("toc", None, "mg/L", "总有机碳", "total organic carbon", "TOC", _W),
+    Parameter("no3n", None, "mg/L", "硝酸盐氮", "nitrate nitrogen", "NO3-N", _W),
+    Parameter("ss", None, "mg/L", "悬浮物", "suspended solids", "SS", _W),
+    Parameter("uv254", None, "1/cm", "紫外吸光度", "UV absorbance at 254 nm", "UV254", _W),
+    Parameter("level", None, "m", "水位", "water level", "Level", _W),
+    Parameter("flow", None, "m3/s", "流量", "flow", "Q", _W),
     # Ambient air (concentrations at the reference state; CO in mg/m3).
     Parameter("so2", "a21026", "ug/m3", "二氧化硫", "sulfur dioxide", "SO2", _A),
     Parameter("no2", "a21004", "ug/m3", "二氧化氮", "nitrogen dioxide", "NO2", _A),
@@ -78,6 +89,15 @@ _ROWS: tuple[Parameter, ...] = (
     Parameter("o3", "a05024", "ug/m3", "臭氧", "ozone", "O3", _A),
     Parameter("pm10", "a34002", "ug/m3", "可吸入颗粒物", "particulate matter PM10", "PM10", _A),
     Parameter("pm25", "a34004", "ug/m3", "细颗粒物", "fine particulate matter PM2.5", "PM2.5", _A),
+    Parameter("no", None, "ug/m3", "一氧化氮", "nitric oxide", "NO", _A),
+    Parameter("nox", None, "ug/m3", "氮氧化物", "nitrogen oxides", "NOx", _A),
+    # Meteorology at air stations (and wind at chemical parks).
+    Parameter("air_temp", None, "degC", "气温", "air temperature", "T", _M),
+    Parameter("rh", None, "%", "相对湿度", "relative humidity", "RH", _M),
+    Parameter("pressure", None, "hPa", "气压", "air pressure", "P", _M),
+    Parameter("wind_speed", None, "m/s", "风速", "wind speed", "WS", _M),
+    Parameter("wind_dir", None, "deg", "风向", "wind direction", "WD", _M),
+    Parameter("rain", None, "mm", "降水量", "precipitation", "Rain", _M),
 )
 
 CATALOGUE: MappingProxyType[str, Parameter] = MappingProxyType({p.code: p for p in _ROWS})
