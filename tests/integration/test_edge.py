@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from edge.agent import run
@@ -120,17 +121,22 @@ async def test_every_type_and_order_and_status_bits(services: Services, tmp_path
     status.write_text(
         status.read_text() + '[[status]]\nregister = "input"\naddress = 4\nbit = 2\nflag = "C"\n'
     )
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     units = {1: Image(holding=image), 2: Image(inputs=[8123, 0x8000, 0xFFFF, 0xFFFF, 0b100])}
     cfg = edge_config(
         tmp_path,
         services.mosquitto.port,
         [_device("all", all_types, port, 1), _device("scaled", status, port, 2)],
+        metrics={"port": metrics_port},
     )
     probe = Probe(services.mosquitto.port, client_id="probe-types")
     async with static_server(port, units), _running(probe.run()), _running(run(cfg)):
         await probe.wait_for(1, 15, "all")
         await probe.wait_for(1, 15, "scaled")
+        async with httpx.AsyncClient() as http:
+            exposition = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+    assert 'stationpipe_edge_points_total{device="scaled",flag="C"}' in exposition
+    assert "stationpipe_edge_spool_depth" in exposition
     got = probe.of("all")[0]["readings"]
     assert {k: v["value"] for k, v in got.items()} == expected
     assert {v["flag"] for v in got.values()} == {"N"}
