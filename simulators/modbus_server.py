@@ -1,54 +1,53 @@
-"""Simulated instruments served by a real pymodbus server.
+"""Simulated instruments served by a real pymodbus server (TCP, RTU over TCP, RTU on a serial line).
 
 Registers are filled at the moment a request reads them (pymodbus ``SimDevice.action``), from the
-station model, so every read sees the value of its own instant. Each read can be journaled
-(instant, unit, table, address, registers) so a test can compare what was served with what was stored.
+station model and the scenario board, so every read sees the value of its own instant. The action
+also plays the scenarios that act on the protocol: it answers late (``slow``), with an exception
+code (``exception``), or not at all (``silent``: it raises pymodbus' ``NoSuchIdException`` and the
+server, built with ``ignore_missing_devices``, drops the request as a dead unit would).
+
+Each served read can be journaled (instant, unit, table, address, registers) so a test can compare
+what was served with what was stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
+from pymodbus.exceptions import NoSuchIdException
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData
 from pymodbus.simulator import SimDevice as PmSimDevice
 
-from simulators.model import StationModel
+from simulators.encode import span
+from simulators.instrument import Instrument
 from station.reading import utc_now
-from station.registermap import Point, Profile, RegisterType, to_registers
+from station.registermap import Profile, RegisterType
 from station.wire import rfc3339
 
 _FC_TABLE = {3: RegisterType.HOLDING, 4: RegisterType.INPUT}
 Journal = Callable[[dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class Instrument:
-    """A profile bound to a model and a unit id."""
-
-    profile: Profile
-    model: StationModel
-    unit: int
-
-    def registers_of(self, point: Point) -> list[int]:
-        """The registers ``point`` shows now (raw = (value - offset) / scale)."""
-        value = self.model.value(point.parameter, utc_now())
-        return to_registers((value - point.offset) / point.scale, point.type, point.order)
-
-
 def _block(profile: Profile, table: RegisterType) -> list[SimData]:
-    points = [p for p in profile.points if p.table is table]
-    if not points:
-        return [SimData(0, count=1, values=0, datatype=SimType.REGISTERS)]
-    start = min(profile.pdu_address(p.address) for p in points)
-    end = max(profile.pdu_address(p.address) + p.words for p in points)
+    bounds = span(profile, table)
+    start, end = bounds if bounds is not None else (0, 1)
     return [SimData(start, count=end - start, values=0, datatype=SimType.REGISTERS)]
+
+
+def _fill(
+    registers: list[int], start_address: int, address: int, count: int, shown: dict[int, list[int]]
+) -> None:
+    for pdu, words in shown.items():
+        if address <= pdu and pdu + len(words) <= address + count:
+            registers[pdu - start_address : pdu - start_address + len(words)] = words
 
 
 async def _on_access(  # noqa: PLR0917 - pymodbus fixes this signature
@@ -64,15 +63,20 @@ async def _on_access(  # noqa: PLR0917 - pymodbus fixes this signature
     table = _FC_TABLE.get(function_code)
     if table is None or set_values is not None:
         return None
-    for point in inst.profile.points:
-        pdu = inst.profile.pdu_address(point.address)
-        if point.table is table and address <= pdu and pdu + point.words <= address + count:
-            registers[pdu - start_address : pdu - start_address + point.words] = inst.registers_of(point)
+    effects = inst.effects(utc_now())
+    if effects.silent:
+        raise NoSuchIdException(f"unit {inst.unit} is silent (scenario)")
+    if effects.delay:
+        await asyncio.sleep(effects.delay)
+    if effects.exception is not None:
+        return ExcCodes(effects.exception)
+    at = utc_now()
+    _fill(registers, start_address, address, count, inst.shown(table, at, inst.effects(at)))
     if journal is not None:
         served = registers[address - start_address : address - start_address + count]
         journal(
             {
-                "ts": rfc3339(utc_now()),
+                "ts": rfc3339(at),
                 "unit": inst.unit,
                 "table": table.value,
                 "address": address,
@@ -83,7 +87,7 @@ async def _on_access(  # noqa: PLR0917 - pymodbus fixes this signature
 
 
 def device_for(inst: Instrument, journal: Journal | None) -> PmSimDevice:
-    """A pymodbus device whose holding and input registers follow the instrument's model."""
+    """A pymodbus device whose holding and input registers follow the instrument's model and scenarios."""
     bits = [SimData(0, count=16, values=False, datatype=SimType.BITS)]
     blocks = (
         bits,
@@ -95,10 +99,28 @@ def device_for(inst: Instrument, journal: Journal | None) -> PmSimDevice:
 
 
 def tcp_server(
-    host: str, port: int, instruments: list[Instrument], journal: Journal | None
+    host: str, port: int, instruments: list[Instrument], journal: Journal | None, *, rtu: bool = False
 ) -> ModbusTcpServer:
-    """A Modbus TCP server hosting several unit ids on one port (not started)."""
-    return ModbusTcpServer([device_for(i, journal) for i in instruments], address=(host, port))
+    """A Modbus TCP server (``rtu``: RTU frames over TCP), several unit ids on one port (not started)."""
+    return ModbusTcpServer(
+        [device_for(i, journal) for i in instruments],
+        address=(host, port),
+        framer=FramerType.RTU if rtu else FramerType.SOCKET,
+        ignore_missing_devices=True,
+    )
+
+
+def serial_server(
+    path: str, baudrate: int, instruments: list[Instrument], journal: Journal | None
+) -> ModbusSerialServer:
+    """A Modbus RTU server on the serial device ``path`` (a pty): several units on one line (not started)."""
+    return ModbusSerialServer(
+        [device_for(i, journal) for i in instruments],
+        framer=FramerType.RTU,
+        port=path,
+        baudrate=baudrate,
+        ignore_missing_devices=True,
+    )
 
 
 def jsonl_journal(path: str) -> Journal:
