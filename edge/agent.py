@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from edge.config import EdgeConfig
+from edge.config import AsciiSerial, EdgeConfig
 from edge.drivers.modbus import ModbusLine
+from edge.drivers.serial_line import AsciiLine
 from edge.metrics import EdgeMetrics
 from edge.poller import Poller
 from edge.publisher import Publisher
@@ -25,13 +26,18 @@ def open_spool(config: EdgeConfig) -> Spool:
     )
 
 
-def build_lines(config: EdgeConfig) -> dict[str, ModbusLine]:
+def build_lines(config: EdgeConfig) -> dict[str, ModbusLine | AsciiLine]:
     """One line per physical connection; devices on it share it (polled one request at a time)."""
-    lines: dict[str, ModbusLine] = {}
+    lines: dict[str, ModbusLine | AsciiLine] = {}
     for dev in config.devices:
-        if dev.transport.line not in lines:
-            timeout = max(d.timeout for d in config.devices if d.transport.line == dev.transport.line)
-            lines[dev.transport.line] = ModbusLine(dev.transport, timeout)
+        transport = dev.transport
+        if transport.line in lines:
+            continue
+        if isinstance(transport, AsciiSerial):
+            lines[transport.line] = AsciiLine(transport)
+        else:
+            timeout = max(d.timeout for d in config.devices if d.transport.line == transport.line)
+            lines[transport.line] = ModbusLine(transport, timeout)
     return lines
 
 

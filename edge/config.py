@@ -61,6 +61,21 @@ class ModbusRtu(Model):
         return f"rtu://{self.port}"
 
 
+class AsciiSerial(Model):
+    """Plain-ASCII polled sensors (SPL/1, see edge/ascii_protocol.py) on a local serial port."""
+
+    type: Literal["ascii"]
+    port: str = Field(description="serial device, e.g. /dev/ttyUSB1")
+    baudrate: int = Field(default=9600, gt=0)
+    unit: _Unit = 1
+    gap: float = Field(default=0.02, ge=0, description="seconds of silence between requests on the line")
+
+    @property
+    def line(self) -> str:
+        """See ``ModbusTcp.line``."""
+        return f"ascii://{self.port}"
+
+
 def _transport_type(value: object) -> str:
     if isinstance(value, dict):
         return f"type={value.get('type', 'tcp')}"
@@ -71,7 +86,8 @@ def _transport_type(value: object) -> str:
 Transport = Annotated[
     Annotated[ModbusTcp, Tag("type=tcp")]
     | Annotated[RtuOverTcp, Tag("type=rtu_over_tcp")]
-    | Annotated[ModbusRtu, Tag("type=rtu")],
+    | Annotated[ModbusRtu, Tag("type=rtu")]
+    | Annotated[AsciiSerial, Tag("type=ascii")],
     Discriminator(_transport_type),
 ]
 

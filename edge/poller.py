@@ -15,8 +15,16 @@ import time
 from collections.abc import Awaitable, Callable
 
 from edge.config import Device
-from edge.decode import apply_status, decode_request, failed_request, plan_requests, status_flags
+from edge.decode import (
+    apply_status,
+    decode_point,
+    decode_request,
+    failed_request,
+    plan_requests,
+    status_flags,
+)
 from edge.drivers.modbus import ModbusLine
+from edge.drivers.serial_line import AsciiLine
 from edge.metrics import EdgeMetrics
 from station.backoff import Backoff
 from station.errors import DeviceError, DeviceExceptionError
@@ -34,7 +42,9 @@ def next_tick(now: float, interval: float) -> float:
 class Poller:
     """One device: its line, its request plan, its availability and its own backoff."""
 
-    def __init__(self, station: str, device: Device, line: ModbusLine, metrics: EdgeMetrics) -> None:
+    def __init__(
+        self, station: str, device: Device, line: ModbusLine | AsciiLine, metrics: EdgeMetrics
+    ) -> None:
         self.station, self.device, self.line, self.metrics = station, device, line, metrics
         self.profile = device.register_map
         self.requests = plan_requests(
@@ -45,36 +55,60 @@ class Poller:
         self._retry_at = 0.0
 
     async def poll_once(self) -> list[Reading]:
-        """Read every request once; failures become B-flagged readings of that request's points."""
+        """Read the device once; failures become B-flagged readings of the points they cover."""
         if time.monotonic() < self._retry_at:
             ts = utc_now()
             return [r for req in self.requests for r in failed_request(req, self.station, ts)]
+        if isinstance(self.line, AsciiLine):
+            readings, failed, error = await self._read_ascii(self.line)
+        else:
+            readings, failed, error = await self._read_modbus(self.line)
+        if failed:
+            self._retry_at = time.monotonic() + self._backoff.next_delay()
+            self._set_available(available=False, why=error)
+        else:
+            self._backoff.reset()
+            self._set_available(available=True, why="answering again")
+        return readings
+
+    def _count_error(self, exc: DeviceError) -> str:
+        kind = "exception" if isinstance(exc, DeviceExceptionError) else "no_answer"
+        self.metrics.errors.labels(self.device.name, kind).inc()
+        return str(exc)
+
+    async def _read_modbus(self, line: ModbusLine) -> tuple[list[Reading], bool, str]:
+        """Every request in turn; returns the readings, whether all failed, and the last error."""
         readings: list[Reading] = []
         flags: set[Flag] = set()
-        failures = 0
-        last_error = ""
+        failures, error = 0, ""
         for req in self.requests:
             ts = utc_now()
             try:
-                regs = await self.line.read(
+                regs = await line.read(
                     req.table, req.address, req.count, self.device.transport.unit, self.device.timeout
                 )
             except DeviceError as exc:
                 failures += 1
-                kind = "exception" if isinstance(exc, DeviceExceptionError) else "no_answer"
-                self.metrics.errors.labels(self.device.name, kind).inc()
+                error = self._count_error(exc)
                 readings.extend(failed_request(req, self.station, ts))
-                last_error = str(exc)
                 continue
             readings.extend(decode_request(self.profile, req, regs, self.station, ts))
             flags |= status_flags(self.profile, req, regs)
-        if failures == len(self.requests):
-            self._retry_at = time.monotonic() + self._backoff.next_delay()
-            self._set_available(available=False, why=last_error)
-        else:
-            self._backoff.reset()
-            self._set_available(available=True, why="answering again")
-        return apply_status(readings, flags)
+        return apply_status(readings, flags), failures == len(self.requests), error
+
+    async def _read_ascii(self, line: AsciiLine) -> tuple[list[Reading], bool, str]:
+        """One SPL/1 request for all points; values are already in the profile's units."""
+        ts = utc_now()
+        try:
+            reply = await line.read(self.device.transport.unit, self.device.timeout)
+        except DeviceError as exc:
+            error = self._count_error(exc)
+            return [r for req in self.requests for r in failed_request(req, self.station, ts)], True, error
+        readings = []
+        for point in self.profile.points:
+            value = reply.values.get(point.parameter)
+            readings.append(decode_point(point, math.nan if value is None else value, self.station, ts))
+        return apply_status(readings, {reply.flag} - {Flag.N}), False, ""
 
     def _set_available(self, *, available: bool, why: str) -> None:
         if available != self.available:

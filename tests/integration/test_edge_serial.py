@@ -1,0 +1,93 @@
+"""The edge agent on serial lines: Modbus RTU with two unit ids on one pty line, and an SPL/1 ASCII
+sensor on another, both served by the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.agent import run
+from simulators.config import SimConfig
+from simulators.harness import serving
+from station.config import load
+from testbed.pipeline import PROFILES
+from testbed.services import Services
+from tests.integration.edge_helpers import Probe, edge_config
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+def _sim(tmp_path: Path, rs485: Path, ascii_link: Path) -> SimConfig:
+    int16 = PROFILES / "water_sonde_int16.toml"
+    devices = "".join(
+        f'[[devices]]\nname = "{name}"\nstation = "it-edge"\nprofile = "{profile}"\ntransport = "serial"\n'
+        f'line = "{line}"\nunit = {unit}\nseed = {unit}\nwater_class = "II"\n'
+        for name, profile, line, unit in (
+            ("a", int16, "rs485", 1),
+            ("b", int16, "rs485", 2),
+            ("c", PROFILES / "water_five.toml", "ascii", 3),
+        )
+    )
+    path = tmp_path / "sim.toml"
+    path.write_text(
+        f'kind = "sim"\n[[lines]]\nname = "rs485"\nlink = "{rs485}"\n'
+        f'[[lines]]\nname = "ascii"\nprotocol = "ascii"\nlink = "{ascii_link}"\n{devices}'
+    )
+    return load(path, SimConfig)
+
+
+@contextlib.asynccontextmanager
+async def _running(coro: Any) -> AsyncIterator[None]:
+    task = asyncio.create_task(coro)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
+    services: Services, tmp_path: Path
+) -> None:
+    rs485, ascii_link = tmp_path / "rs485", tmp_path / "ascii"
+    int16 = str(PROFILES / "water_sonde_int16.toml")
+    devices = [
+        {
+            "name": "sonde1",
+            "profile": int16,
+            "interval": 0.5,
+            "timeout": 0.5,
+            "transport": {"type": "rtu", "port": str(rs485), "unit": 1, "baudrate": 19200},
+        },
+        {
+            "name": "sonde2",
+            "profile": int16,
+            "interval": 0.5,
+            "timeout": 0.5,
+            "transport": {"type": "rtu", "port": str(rs485), "unit": 2, "baudrate": 19200},
+        },
+        {
+            "name": "ascii",
+            "profile": str(PROFILES / "water_five.toml"),
+            "interval": 0.5,
+            "timeout": 0.5,
+            "transport": {"type": "ascii", "port": str(ascii_link), "unit": 3},
+        },
+    ]
+    cfg = edge_config(tmp_path, services.mosquitto.port, devices)
+    probe = Probe(services.mosquitto.port, client_id="probe-serial")
+    async with serving(_sim(tmp_path, rs485, ascii_link)), _running(probe.run()), _running(run(cfg)):
+        for device in ("sonde1", "sonde2", "ascii"):
+            await probe.wait_for(3, 20, device)
+    for device in ("sonde1", "sonde2", "ascii"):
+        last = probe.of(device)[-1]["readings"]
+        assert {v["flag"] for v in last.values()} == {"N"}, (device, last)
+        assert 0 < last["do"]["value"] < 20
+        assert 6 < last["ph"]["value"] < 9
+    assert probe.of("sonde1")[-1]["readings"].keys() == probe.of("sonde2")[-1]["readings"].keys()
