@@ -115,8 +115,17 @@ class _Child:
             return ""
 
 
+@dataclass
 class Mosquitto(_Child):
-    """A Mosquitto broker on a free loopback port, anonymous access, persistence in the work folder."""
+    """A Mosquitto broker on a free loopback port, persistence in the work folder.
+
+    ``listener_conf`` lines go under the listener (TLS files, ``require_certificate``); ``conf`` lines are
+    global (``password_file``, ``acl_file``). Anonymous access is allowed unless ``anonymous`` is False.
+    """
+
+    listener_conf: str = ""
+    conf: str = ""
+    anonymous: bool = True
 
     def start(self, timeout: float = 15.0) -> None:
         """Start (or restart on the same port) and wait until it accepts connections."""
@@ -125,7 +134,9 @@ class Mosquitto(_Child):
         (self.workdir / "mosquitto-data").mkdir(exist_ok=True)
         conf.write_text(
             f"listener {self.port} {self.host}\n"
-            "allow_anonymous true\n"
+            f"{self.listener_conf}"
+            f"allow_anonymous {'true' if self.anonymous else 'false'}\n"
+            f"{self.conf}"
             "persistence true\n"
             f"persistence_location {self.workdir / 'mosquitto-data'}/\n"
             "autosave_interval 1\n"
@@ -145,6 +156,7 @@ class Mosquitto(_Child):
             raise HarnessError(f"{exc}\n{self.log_tail()}") from None
 
 
+@dataclass
 class InfluxDB(_Child):
     """InfluxDB 1.x (v1 HTTP API) on free loopback ports, data in the work folder, one database created."""
 

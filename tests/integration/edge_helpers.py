@@ -49,13 +49,22 @@ class Probe:
     client_id: str = "probe"
     messages: list[dict[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    tls: aiomqtt.TLSParameters | None = None
+    username: str | None = None
+    password: str | None = None
 
     async def run(self) -> None:
         """Subscribe and collect until cancelled."""
         while True:
             with contextlib.suppress(aiomqtt.MqttError):
                 async with aiomqtt.Client(
-                    "127.0.0.1", self.port, identifier=self.client_id, clean_session=False
+                    "127.0.0.1",
+                    self.port,
+                    identifier=self.client_id,
+                    clean_session=False,
+                    tls_params=self.tls,
+                    username=self.username,
+                    password=self.password,
                 ) as client:
                     await client.subscribe(f"stations/{self.station}/readings", qos=1)
                     async for msg in client.messages:
