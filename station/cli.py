@@ -35,6 +35,7 @@ LogOpt = Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, 
 
 def _models() -> dict[str, type[BaseModel]]:
     from collector.config import CollectorConfig  # noqa: PLC0415 - each service loads only its own code
+    from collector.hj212_config import Hj212ServerConfig  # noqa: PLC0415
     from edge.config import EdgeConfig  # noqa: PLC0415
     from simulators.config import SimConfig  # noqa: PLC0415
     from station.registermap import Profile  # noqa: PLC0415
@@ -46,6 +47,7 @@ def _models() -> dict[str, type[BaseModel]]:
         "sim": SimConfig,
         "registry": Registry,
         "profile": Profile,
+        "hj212-server": Hj212ServerConfig,
     }
 
 
@@ -153,6 +155,16 @@ def collector(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
     cfg = _load_or_exit(config, "collector")
     setup_logging(log_level)
     raise typer.Exit(run_service("collector", run(cfg)))
+
+
+@app.command("hj212-server")
+def hj212_server(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
+    """Receive HJ 212-2017 uploads from data loggers (TCP) and publish them as readings."""
+    from collector.hj212_server import run  # noqa: PLC0415
+
+    cfg = _load_or_exit(config, "hj212-server")
+    setup_logging(log_level)
+    raise typer.Exit(run_service("hj212-server", run(cfg)))
 
 
 def main() -> None:
