@@ -11,11 +11,14 @@ lose the last transaction (``synchronous=FULL`` via ``fsync = true`` closes that
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -61,6 +64,7 @@ class Spool:
         self._db.executescript(_SCHEMA)
         self.limits = limits
         self._next_age_check = 0.0
+        self._dropping = False
         row = self._db.execute("SELECT count(*), coalesce(sum(length(payload)), 0) FROM messages").fetchone()
         self._count: int = int(row[0])
         self._bytes: int = int(row[1])
@@ -125,7 +129,20 @@ class Spool:
                 )
             if dropped:
                 self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped'", (dropped,))
+        self._log_drops(dropped)
         return dropped
+
+    def _log_drops(self, dropped: int) -> None:
+        """One warning when dropping starts, one line when it stops (state changes, not every drop)."""
+        if dropped and not self._dropping:
+            log.warning(
+                "spool full or too old: dropping the oldest messages (%d now; bounds %s)",
+                dropped,
+                self.limits,
+            )
+        elif not dropped and self._dropping and not self._over_bounds():
+            log.info("spool back within its bounds; %d messages dropped in all", self.dropped)
+        self._dropping = bool(dropped) or (self._dropping and self._over_bounds())
 
     def _over_bounds(self) -> bool:
         return self._count > self.limits.max_messages or self._bytes > self.limits.max_bytes

@@ -112,7 +112,9 @@ class Point(Model):
 
     @property
     def words(self) -> int:
-        """Registers this point occupies."""
+        """Registers this point occupies (a coil or discrete input is one bit)."""
+        if self.table in (RegisterType.COIL, RegisterType.DISCRETE):
+            return 1
         return self.type.words
 
     def is_unavailable(self, raw: float) -> bool:

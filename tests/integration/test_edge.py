@@ -122,17 +122,33 @@ async def test_every_type_and_order_and_status_bits(services: Services, tmp_path
         status.read_text() + '[[status]]\nregister = "input"\naddress = 4\nbit = 2\nflag = "C"\n'
     )
     port, metrics_port = free_port(), free_port()
-    units = {1: Image(holding=image), 2: Image(inputs=[8123, 0x8000, 0xFFFF, 0xFFFF, 0b100])}
+    partial = write_toml_profile(
+        tmp_path / "partial.toml",
+        [
+            {"parameter": "ph", "register": "input", "address": 0, "unit": "pH"},
+            {"parameter": "do", "register": "holding", "address": 50, "unit": "mg/L"},  # beyond the image
+        ],
+    )
+    units = {
+        1: Image(holding=image),
+        2: Image(inputs=[8123, 0x8000, 0xFFFF, 0xFFFF, 0b100]),
+        3: Image(inputs=_words(7.5, "float32", "ABCD"), holding=[0]),
+    }
     cfg = edge_config(
         tmp_path,
         services.mosquitto.port,
-        [_device("all", all_types, port, 1), _device("scaled", status, port, 2)],
+        [
+            _device("all", all_types, port, 1),
+            _device("scaled", status, port, 2),
+            _device("partial", partial, port, 3),
+        ],
         metrics={"port": metrics_port},
     )
     probe = Probe(services.mosquitto.port, client_id="probe-types")
     async with static_server(port, units), _running(probe.run()), _running(run(cfg)):
         await probe.wait_for(1, 15, "all")
         await probe.wait_for(1, 15, "scaled")
+        await probe.wait_for(1, 15, "partial")
         async with httpx.AsyncClient() as http:
             exposition = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
     assert 'stationpipe_edge_points_total{device="scaled",flag="C"}' in exposition
@@ -145,6 +161,11 @@ async def test_every_type_and_order_and_status_bits(services: Services, tmp_path
     assert scaled_got["temp"]["value"] is None  # sentinel: no value
     assert scaled_got["ph"]["value"] is None  # NaN: no value
     assert {v["flag"] for v in scaled_got.values()} == {"C"}  # calibration bit set: every point flagged C
+    partial_got = probe.of("partial")[0]["readings"]  # the failed request flags only its own points
+    assert (partial_got["ph"]["value"], partial_got["ph"]["flag"]) == (7.5, "N")
+    assert (partial_got["do"]["value"], partial_got["do"]["flag"]) == (None, "B")
+    stamp = probe.of("partial")[0]["ts"]  # each request is stamped when it is sent
+    assert partial_got["ph"].get("ts", stamp) != partial_got["do"].get("ts", stamp)
 
 
 async def test_dead_unit_does_not_stall_its_neighbour(services: Services, tmp_path: Path) -> None:

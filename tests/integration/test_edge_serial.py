@@ -1,5 +1,5 @@
-"""The edge agent on serial lines: Modbus RTU with two unit ids on one pty line, and an SPL/1 ASCII
-sensor on another, both served by the simulator."""
+"""The edge agent on serial lines: Modbus RTU with two unit ids on one pty line, an SPL/1 ASCII sensor
+on another, and RTU frames over TCP (a serial device server), all served by the simulator."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from simulators.config import SimConfig
 from simulators.harness import serving
 from station.config import load
 from testbed.pipeline import PROFILES
-from testbed.services import Services
+from testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
-def _sim(tmp_path: Path, rs485: Path, ascii_link: Path) -> SimConfig:
+def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, rtu_tcp: int) -> SimConfig:
     int16 = PROFILES / "water_sonde_int16.toml"
     devices = "".join(
         f'[[devices]]\nname = "{name}"\nstation = "it-edge"\nprofile = "{profile}"\ntransport = "serial"\n'
@@ -32,6 +32,10 @@ def _sim(tmp_path: Path, rs485: Path, ascii_link: Path) -> SimConfig:
             ("b", int16, "rs485", 2),
             ("c", PROFILES / "water_five.toml", "ascii", 3),
         )
+    )
+    devices += (
+        f'[[devices]]\nname = "d"\nstation = "it-edge"\nprofile = "{int16}"\ntransport = "rtu-tcp"\n'
+        f'port = {rtu_tcp}\nunit = 4\nseed = 4\nwater_class = "II"\n'
     )
     path = tmp_path / "sim.toml"
     path.write_text(
@@ -55,7 +59,7 @@ async def _running(coro: Any) -> AsyncIterator[None]:
 async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
     services: Services, tmp_path: Path
 ) -> None:
-    rs485, ascii_link = tmp_path / "rs485", tmp_path / "ascii"
+    rs485, ascii_link, rtu_tcp = tmp_path / "rs485", tmp_path / "ascii", free_port()
     int16 = str(PROFILES / "water_sonde_int16.toml")
     devices = [
         {
@@ -79,13 +83,20 @@ async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
             "timeout": 0.5,
             "transport": {"type": "ascii", "port": str(ascii_link), "unit": 3},
         },
+        {
+            "name": "gateway",
+            "profile": int16,
+            "interval": 0.5,
+            "timeout": 0.5,
+            "transport": {"type": "rtu_over_tcp", "host": "127.0.0.1", "port": rtu_tcp, "unit": 4},
+        },
     ]
     cfg = edge_config(tmp_path, services.mosquitto.port, devices)
     probe = Probe(services.mosquitto.port, client_id="probe-serial")
-    async with serving(_sim(tmp_path, rs485, ascii_link)), _running(probe.run()), _running(run(cfg)):
-        for device in ("sonde1", "sonde2", "ascii"):
+    async with serving(_sim(tmp_path, rs485, ascii_link, rtu_tcp)), _running(probe.run()), _running(run(cfg)):
+        for device in ("sonde1", "sonde2", "ascii", "gateway"):
             await probe.wait_for(3, 20, device)
-    for device in ("sonde1", "sonde2", "ascii"):
+    for device in ("sonde1", "sonde2", "ascii", "gateway"):
         last = probe.of(device)[-1]["readings"]
         assert {v["flag"] for v in last.values()} == {"N"}, (device, last)
         assert 0 < last["do"]["value"] < 20

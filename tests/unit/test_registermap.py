@@ -126,3 +126,23 @@ def test_one_based_profiles_read_the_pdu_address() -> None:
     assert (req.address, req.count) == (0, 4)
     regs = to_registers(7.5, F32, Order.ABCD) + to_registers(6.25, F32, Order.ABCD)
     assert [r.value for r in decode_request(profile, req, regs, "s", TS)] == [7.5, 6.25]
+
+
+def test_one_request_per_point_escape_hatch() -> None:
+    plan = plan_requests(_profile(0, 2, 4), 10, one_per_point=True)
+    assert [(r.address, r.count) for r in plan] == [(0, 2), (2, 2), (4, 2)]
+
+
+def test_coils_and_discrete_inputs_read_as_bits() -> None:
+    profile = Profile(
+        name="bits",
+        points=(
+            Point(parameter="ph", register="coil", address=3, unit="x"),
+            Point(parameter="do", register="discrete", address=0, unit="x"),
+            Point(parameter="temp", register="discrete", address=5, unit="x"),
+        ),
+    )
+    coils, discrete = plan_requests(profile, 4)
+    assert (coils.table.value, coils.address, coils.count) == ("coil", 3, 1)
+    assert (discrete.address, discrete.count) == (0, 6)
+    assert [r.value for r in decode_request(profile, discrete, [1, 0, 0, 0, 0, 0], "s", TS)] == [1.0, 0.0]
