@@ -41,6 +41,8 @@ ensure_debian_packages() {
   local missing=()
   have_binary mosquitto || missing+=(mosquitto)
   have_binary influxd || missing+=(influxdb)
+  have_binary prometheus-alertmanager || missing+=(prometheus-alertmanager)  # rules engine delivery tests
+  have_binary openssl || missing+=(openssl)                                  # TLS tests make a throw-away CA
   [ "${#missing[@]}" -eq 0 ] && return 0
   local apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
   if [ "$(id -u)" -eq 0 ]; then :

@@ -22,10 +22,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _mount_tools() -> None:
+    from rules.cli import rules_app  # noqa: PLC0415
     from rules.evaluate_cli import evaluate_app  # noqa: PLC0415 - keeps `stationpipe edge` light
     from station.hj212_cli import hj212_app  # noqa: PLC0415
 
     app.add_typer(evaluate_app, name="evaluate", help="Evaluate values by hand: GB 3838 class, HJ 633 AQI.")
+    app.add_typer(rules_app, name="rules", help="The rules engine (--config FILE) and 'rules test'.")
     app.add_typer(hj212_app, name="hj212", help="HJ 212-2017 frames: decode stdin to JSON, or encode back.")
 
 
@@ -37,6 +39,7 @@ def _models() -> dict[str, type[BaseModel]]:
     from collector.config import CollectorConfig  # noqa: PLC0415 - each service loads only its own code
     from collector.hj212_config import Hj212ServerConfig  # noqa: PLC0415
     from edge.config import EdgeConfig  # noqa: PLC0415
+    from rules.config import RulesConfig  # noqa: PLC0415
     from simulators.config import SimConfig  # noqa: PLC0415
     from station.registermap import Profile  # noqa: PLC0415
     from station.registry import Registry  # noqa: PLC0415
@@ -48,6 +51,7 @@ def _models() -> dict[str, type[BaseModel]]:
         "registry": Registry,
         "profile": Profile,
         "hj212-server": Hj212ServerConfig,
+        "rules": RulesConfig,
     }
 
 

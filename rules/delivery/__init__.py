@@ -1,0 +1,103 @@
+"""Delivery of warnings: a durable outbox per sink (:mod:`rules.state`), drained with backoff.
+
+Sinks: ``mqtt`` (the retained ``warnings/<station>/<rule>``, every change, always on), ``webhook`` and
+``alertmanager`` (firing, escalation, de-escalation and resolution of instances that fired; the webhook
+also pending ones when ``include_pending``). A row leaves the outbox only once its sink confirmed it, so
+a receiver that is down gets everything when it is back, in order, each row once per id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rules.config import Delivery
+from rules.state import Queued, State
+from station.backoff import Backoff
+from station.errors import RejectedError, TransientError
+
+log = logging.getLogger(__name__)
+
+MQTT, WEBHOOK, ALERTMANAGER = "mqtt", "webhook", "alertmanager"
+_FIRED = {"firing", "escalated", "deescalated", "resolved"}
+_BATCH = 50
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def route(body: dict[str, Any], delivery: Delivery) -> list[str]:
+    """The sinks one notification (its JSON) goes to."""
+    sinks = [MQTT]
+    fired = body["change"] in _FIRED
+    if delivery.webhook is not None and (
+        fired or (delivery.webhook.include_pending and body["change"] == "pending")
+    ):
+        sinks.append(WEBHOOK)
+    if delivery.alertmanager is not None and fired:
+        sinks.append(ALERTMANAGER)
+    return sinks
+
+
+async def _attempt(send: Send, rows: list[Queued], *, concurrent: bool) -> tuple[list[int], Exception | None]:
+    """Send rows (all at once when ``concurrent``, else in order up to the first failure).
+
+    Returns the rows done (delivered, or rejected for good: logged) and the transient failure, if any.
+    """
+    if concurrent:
+        results = await asyncio.gather(*(send(r.body) for r in rows), return_exceptions=True)
+    else:
+        results = []
+        for row in rows:
+            try:
+                await send(row.body)
+            except (TransientError, RejectedError) as exc:
+                results.append(exc)
+                if isinstance(exc, TransientError):
+                    break
+            else:
+                results.append(None)
+    done, failure = [], None
+    for row, result in zip(rows, results, strict=False):
+        if isinstance(result, RejectedError):
+            log.warning("rejected warning %s for good, dropped: %s", row.id, result)
+        elif isinstance(result, BaseException):
+            if not isinstance(result, TransientError):
+                raise result
+            failure = failure or result
+            continue
+        done.append(row.seq)
+    return done, failure
+
+
+async def drain(
+    state: State, sink: str, send: Send, wake: asyncio.Event, cap: float, *, concurrent: bool = False
+) -> None:
+    """Forever: deliver ``sink``'s rows oldest first (``concurrent``: a batch at once, for sinks whose
+    order does not matter per key, like retained MQTT states); retry transient failures with backoff
+    (logged once per outage); drop a row its receiver rejects for good, with the reason."""
+    backoff = Backoff(initial=0.2, cap=cap)
+    down = False
+    while True:
+        rows = state.queued(sink, _BATCH)
+        if not rows:
+            wake.clear()
+            if not state.queued(sink, 1):
+                await wake.wait()
+            continue
+        done, failure = await _attempt(send, rows, concurrent=concurrent)
+        state.delivered(done)
+        if failure is None:
+            if down:
+                log.info("%s delivery recovered", sink)
+                down = False
+            backoff.reset()
+            continue
+        for row in rows:
+            if row.seq not in done:
+                state.failed(row.seq)
+        if not down:
+            log.warning("%s delivery failing (%s); retrying with backoff", sink, failure)
+            down = True
+        await asyncio.sleep(backoff.next_delay(getattr(failure, "retry_after", None)))

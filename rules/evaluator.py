@@ -1,0 +1,244 @@
+"""The pure core of the engine: readings in, lifecycle changes and derived results out. No I/O.
+
+Per message: readings pass the :class:`~rules.ordering.Reorder` buffer, each released reading is evaluated
+by every rule that watches its station and parameter (a plan cached per station x parameter), the
+lifecycle steps, and the derived trackers update. :meth:`Evaluator.tick` (the engine's timer) releases
+held readings, runs deadman and no-data checks, flushes coalesced backfill notifications and the headline.
+
+Backfill: a reading older than ``backfill_after`` on arrival is evaluated with its real time; the
+notifications it causes are *coalesced* per instance (the latest wins) and sent once the station's
+backfill has gone quiet for a tick, marked backfilled: an outage replay yields one message per instance,
+not a storm of "new" warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rules.config import RulesConfig
+from rules.derived import CaptureTracker, Headline, WaterClassTracker
+from rules.kinds import Kind, Series, build
+from rules.kinds.deadman import STATION, silent
+from rules.lifecycle import Change, Instance, Policy, no_data, step
+from rules.notify import Notification, notification
+from rules.ordering import Reorder
+from rules.rule_models import DeadmanRule
+from rules.state import Batch
+from station.messages import Derived
+from station.reading import Reading, StationMessage
+from station.registry import Registry, StationInfo
+
+
+@dataclass
+class Output:
+    """What one step produced: state to commit, notifications to route, derived records to publish."""
+
+    batch: Batch = field(default_factory=Batch.empty)
+    notes: list[Notification] = field(default_factory=list)
+    derived: list[Derived] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    kind: Kind
+    policy: Policy
+    key: str  # station/rule/instance: the series and instance key
+    instance: str
+
+
+class Evaluator:
+    """Evaluates the readings of the stations of one partition (see module docstring)."""
+
+    def __init__(self, config: RulesConfig, registry: Registry, start: datetime) -> None:
+        self.reorder = Reorder(config.evaluation.offset)
+        self.instances: dict[str, Instance] = {}
+        self.series: dict[str, Series] = {}
+        self.dirty: set[str] = set()
+        self.arrival: dict[str, datetime] = {}
+        self.deferred: dict[str, Notification] = {}
+        self.backfilling: dict[str, datetime] = {}
+        self.start = start
+        self.water = WaterClassTracker()
+        self.capture = CaptureTracker()
+        self.water_changed: set[str] = set()
+        self.deadman_at: dict[str, float] = {}
+        self.unknown = 0
+        self.evaluated = 0
+        self.configure(config, registry)
+
+    def configure(self, config: RulesConfig, registry: Registry) -> None:
+        """(Re)load rules and registry; state of instances and series is kept by key."""
+        self.config = config
+        self.stations = {s.id: s for s in config.owned(registry)}
+        self.kinds = [(k, Policy.of(r)) for r in config.rules if (k := build(r)) is not None]
+        self.deadman = [r for r in config.rules if isinstance(r, DeadmanRule)]
+        self.policies = {r.name: Policy.of(r) for r in config.rules}
+        self.plans: dict[tuple[str, str], tuple[_Planned, ...]] = {}
+        suffix = f".p{config.partition.index}" if config.partition.count > 1 else ""
+        headline = getattr(self, "headline", None)
+        self.headline = Headline(config.derived.aggregate_station + suffix)
+        if headline is not None:
+            self.headline.year, self.headline.air_days = headline.year, headline.air_days
+            self.headline.good_days = headline.good_days
+        self.backfill_s = config.evaluation.backfill_after.total_seconds()
+
+    def restore(self, instances: dict[str, Instance], series: dict[str, Series]) -> None:
+        """Start from durable state (after a restart)."""
+        self.instances, self.series = instances, series
+
+    def _plan(self, info: StationInfo, parameter: str) -> tuple[_Planned, ...]:
+        key = (info.id, parameter)
+        plan = self.plans.get(key)
+        if plan is None:
+            rules = {r.name: r for r in self.config.rules}
+            probe = Reading(info.id, parameter, None, "", self.start)
+            plan = self.plans[key] = tuple(
+                _Planned(k, p, f"{info.id}/{k.name}/{k.instance(probe)}", k.instance(probe))
+                for k, p in self.kinds
+                if rules[k.name].applies(info) and k.watches(info, parameter)
+            )
+        return plan
+
+    def process(self, msg: StationMessage, wall: datetime) -> Output:
+        """Evaluate one readings message that arrived at ``wall`` (UTC)."""
+        out = Output()
+        info = self.stations.get(msg.station)
+        if info is None:
+            self.unknown += 1
+            return out
+        self.arrival[msg.station] = wall
+        for reading, arrival in self.reorder.push(msg.readings, wall):
+            self._reading(info, reading, arrival, out)
+        self._water(info, out)
+        return out
+
+    def _reading(self, info: StationInfo, r: Reading, wall: datetime, out: Output) -> None:
+        self.evaluated += 1
+        interval = self.config.derived.capture_interval.get(info.kind)
+        if (
+            interval is not None
+            and (day := self.capture.update(info, r, interval.total_seconds())) is not None
+        ):
+            out.derived.append(day)
+        if self.water.update(info, r):
+            self.water_changed.add(info.id)
+        backfilled = (wall - r.ts).total_seconds() > self.backfill_s
+        if backfilled:
+            self.backfilling[info.id] = wall
+        for planned in self._plan(info, r.parameter):
+            self._apply(planned, info, r, wall, out, backfilled=backfilled)
+
+    def _apply(
+        self,
+        planned: _Planned,
+        info: StationInfo,
+        r: Reading,
+        wall: datetime,
+        out: Output,
+        *,
+        backfilled: bool,
+    ) -> None:
+        key = planned.key
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = {}
+        outcome = planned.kind.evaluate(info, r, series)
+        self.dirty.add(key)
+        if outcome is None:
+            return
+        for record in outcome.derived:
+            out.derived.append(record)
+            if record.index == "aqi_daily":
+                self.headline.count_day(record)
+        inst = self.instances.get(key)
+        if inst is None:
+            if outcome.level == 0:
+                return
+            inst = self.instances[key] = Instance(info.id, planned.kind.name, planned.instance)
+        inst.backfilled = backfilled
+        ts = r.ts.timestamp()
+        change = step(inst, outcome, ts, planned.policy, wall.timestamp())
+        if change is not None:
+            self._changed(inst, change, info, ts, out)
+
+    def _water(self, info: StationInfo, out: Output) -> None:
+        if info.id in self.water_changed:
+            self.water_changed.discard(info.id)
+            ts = max(self.reorder.released.get((info.id, p), self.start) for p in self.water.values[info.id])
+            out.derived.append(self.water.result(info, ts))
+
+    def _changed(
+        self, inst: Instance, change: Change, info: StationInfo | None, ts: float, out: Output
+    ) -> None:
+        out.batch.instances[inst.key] = inst
+        note = notification(inst, change, info, ts)
+        if inst.backfilled:
+            self.deferred[inst.key] = note
+            out.batch.facts[f"deferred/{inst.key}"] = note.to_json()
+        else:
+            if self.deferred.pop(inst.key, None) is not None:
+                out.batch.facts[f"deferred/{inst.key}"] = None
+            out.notes.append(note)
+
+    def tick(self, wall: datetime) -> Output:
+        """Timer work at wall clock ``wall``: held readings, deadman, no-data, backfill flush, series."""
+        out = Output()
+        touched: set[str] = set()
+        for r, arrival in self.reorder.due(wall):
+            self._reading(self.stations[r.station], r, arrival, out)
+            touched.add(r.station)
+        for station in sorted(touched):
+            self._water(self.stations[station], out)
+        self._deadman(wall, out)
+        self._no_data(wall, out)
+        self._flush_backfill(wall, out)
+        out.batch.series = {k: self.series[k] for k in self.dirty if k in self.series}
+        self.dirty.clear()
+        return out
+
+    def _deadman(self, wall: datetime, out: Output) -> None:
+        wall_s = wall.timestamp()
+        for rule in self.deadman:
+            if wall_s - self.deadman_at.get(rule.name, 0.0) < rule.check_every.total_seconds():
+                continue
+            self.deadman_at[rule.name] = wall_s
+            policy = self.policies[rule.name]
+            for info in self.stations.values():
+                if not rule.applies(info):
+                    continue
+                outcome = silent(rule, info, self.arrival.get(info.id, self.start), wall)
+                key = f"{info.id}/{rule.name}/{STATION}"
+                inst = self.instances.get(key)
+                if inst is None and outcome.level == 0:
+                    continue
+                inst = inst or self.instances.setdefault(key, Instance(info.id, rule.name, STATION))
+                inst.backfilled = False
+                if (change := step(inst, outcome, wall_s, policy, wall_s)) is not None:
+                    self._changed(inst, change, info, wall_s, out)
+
+    def _no_data(self, wall: datetime, out: Output) -> None:
+        wall_s = wall.timestamp()
+        for inst in list(self.instances.values()):
+            policy = self.policies.get(inst.rule)
+            if inst.open and policy is not None and (change := no_data(inst, policy, wall_s)) is not None:
+                self._changed(inst, change, self.stations.get(inst.station), wall_s, out)
+
+    def _flush_backfill(self, wall: datetime, out: Output) -> None:
+        quiet = self.config.evaluation.tick.total_seconds()
+        for station, last in list(self.backfilling.items()):
+            if (wall - last).total_seconds() < quiet:
+                continue
+            del self.backfilling[station]
+            for key in [k for k, n in self.deferred.items() if n.station == station]:
+                out.notes.append(self.deferred.pop(key))
+                out.batch.facts[f"deferred/{key}"] = None
+
+    def headline_record(self, wall: datetime) -> Derived:
+        """The registry-wide figures now."""
+        return self.headline.record(tuple(self.stations.values()), self.water.published, wall)
+
+
+def utc(epoch: float) -> datetime:
+    """Epoch seconds -> aware UTC datetime."""
+    return datetime.fromtimestamp(epoch, UTC)

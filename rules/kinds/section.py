@@ -1,0 +1,163 @@
+"""Section exceedance (GB 3838 against the target class) and custom concentration targets (TN / TP control).
+
+Levels per item (DOMAIN.md, thresholds from the rule): 1 value >= ``approach`` x limit; 2 exceeds the
+limit; 3 exceeds for >= ``consecutive`` valid samples in a row or multiple >= ``orange_multiple``; 4 劣Ⅴ or
+multiple >= ``red_multiple``. Clear (hysteresis): value < ``clear_below`` x limit. DO is a lower limit
+(approaching at limit / approach, clear above limit / clear_below); pH outside 6-9 is 劣Ⅴ, within
+``ph_margin`` of the range approaching. Series state: ``{"run": consecutive exceeding samples}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rules.kinds.base import QUIET, Outcome, Series, active, fmt, label, quiet
+from rules.rule_models import LevelledRule, SectionRule, TargetRule
+from rules.standards import gb3838
+from rules.standards.common import exceedance_multiple
+from station.catalogue import Kind as StationKind
+from station.reading import Reading
+from station.registry import StationInfo, WaterBody, WaterClass
+
+
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    """The limit one item is held to and how it is named in messages."""
+
+    value: float
+    zh: str
+    en: str
+
+
+def _levels(rule: LevelledRule, multiple: float | None, run: int, *, worse_than_v: bool) -> int:
+    if worse_than_v or (multiple is not None and multiple >= rule.red_multiple):
+        return 4
+    if multiple is not None and multiple >= rule.orange_multiple:
+        return 3
+    return 3 if run >= rule.consecutive else 2
+
+
+def _upper(
+    rule: LevelledRule, r: Reading, v: float, lim: _Limit, series: Series, *, cls: WaterClass | None
+) -> Outcome:
+    zh, en = label(r.parameter)
+    multiple = exceedance_multiple(v, lim.value)
+    run = series["run"] = series.get("run", 0) + 1 if multiple is not None else 0
+    head_zh, head_en = f"{zh} {fmt(v)} {r.unit}", f"{en} {fmt(v)} {r.unit}"
+    if multiple is None:
+        if v >= rule.approach * lim.value:
+            share = f"{v / lim.value:.0%}"
+            return active(
+                1,
+                v,
+                lim.value,
+                f"{head_zh} 接近{lim.zh}限值 {fmt(lim.value)} ({share})",
+                f"{head_en} approaching the {lim.en} limit {fmt(lim.value)} ({share})",
+            )
+        return quiet(v, lim.value, clear=v < rule.clear_below * lim.value)
+    level = _levels(rule, multiple, run, worse_than_v=cls is WaterClass.WORSE_THAN_V)
+    more_zh = f", 连续 {run} 次超标" if run > 1 else ""
+    more_en = f", {run} samples in a row" if run > 1 else ""
+    if cls is WaterClass.WORSE_THAN_V:
+        more_zh, more_en = f"{more_zh}, 劣Ⅴ类", f"{more_en}, worse than class V"
+    return active(
+        level,
+        v,
+        lim.value,
+        f"{head_zh} 超过{lim.zh} {multiple:.2g} 倍{more_zh}",
+        f"{head_en} exceeds {lim.en} by {multiple:.2g}x{more_en}",
+        multiple=multiple,
+    )
+
+
+def _dissolved_oxygen(rule: LevelledRule, v: float, target: WaterClass, series: Series) -> Outcome:
+    limit = gb3838.DO.limit(target)
+    short = v < limit
+    run = series["run"] = series.get("run", 0) + 1 if short else 0
+    head_zh, head_en = f"溶解氧 DO {fmt(v)} mg/L", f"DO {fmt(v)} mg/L"
+    if not short:
+        if v <= limit / rule.approach:
+            return active(
+                1,
+                v,
+                limit,
+                f"{head_zh} 接近{target.label}类标准 {fmt(limit)}",
+                f"{head_en} approaching the class {target.name} limit {fmt(limit)}",
+            )
+        return quiet(v, limit, clear=v > limit / rule.clear_below)
+    worse = gb3838.classify("do", v) is WaterClass.WORSE_THAN_V
+    return active(
+        _levels(rule, None, run, worse_than_v=worse),
+        v,
+        limit,
+        f"{head_zh} 低于{target.label}类标准 {fmt(limit)}" + (", 劣Ⅴ类" if worse else ""),
+        f"{head_en} below the class {target.name} limit {fmt(limit)}" + (", worse than V" if worse else ""),
+    )
+
+
+def _ph(rule: LevelledRule, v: float) -> Outcome:
+    low, high = gb3838.PH_RANGE
+    if not gb3838.ph_in_range(v):
+        return active(4, v, None, f"pH值 {fmt(v)} 超出 6-9, 劣Ⅴ类", f"pH {fmt(v)} outside 6-9")
+    if v < low + rule.ph_margin or v > high - rule.ph_margin:
+        return active(1, v, None, f"pH值 {fmt(v)} 接近 6-9 边界", f"pH {fmt(v)} near the 6-9 bounds")
+    return QUIET
+
+
+class SectionKind:
+    """GB 3838 exceedance of the evaluated items against the station's target class (valid readings)."""
+
+    def __init__(self, rule: SectionRule) -> None:
+        self.rule = rule
+        self.name = rule.name
+
+    def watches(self, info: StationInfo, parameter: str) -> bool:
+        """Water stations with a target class; the 21 evaluated items (or the rule's subset)."""
+        if info.kind is not StationKind.WATER or info.target_class is None:
+            return False
+        return parameter in gb3838.EVALUATED and (
+            not self.rule.parameters or parameter in self.rule.parameters
+        )
+
+    def instance(self, reading: Reading) -> str:
+        """One instance per item."""
+        return reading.parameter
+
+    def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:
+        """Level of one valid reading against the target class; ``None`` for invalid readings."""
+        v, target = reading.value, info.target_class
+        if v is None or not reading.flag.valid or target is None:
+            return None
+        if reading.parameter == "ph":
+            return _ph(self.rule, v)
+        if reading.parameter == "do":
+            return _dissolved_oxygen(self.rule, v, target, series)
+        body = info.water_body or WaterBody.RIVER
+        limit = gb3838.limits_for(reading.parameter, body).limit(target)
+        cls = gb3838.classify(reading.parameter, v, body) if v > limit else None
+        lim = _Limit(limit, f"{target.label}类标准", f"class {target.name}")
+        return _upper(self.rule, reading, v, lim, series, cls=cls)
+
+
+class TargetKind:
+    """Custom upper concentration targets of a section (e.g. TN 2.0 mg/L), with the section levels."""
+
+    def __init__(self, rule: TargetRule) -> None:
+        self.rule = rule
+        self.name = rule.name
+
+    def watches(self, info: StationInfo, parameter: str) -> bool:  # noqa: ARG002 - the protocol's signature
+        """Only the parameters the rule gives limits for."""
+        return parameter in self.rule.limits
+
+    def instance(self, reading: Reading) -> str:
+        """One instance per item."""
+        return reading.parameter
+
+    def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:  # noqa: ARG002
+        """Level of one valid reading against the custom target; ``None`` for invalid readings."""
+        if reading.value is None or not reading.flag.valid:
+            return None
+        limit = self.rule.limits[reading.parameter]
+        lim = _Limit(limit, f"控制目标 {fmt(limit)}", f"the control target {fmt(limit)}")
+        return _upper(self.rule, reading, reading.value, lim, series, cls=None)

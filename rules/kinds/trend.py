@@ -1,0 +1,85 @@
+"""预测预警 trend prediction: a Theil-Sen line through the recent valid values crosses the limit in time.
+
+Theil-Sen (median of pairwise slopes, median intercept) ignores up to ~29 % of outliers, so one spike does
+not predict a crossing. Series state: ``{"w": [[epoch s, value], …]}``, the last ``window`` valid values.
+The limit is the rule's ``limit`` or, for water items with an upper limit, the target class's limit.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+
+from rules.kinds.base import Outcome, Series, active, epoch, fmt, label, quiet
+from rules.rule_models import TrendRule
+from rules.standards import gb3838
+from rules.standards.common import CHINA_TZ
+from station.reading import Reading
+from station.registry import StationInfo, WaterBody
+
+
+def theil_sen(points: list[list[float]]) -> tuple[float, float]:
+    """``(slope, intercept)`` of the Theil-Sen line through ``[[x, y], …]`` (>= 2 distinct x)."""
+    slopes = [
+        (y2 - y1) / (x2 - x1) for i, (x1, y1) in enumerate(points) for x2, y2 in points[i + 1 :] if x2 != x1
+    ]
+    if not slopes:
+        raise ValueError("a trend needs at least two distinct instants")
+    slope = statistics.median(slopes)
+    return slope, statistics.median(y - slope * x for x, y in points)
+
+
+def target_limit(info: StationInfo, parameter: str) -> float | None:
+    """The upper limit of the station's target class for a water item, if it has one."""
+    if info.target_class is None or (parameter not in gb3838.UPPER_LIMITS and parameter != "tp"):
+        return None
+    return gb3838.limits_for(parameter, info.water_body or WaterBody.RIVER).limit(info.target_class)
+
+
+class TrendKind:
+    """Predicts the crossing of an upper limit within ``horizon`` and names the expected time (China time)."""
+
+    def __init__(self, rule: TrendRule) -> None:
+        self.rule = rule
+        self.name = rule.name
+
+    def _limit(self, info: StationInfo, parameter: str) -> float | None:
+        return self.rule.limit if self.rule.limit is not None else target_limit(info, parameter)
+
+    def watches(self, info: StationInfo, parameter: str) -> bool:
+        """Listed parameters (or all) that have a limit at this station."""
+        listed = not self.rule.parameters or parameter in self.rule.parameters
+        return listed and self._limit(info, parameter) is not None
+
+    def instance(self, reading: Reading) -> str:
+        """One instance per parameter."""
+        return reading.parameter
+
+    def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:
+        """Active while the fitted line is below the limit and reaches it within the horizon."""
+        v, limit = reading.value, self._limit(info, reading.parameter)
+        if v is None or not reading.flag.valid or limit is None:
+            return None
+        now = epoch(reading.ts)
+        window = [*series.get("w", []), [now, v]][-self.rule.window :]
+        series["w"] = window
+        if len(window) < self.rule.min_samples:
+            return quiet(v, limit)
+        slope, intercept = theil_sen(window)
+        fitted = intercept + slope * now
+        if slope <= 0 or fitted >= limit:
+            return quiet(v, limit)
+        eta = (limit - fitted) / slope
+        if eta > self.rule.horizon.total_seconds():
+            return quiet(v, limit)
+        expected = datetime.fromtimestamp(now, UTC) + timedelta(seconds=eta)
+        local = expected.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        zh, en = label(reading.parameter)
+        return active(
+            self.rule.level,
+            v,
+            limit,
+            f"{zh} 预计于 {local} (北京时间) 超过限值 {fmt(limit)}",
+            f"{en} is expected to exceed {fmt(limit)} at {local} China time",
+            expected=expected,
+        )

@@ -1,0 +1,143 @@
+"""A :class:`Notification`: one lifecycle change of one instance, in every shape a sink needs.
+
+``id`` is deterministic (``station/rule.param/started-ms/change/level``): the same change always has the
+same id, so a re-delivery after a crash carries the same idempotency key and receivers drop it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rules.lifecycle import Change, Instance
+from station.messages import AlertState, WarningEvent
+from station.registry import StationInfo
+from station.wire import rfc3339
+
+_STATE = {
+    Change.PENDING: AlertState.PENDING,
+    Change.FIRING: AlertState.FIRING,
+    Change.ESCALATED: AlertState.FIRING,
+    Change.DEESCALATED: AlertState.FIRING,
+    Change.CANCELLED: AlertState.RESOLVED,
+    Change.RESOLVED: AlertState.RESOLVED,
+}
+COLOURS = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
+COLOURS_ZH = {1: "蓝色", 2: "黄色", 3: "橙色", 4: "红色"}
+
+
+def _utc(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """Everything about one change; times are UTC (reading time, except no-data and deadman: wall clock)."""
+
+    id: str
+    change: Change
+    station: str
+    section: str
+    rule: str
+    topic_rule: str
+    parameter: str | None
+    level: int
+    value: float | None
+    limit: float | None
+    multiple: float | None
+    target_class: str | None
+    started: datetime
+    ended: datetime | None
+    ts: datetime
+    message_zh: str
+    message_en: str
+    backfilled: bool
+    expected: datetime | None
+    fired: bool
+
+    @property
+    def state(self) -> AlertState:
+        """pending, firing or resolved."""
+        return _STATE[self.change]
+
+    @property
+    def message(self) -> str:
+        """Bilingual operator message: ``"<中文> / <English>"``."""
+        return f"{self.message_zh} / {self.message_en}"
+
+    def warning(self) -> WarningEvent:
+        """The retained ``warnings/<station>/<rule>`` record."""
+        return WarningEvent(
+            self.station,
+            self.topic_rule,
+            self.level,
+            self.state,
+            self.message,
+            self.started,
+            self.ts,
+            self.parameter,
+            self.value,
+            self.limit,
+            self.ended,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The webhook body (schema in :mod:`rules.delivery.webhook`) and the outbox record."""
+        return {
+            "v": 1,
+            "id": self.id,
+            "station": self.station,
+            "section": self.section,
+            "rule": self.rule,
+            "instance": self.topic_rule,
+            "parameter": self.parameter,
+            "level": self.level,
+            "colour": COLOURS[self.level],
+            "state": self.state.value,
+            "change": self.change.value,
+            "value": self.value,
+            "limit": self.limit,
+            "target_class": self.target_class,
+            "exceedance_multiple": self.multiple,
+            "started": rfc3339(self.started),
+            "ended": rfc3339(self.ended) if self.ended else None,
+            "ts": rfc3339(self.ts),
+            "expected": rfc3339(self.expected) if self.expected else None,
+            "backfilled": self.backfilled,
+            "fired": self.fired,
+            "message": {"zh": self.message_zh, "en": self.message_en},
+        }
+
+
+def notification(inst: Instance, change: Change, info: StationInfo | None, ts: float) -> Notification:
+    """Build the notification of ``change`` of ``inst`` at ``ts`` (epoch s)."""
+    started = inst.since if inst.since is not None else ts
+    done = change in {Change.RESOLVED, Change.CANCELLED}
+    zh = f"{COLOURS_ZH[inst.level]}预警 {inst.zh}" if not done else f"已解除 {inst.zh}"
+    en = f"{COLOURS[inst.level]} warning: {inst.en}" if not done else f"resolved: {inst.en}"
+    if inst.backfilled:
+        zh, en = f"[补传] {zh}", f"[backfilled] {en}"
+    target = info.target_class.label if info is not None and info.target_class is not None else None
+    return Notification(
+        id=f"{inst.station}/{inst.topic_rule}/{round(started * 1000)}/{change.value}/{inst.level}",
+        change=change,
+        station=inst.station,
+        section=info.section if info is not None else "",
+        rule=inst.rule,
+        topic_rule=inst.topic_rule,
+        parameter=inst.parameter,
+        level=max(inst.level, 1),
+        value=inst.value,
+        limit=inst.limit,
+        multiple=inst.multiple,
+        target_class=target,
+        started=datetime.fromtimestamp(started, UTC),
+        ended=_utc(inst.ended) if done else None,
+        ts=datetime.fromtimestamp(ts, UTC),
+        message_zh=zh,
+        message_en=en,
+        backfilled=inst.backfilled,
+        expected=_utc(inst.expected),
+        fired=inst.fired,
+    )

@@ -1,0 +1,184 @@
+"""Rule definitions of a ``kind = "rules"`` file: one ``[[rules]]`` table per rule, ``kind`` picks its type.
+
+Every rule says where it applies (``stations``, ``target_classes``, ``station_kinds``: all given selectors
+must match; none given means every station), which parameters it watches, and its lifecycle options
+(``for``, ``keep_firing_for``, ``no_data``). Levels are 1 blue, 2 yellow, 3 orange, 4 red (DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from rules.durations import Duration
+from rules.standards.hj633 import AqiStandard
+from station.catalogue import CATALOGUE, Kind
+from station.config import Model
+from station.reading import Flag
+from station.registry import StationInfo, WaterClass
+
+Level = Annotated[int, Field(ge=1, le=4)]
+_NAME = r"^[A-Za-z0-9_\-]{1,64}$"
+
+
+class RuleBase(Model):
+    """Fields every rule has. ``name`` is the rule's id in topics (``warnings/<station>/<name>.<param>``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(pattern=_NAME)
+    stations: tuple[str, ...] = ()
+    target_classes: tuple[WaterClass, ...] = ()
+    station_kinds: tuple[Kind, ...] = ()
+    parameters: tuple[str, ...] = ()
+    for_: Duration = Field(default=timedelta(0), alias="for", description="active this long before firing")
+    keep_firing_for: Duration = timedelta(0)
+    no_data: Literal["keep", "resolve"] = "keep"
+    no_data_after: Duration = Field(default=timedelta(hours=6), description="wall-clock silence per instance")
+
+    @field_validator("target_classes", mode="before")
+    @classmethod
+    def _classes(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return tuple(WaterClass.parse(v) if isinstance(v, str | int) else v for v in value)
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [p for p in value if p not in CATALOGUE]
+        if unknown:
+            raise ValueError(f"unknown parameter code(s) {', '.join(unknown)}")
+        return value
+
+    def applies(self, info: StationInfo) -> bool:
+        """True when every selector given matches the station."""
+        return (
+            (not self.stations or info.id in self.stations)
+            and (not self.target_classes or info.target_class in self.target_classes)
+            and (not self.station_kinds or info.kind in self.station_kinds)
+        )
+
+
+class LevelledRule(RuleBase):
+    """DOMAIN.md water levels: 1 approaching, 2 exceeds, 3 persists or multiple >= 0.5, 4 劣Ⅴ or >= 1.0."""
+
+    approach: float = Field(default=0.8, gt=0, lt=1, description="level 1 at this share of the limit")
+    clear_below: float = Field(default=0.7, gt=0, lt=1, description="resolve below this share of the limit")
+    consecutive: int = Field(default=3, ge=1, description="level 3 after N consecutive exceeding samples")
+    orange_multiple: float = Field(default=0.5, gt=0)
+    red_multiple: float = Field(default=1.0, gt=0)
+    ph_margin: float = Field(default=0.3, ge=0, description="pH units inside 6-9 counted as approaching")
+
+
+class SectionRule(LevelledRule):
+    """GB 3838 exceedance of each evaluated item against the section's target class (water stations)."""
+
+    kind: Literal["section"]
+
+
+class TargetRule(LevelledRule):
+    """Custom concentration targets per section (TN / TP control), mg/L, with the section levels."""
+
+    kind: Literal["target"]
+    limits: dict[str, float] = Field(min_length=1)
+
+    @field_validator("limits")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if k not in CATALOGUE or v <= 0]
+        if bad:
+            raise ValueError(f"limits need known parameter codes and values > 0: {', '.join(bad)}")
+        return value
+
+
+class AqiRule(RuleBase):
+    """AQI of hourly means (air stations); level 1..4 for AQI 101-150, 151-200, 201-300, > 300."""
+
+    kind: Literal["aqi"]
+    standard: AqiStandard | Literal["by-date"] = "by-date"
+    sample_minutes: int = Field(default=1, ge=1, le=60, description="minutes one sample stands for")
+
+
+class ThresholdRule(RuleBase):
+    """A value above (or below) a fixed limit; ``clear`` is the hysteresis value that resolves it."""
+
+    kind: Literal["threshold"]
+    above: float | None = None
+    below: float | None = None
+    clear: float | None = None
+    level: Level = 2
+
+    @model_validator(mode="after")
+    def _one_side(self) -> ThresholdRule:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of above or below")
+        if not self.parameters:
+            raise ValueError("a threshold rule needs parameters")
+        return self
+
+
+class RateRule(RuleBase):
+    """A rise of at least ``rise`` (the parameter's unit) within ``within``."""
+
+    kind: Literal["rate"]
+    rise: float = Field(gt=0)
+    within: Duration
+    level: Level = 1
+
+
+class FlatlineRule(RuleBase):
+    """``count`` identical consecutive valid values (within ``tolerance``): a stuck sensor."""
+
+    kind: Literal["flatline"]
+    count: int = Field(default=10, ge=2)
+    tolerance: float = Field(default=0.0, ge=0)
+    level: Level = 1
+
+
+class DeadmanRule(RuleBase):
+    """No message from the station for ``silent_for`` (wall clock, checked every ``check_every``)."""
+
+    kind: Literal["deadman"]
+    silent_for: Duration
+    check_every: Duration = timedelta(seconds=10)
+    level: Level = 2
+
+
+class FlagsRule(RuleBase):
+    """An instrument flag among ``flags`` persisting for ``persist_for`` (reading time)."""
+
+    kind: Literal["flags"]
+    flags: tuple[Flag, ...] = (Flag.D, Flag.M, Flag.C, Flag.B)
+    persist_for: Duration = timedelta(hours=1)
+    level: Level = 1
+
+
+class TrendRule(RuleBase):
+    """预测预警: a Theil-Sen trend over the last ``window`` valid values crosses ``limit`` within ``horizon``.
+
+    Without ``limit`` the section's target-class limit is used (water items with an upper limit).
+    """
+
+    kind: Literal["trend"]
+    window: int = Field(default=8, ge=3)
+    min_samples: int = Field(default=4, ge=3)
+    horizon: Duration = timedelta(hours=12)
+    limit: float | None = Field(default=None, gt=0)
+    level: Level = 1
+
+
+AnyRule = (
+    SectionRule
+    | TargetRule
+    | AqiRule
+    | ThresholdRule
+    | RateRule
+    | FlatlineRule
+    | DeadmanRule
+    | FlagsRule
+    | TrendRule
+)
+Rule = Annotated[AnyRule, Field(discriminator="kind")]

@@ -1,0 +1,169 @@
+"""Helpers for the rules integration tests: a running engine, a broker listener, a webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from rules.config import RulesConfig
+from rules.delivery.webhook import IDEMPOTENCY, SIGNATURE, sign
+from rules.engine import run
+from station import wire
+from station.messages import WarningEvent
+from station.reading import Reading, StationMessage
+from testbed.services import Services, free_port
+from tests.unit.rules_helpers import REGISTRY
+
+SECRET = "s3cret"
+
+
+def rules_config(services: Services, tmp: Path, **extra: Any) -> RulesConfig:
+    """Engine config on the test broker; a section rule on NH3-N; state in ``tmp``."""
+    (tmp / "registry.toml").write_text(REGISTRY, encoding="utf-8")
+    doc: dict[str, Any] = {
+        "group": f"rules{free_port()}",
+        "registry": str(tmp / "registry.toml"),
+        "state": str(tmp / "state.sqlite3"),
+        "mqtt": {"port": services.mosquitto.port, "client_id": f"rules-{tmp.name[-20:]}"},
+        "evaluation": {"tick": "0.2s"},
+        "delivery": {"retry_cap": 1.0, **extra.pop("delivery", {})},
+        "rules": [{"name": "section", "kind": "section", "parameters": ["nh3n"], "consecutive": 10}],
+        **extra,
+    }
+    return RulesConfig.model_validate(doc)
+
+
+@contextlib.asynccontextmanager
+async def engine(config: RulesConfig) -> AsyncIterator[None]:
+    """Run an engine in this loop until the block ends (it is subscribed when the block starts)."""
+    ready = asyncio.Event()
+    task = asyncio.create_task(run(config, ready))
+    try:
+        async with asyncio.timeout(20):
+            waiter = asyncio.create_task(ready.wait())
+            await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        if task.done():
+            task.result()
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@dataclass
+class Listener:
+    """Everything received on ``warnings/#`` and ``derived/#``."""
+
+    warnings: list[WarningEvent] = field(default_factory=list)
+    derived: list[Any] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def listening(services: Services) -> AsyncIterator[tuple[Listener, aiomqtt.Client]]:
+    """A client that records warnings and derived results and can publish readings."""
+    found = Listener()
+    async with aiomqtt.Client("127.0.0.1", services.mosquitto.port, identifier=f"t{free_port()}") as client:
+        await client.subscribe("warnings/#", qos=1)
+        await client.subscribe("derived/#", qos=1)
+
+        async def collect() -> None:
+            async for message in client.messages:
+                payload = message.payload if isinstance(message.payload, bytes) else b""
+                if not payload:
+                    continue
+                msg = wire.decode(message.topic.value, payload)
+                if isinstance(msg, WarningEvent):
+                    found.warnings.append(msg)
+                else:
+                    found.derived.append(msg)
+
+        task = asyncio.create_task(collect())
+        try:
+            yield found, client
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def publish(client: aiomqtt.Client, seq: int, value: float, ts: datetime, station: str = "w1") -> None:
+    """One readings message with NH3-N ``value`` at ``ts``."""
+    msg = StationMessage(station, "dev", seq, ts, (Reading(station, "nh3n", value, "mg/L", ts),))
+    topic, payload = wire.encode(msg)
+    await client.publish(topic, payload, qos=1)
+
+
+def recent(i: int) -> datetime:
+    """Reading times just behind the wall clock, increasing with ``i`` (never backfilled)."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=100) + timedelta(seconds=i)
+
+
+async def wait_for(check: Callable[[], bool], what: str, within: float = 20.0) -> None:
+    """Poll ``check`` until true; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {within} s: {what}")
+        await asyncio.sleep(0.05)  # polling, bounded by the deadline
+
+
+@dataclass
+class Receiver:
+    """A local webhook receiver (stdlib HTTP server on a thread) that can go down and come back."""
+
+    port: int = field(default_factory=free_port)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    bad_signatures: int = 0
+    server: ThreadingHTTPServer | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Where to POST."""
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def start(self) -> None:
+        """Serve on the same port every time."""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if not hmac.compare_digest(self.headers.get(SIGNATURE, ""), sign(SECRET.encode(), body)):
+                    receiver.bad_signatures += 1
+                receiver.keys.append(self.headers.get(IDEMPOTENCY, ""))
+                receiver.posts.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the port."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        if self.thread is not None:
+            self.thread.join(5)
