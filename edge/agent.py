@@ -8,6 +8,7 @@ import logging
 from edge.config import AsciiSerial, EdgeConfig
 from edge.drivers.modbus import ModbusLine
 from edge.drivers.serial_line import AsciiLine
+from edge.hj212_uplink import Hj212Reporter
 from edge.metrics import EdgeMetrics
 from edge.poller import Poller
 from edge.publisher import Publisher
@@ -63,9 +64,13 @@ async def run(config: EdgeConfig) -> None:
     )
     topic = wire.topic_for(message(config.station, "x", 0, []))
 
+    reporter = Hj212Reporter(config, config.hj212) if config.hj212 is not None else None
+
     async def emit(device: str, readings: list[Reading]) -> None:
         spool.append(topic, lambda seq: wire.encode(message(config.station, device, seq, readings))[1])
         publisher.notify()
+        if reporter is not None:
+            reporter.record(readings)
 
     log.info(
         "edge agent for %s: %d devices on %d lines, spool depth %d",
@@ -77,9 +82,13 @@ async def run(config: EdgeConfig) -> None:
     try:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(publisher.run())
+            if reporter is not None:
+                tg.create_task(reporter.run())
             for poller in pollers:
                 tg.create_task(poller.run(emit))
     finally:
         for line in lines.values():
             line.close()
         spool.close()
+        if reporter is not None:
+            reporter.close()

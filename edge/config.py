@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from station.config import ConfigPath, Model
+from station.config import ConfigPath, Model, secret
 from station.mqtt import MqttSettings
 from station.registermap import Profile, load_profile
 
@@ -129,6 +129,34 @@ class MetricsSettings(Model):
     port: int = Field(ge=0, le=65535, description="0 picks a free port (logged)")
 
 
+class Hj212Uplink(Model):
+    """Report this station's data upstream in HJ 212-2017 to a platform over TCP (as a data logger does).
+
+    Every upload asks for a 9014 reply and stays in its own on-disk outbox until the reply arrives.
+    """
+
+    host: str
+    port: int = Field(ge=1, le=65535)
+    mn: str = Field(min_length=1, max_length=64, description="this station's device id (MN)")
+    password_env: str | None = None
+    password_file: ConfigPath | None = None
+    st: str = Field(default="21", pattern=r"^[0-9]{2}$", description="21 surface water, 22 ambient air, …")
+    realtime: bool = Field(default=True, description="2011 real-time data for every poll")
+    minute_period: float | None = Field(default=600.0, gt=0, description="seconds per 2051 minute record")
+    hourly: bool = Field(default=True, description="2061 hourly records")
+    reply_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for 9014")
+
+    @model_validator(mode="after")
+    def _secret_readable(self) -> Hj212Uplink:
+        secret(self.password_env, self.password_file)
+        return self
+
+    def password(self) -> str:
+        """The PW field (empty when none is configured)."""
+        pw = secret(self.password_env, self.password_file)
+        return pw.get_secret_value() if pw else ""
+
+
 class EdgeConfig(Model):
     """A ``kind = "edge"`` file."""
 
@@ -139,6 +167,7 @@ class EdgeConfig(Model):
     mqtt: MqttSettings
     spool: SpoolSettings = SpoolSettings()
     metrics: MetricsSettings | None = None
+    hj212: Hj212Uplink | None = None
     devices: tuple[Device, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
