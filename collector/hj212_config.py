@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from station.catalogue import BY_HJ212, is_known
 from station.config import ConfigPath, Model, secret
 from station.mqtt import MqttSettings
+from station.registry import load_registry
 
 
 class Logger(Model):
@@ -59,8 +60,9 @@ class Hj212ServerConfig(Model):
     max_frame: int = Field(default=10_011, ge=64, le=10_011, description="bytes; larger frames are discarded")
     max_connections: int = Field(default=1000, ge=1)
     publish_timeout: float = Field(default=10.0, gt=0, description="seconds to get a PUBACK before no 9014")
+    registry: ConfigPath | None = Field(default=None, description="stations whose hj212_mn is set are known")
     mqtt: MqttSettings
-    loggers: tuple[Logger, ...] = Field(min_length=1)
+    loggers: tuple[Logger, ...] = Field(default=(), description="per-MN password, factor and unit settings")
 
     @field_validator("loggers")
     @classmethod
@@ -69,3 +71,19 @@ class Hj212ServerConfig(Model):
         if len(mns) != len(set(mns)):
             raise ValueError("each MN may appear once")
         return loggers
+
+    @model_validator(mode="after")
+    def _someone_to_serve(self) -> Hj212ServerConfig:
+        if not self.loggers and self.registry is None:
+            raise ValueError("give a registry (stations with hj212_mn) or [[loggers]]")
+        return self
+
+    def by_mn(self) -> dict[str, Logger]:
+        """Every known logger by MN: the registry's stations with an MN, refined by ``[[loggers]]``."""
+        known: dict[str, Logger] = {}
+        if self.registry is not None:
+            for st in load_registry(self.registry).stations:
+                if st.hj212_mn:
+                    known[st.hj212_mn] = Logger(mn=st.hj212_mn, station=st.id)
+        known.update({lg.mn: lg for lg in self.loggers})
+        return known

@@ -129,7 +129,7 @@ class Hj212Server:
 
     def __init__(self, config: Hj212ServerConfig, uplink: Uplink) -> None:
         self.config, self.uplink = config, uplink
-        self.by_mn = {lg.mn: lg for lg in config.loggers}
+        self.by_mn = config.by_mn()
         self.slots = asyncio.Semaphore(config.max_connections)
         self.uploads = 0
         self.rejected = 0
@@ -179,7 +179,7 @@ async def run(config: Hj212ServerConfig, ready: asyncio.Event | None = None) -> 
     server = Hj212Server(config, uplink)
     listener = await asyncio.start_server(server.serve_client, config.host, config.port)
     server.port = listener.sockets[0].getsockname()[1]
-    log.info("HJ 212 server on %s:%d for %d loggers", config.host, server.port, len(config.loggers))
+    log.info("HJ 212 server on %s:%d for %d loggers", config.host, server.port, len(server.by_mn))
     if ready is not None:
         ready.set()
     async with listener, asyncio.TaskGroup() as tg:

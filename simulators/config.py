@@ -66,17 +66,42 @@ class Control(Model):
     port: int = Field(ge=1, le=65535)
 
 
+class HjLogger(Model):
+    """A simulated HJ 212 data logger: uploads 2011 every ``interval`` s and 2061 at every full hour."""
+
+    name: str = Field(pattern=_NAME)
+    station: str
+    mn: str = Field(min_length=1, max_length=64)
+    password: str = Field(default="123456", description="the PW it sends (a simulator's, not a secret)")
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535, description="the platform's HJ 212 port")
+    st: str = "21"
+    parameters: tuple[str, ...] = ("temp", "ph", "do", "cond", "turb", "codmn", "nh3n", "tp", "tn")
+    interval: float = Field(default=30.0, gt=0)
+    hourly: bool = True
+    seed: int = 0
+    water_class: WaterClass = WaterClass.II
+
+    @field_validator("water_class", mode="before")
+    @classmethod
+    def _parse_class(cls, value: object) -> object:
+        return WaterClass.parse(value) if isinstance(value, str | int) else value
+
+
 class SimConfig(Model):
     """A ``kind = "sim"`` file."""
 
     kind: Literal["sim"] = "sim"
     control: Control | None = None
     lines: tuple[SerialLine, ...] = ()
-    devices: tuple[SimDevice, ...] = Field(min_length=1)
+    devices: tuple[SimDevice, ...] = ()
+    loggers: tuple[HjLogger, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> SimConfig:
+        if not self.devices and not self.loggers:
+            raise ValueError("nothing to simulate: give [[devices]] or [[loggers]]")
         _unique("device names", [d.name for d in self.devices])
         _unique("line names", [ln.name for ln in self.lines])
         _unique("scenario names", [s.name for s in self.scenarios])

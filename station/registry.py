@@ -79,6 +79,9 @@ class StationInfo(Model):
     water_body: WaterBody | None = None
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    hj212_mn: str | None = Field(
+        default=None, max_length=64, description="MN of the station's HJ 212 data logger"
+    )
 
     @field_validator("target_class", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +30,17 @@ AT = datetime(2026, 11, 22, 9, 30, tzinfo=CST)
 
 
 def _config(services: Services, port: int, idle: float = 30.0) -> Hj212ServerConfig:
+    registry = Path(tempfile.mkdtemp()) / "registry.toml"
+    registry.write_text(
+        'kind = "registry"\n[[stations]]\nid = "it-hj212-reg"\nname = "登记站"\nkind = "water"\n'
+        'target_class = "III"\nwater_body = "river"\nlat = 30\nlon = 120\nhj212_mn = "REG0001"\n'
+    )
     return Hj212ServerConfig.model_validate(
         {
             "port": port,
             "idle_timeout": idle,
             "publish_timeout": 5,
+            "registry": str(registry),
             "mqtt": {"port": services.mosquitto.port, "client_id": f"hj212-{port}"},
             "loggers": [
                 {"mn": MN, "station": "it-hj212", "password_env": "IT_HJ212_PW", "units": {"cod": "mg/L"}},
@@ -123,6 +130,18 @@ async def test_upload_is_published_and_acknowledged(
     assert msg["readings"]["ph"]["flag"] == "M"
     assert msg["readings"]["cod"] == {"value": None, "unit": "mg/L", "flag": "D"}  # 2011 carries Rtd only
     assert "w99999" not in str(msg)  # codes outside the catalogue are skipped, not fatal
+
+
+async def test_a_logger_known_through_the_registry_is_served(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = Probe(services.mosquitto.port, station="it-hj212-reg", client_id="probe-hj212-reg")
+    async with _task(probe.run()), _server(services, monkeypatch) as port, _client(port) as client:
+        await client.send(encode(_upload("20261122093000020", mn="REG0001", pw="any")))
+        reply = await client.reply()
+        assert reply.cn == "9014", reply.cp.params
+        await probe.wait_for(1, 10)
+    assert probe.messages[0]["readings"]["nh3n"]["value"] == 1.25
 
 
 @pytest.mark.parametrize(
