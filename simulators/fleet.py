@@ -14,8 +14,9 @@ from collections import defaultdict
 
 from simulators.ascii_sensor import AsciiLine
 from simulators.board import Board
-from simulators.config import SerialLine, SimConfig
+from simulators.config import HjLogger, SerialLine, SimConfig
 from simulators.control import serve as serve_control
+from simulators.hj212_logger import DataLogger
 from simulators.instrument import Instrument
 from simulators.modbus_server import Journal, serial_server, tcp_server
 from simulators.model import StationModel
@@ -101,6 +102,22 @@ async def _serve_ascii_line(line: SerialLine, insts: list[Instrument]) -> None:
         remove_link(line.link)
 
 
+def _logger(cfg: HjLogger) -> DataLogger:
+    log.info("HJ 212 logger %s (MN %s) uploads to %s:%d", cfg.name, cfg.mn, cfg.host, cfg.port)
+    model = StationModel.typical(cfg.water_class, cfg.seed)
+    return DataLogger(
+        cfg.host,
+        cfg.port,
+        cfg.mn,
+        cfg.password,
+        model,
+        cfg.parameters,
+        st=cfg.st,
+        interval=cfg.interval,
+        hourly=cfg.hourly,
+    )
+
+
 async def run(config: SimConfig, journal: Journal | None = None) -> None:
     """Serve every endpoint, serial line and the control channel; run until cancelled."""
     board = Board.of(config.scenarios)
@@ -118,6 +135,8 @@ async def run(config: SimConfig, journal: Journal | None = None) -> None:
             tg.create_task(serve_control(board, config.control.host, config.control.port))
         for (host, port, rtu), group in endpoints.items():
             tg.create_task(_serve_tcp(host, port, group, journal, rtu=rtu))
+        for lg in config.loggers:
+            tg.create_task(_logger(lg).run())
         for line in config.lines:
             if not on_line[line.name]:
                 continue

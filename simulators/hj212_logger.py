@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from simulators.model import StationModel
 from station.backoff import Backoff
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DataLogger:
-    """One logger for one simulated station. ``cn`` is "2011" (real-time) or "2061" (hourly)."""
+    """One logger for one simulated station: 2011 every ``interval`` s, and 2061 for each finished hour
+    when ``hourly`` is set."""
 
     host: str
     port: int
@@ -44,8 +45,8 @@ class DataLogger:
     model: StationModel
     parameters: tuple[str, ...]
     st: str = "21"
-    cn: str = "2011"
     interval: float = 30.0
+    hourly: bool = False
     reply_timeout: float = 5.0
     max_pending: int = 10_000
     pending: deque[DataSegment] = field(default_factory=deque)
@@ -54,23 +55,23 @@ class DataLogger:
     dropped: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def upload(self, at: datetime) -> DataSegment:
+    def upload(self, at: datetime, cn: str = "2011") -> DataSegment:
         """The upload for instant ``at``: Rtd (2011) or Avg/Min/Max (2061) of every parameter, flag N."""
         stamp = at.astimezone(CST).replace(microsecond=0)
-        if self.cn == "2061":
+        if cn == "2061":
             stamp = stamp.replace(minute=0, second=0)
         factors = []
         for code in self.parameters:
             value = round(self.model.value(code, at), 4)
             hj = CATALOGUE[code].hj212
             assert hj is not None, f"{code} has no HJ 212 code"
-            if self.cn == "2011":
+            if cn == "2011":
                 factors.append(FactorValue(hj, rtd=value, flag="N"))
             else:
                 factors.append(FactorValue(hj, avg=value, min=value, max=value, flag="N"))
         return DataSegment(
             self.st,
-            self.cn,
+            cn,
             qn=make_qn(at),
             pw=self.password,
             mn=self.mn,
@@ -78,12 +79,12 @@ class DataLogger:
             cp=CpArea(data_time=stamp, factors=tuple(factors)),
         )
 
-    def produce(self, at: datetime) -> None:
+    def produce(self, at: datetime, cn: str = "2011") -> None:
         """Queue one upload (dropping the oldest when the queue is full)."""
         if len(self.pending) >= self.max_pending:
             self.pending.popleft()
             self.dropped += 1
-        self.pending.append(self.upload(at))
+        self.pending.append(self.upload(at, cn))
 
     async def run(self) -> None:
         """Produce every ``interval`` and keep sending, reconnecting with backoff, until cancelled."""
@@ -92,8 +93,13 @@ class DataLogger:
             tg.create_task(self._send_forever())
 
     async def _produce_forever(self) -> None:
+        hour = utc_now().replace(minute=0, second=0, microsecond=0)
         while True:
-            self.produce(utc_now())
+            now = utc_now()
+            self.produce(now)
+            if self.hourly and now - hour >= timedelta(hours=1):
+                self.produce(hour, "2061")  # the hour that just ended, stamped at its start
+                hour = now.replace(minute=0, second=0, microsecond=0)
             self.wake.set()
             await asyncio.sleep(self.interval)
 
