@@ -43,6 +43,8 @@ ensure_debian_packages() {
   have_binary influxd || missing+=(influxdb)
   have_binary prometheus-alertmanager || missing+=(prometheus-alertmanager)  # rules engine delivery tests
   have_binary openssl || missing+=(openssl)                                  # TLS tests make a throw-away CA
+  have_binary chromium || missing+=(chromium)                                # the daily report is rendered in it
+  [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)         # Chinese text in screenshots
   [ "${#missing[@]}" -eq 0 ] && return 0
   local apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
   if [ "$(id -u)" -eq 0 ]; then :

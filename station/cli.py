@@ -22,12 +22,18 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _mount_tools() -> None:
+    from ops.deploy.acl import deploy_app  # noqa: PLC0415
+    from ops.grafana.push import grafana_app  # noqa: PLC0415
+    from ops.report.cli import report_app  # noqa: PLC0415
     from rules.cli import rules_app  # noqa: PLC0415
     from rules.evaluate_cli import evaluate_app  # noqa: PLC0415 - keeps `stationpipe edge` light
     from station.hj212_cli import hj212_app  # noqa: PLC0415
 
     app.add_typer(evaluate_app, name="evaluate", help="Evaluate values by hand: GB 3838 class, HJ 633 AQI.")
     app.add_typer(rules_app, name="rules", help="The rules engine (--config FILE) and 'rules test'.")
+    app.add_typer(grafana_app, name="grafana", help="Provision Grafana: datasource, folder, dashboards.")
+    app.add_typer(deploy_app, name="deploy", help="Deployment helpers: Mosquitto passwords and ACLs.")
+    app.add_typer(report_app, name="report", help="Daily report (日报) as one self-contained HTML file.")
     app.add_typer(hj212_app, name="hj212", help="HJ 212-2017 frames: decode stdin to JSON, or encode back.")
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -53,9 +54,12 @@ def edge_toml(st: SimStation, mqtt_port: int, state_dir: Path, interval: float) 
 
 
 def collector_toml(mqtt_port: int, influx_url: str, database: str, max_age: float = 0.5) -> str:
-    """The collector's config."""
+    """The collector's config, with its own client id and group: a persistent session left on a shared
+    broker by one pipeline must never take messages meant for the next one."""
+    token = secrets.token_hex(4)
     return (
-        f'kind = "collector"\n[mqtt]\nport = {mqtt_port}\nclient_id = "collector-1"\n'
+        f'kind = "collector"\ngroup = "collectors-{token}"\n'
+        f'[mqtt]\nport = {mqtt_port}\nclient_id = "collector-{token}"\n'
         f'[influx]\nurl = "{influx_url}"\ndatabase = "{database}"\n[batch]\nmax_age = {max_age}\n'
     )
 

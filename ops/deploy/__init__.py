@@ -1,0 +1,1 @@
+"""Deployment helpers: Mosquitto password and ACL files generated from the station registry."""

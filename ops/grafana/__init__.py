@@ -1,0 +1,1 @@
+"""Grafana dashboards generated from Python (committed as JSON under deploy/grafana/dashboards/)."""

@@ -1,0 +1,105 @@
+"""The committed dashboards are exactly what ops.grafana generates, and follow the house rules:
+Asia/Shanghai, raw InfluxQL on the one provisioned datasource, bilingual titles, city/river/station."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ops.grafana.generate import BUILDERS, DEFAULT_OUT, dashboards, render, write
+from ops.grafana.inspect import queries
+from ops.grafana.panels import DATASOURCE, JSON
+from ops.grafana.section import class_bands, target_limit_expr
+from rules.standards.gb3838 import UPPER_LIMITS
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+LATIN = re.compile(r"[A-Za-z]{2,}")
+BOARDS = dashboards()
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_committed_json_equals_generated(name: str) -> None:
+    committed = (DEFAULT_OUT / name).read_text(encoding="utf-8")
+    assert committed == render(BOARDS[name]), f"run: python -m ops.grafana.generate ({name} is stale)"
+
+
+def test_nothing_else_is_committed() -> None:
+    assert {p.name for p in DEFAULT_OUT.glob("*.json")} == set(BUILDERS)
+
+
+def test_write_produces_the_same_files(tmp_path: Path) -> None:
+    for path in write(tmp_path):
+        assert path.read_text(encoding="utf-8") == (DEFAULT_OUT / path.name).read_text(encoding="utf-8")
+
+
+def _panels(board: JSON) -> list[JSON]:
+    return [p for p in board["panels"] if p["type"] != "row"]
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_house_rules(name: str) -> None:
+    board = BOARDS[name]
+    assert board["timezone"] == "Asia/Shanghai"
+    titles = [board["title"]] + [p["title"] for p in board["panels"]]
+    for title in titles:
+        assert CJK.search(title), f"no Chinese: {title!r}"
+        assert LATIN.search(title), f"no English: {title!r}"
+    names = [v["name"] for v in board["templating"]["list"]]
+    assert names[:3] == ["city", "river", "station"]
+    ids = [p["id"] for p in board["panels"]]
+    assert len(ids) == len(set(ids))
+    for p in board["panels"]:
+        pos = p["gridPos"]
+        assert pos["x"] >= 0
+        assert pos["x"] + pos["w"] <= 24
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_influxql_only(name: str) -> None:
+    board = BOARDS[name]
+    found = list(queries(board))
+    assert found
+    for q in found:
+        assert q.text.startswith(("SELECT ", "SHOW TAG VALUES ")), q
+    for p in _panels(board):
+        if p["type"] == "text":
+            continue
+        assert p["datasource"] == DATASOURCE
+        for tgt in p["targets"]:
+            assert tgt["rawQuery"] is True
+            assert tgt["datasource"] == DATASOURCE
+
+
+def test_uids_are_unique_and_stable() -> None:
+    uids = [b["uid"] for b in BOARDS.values()]
+    assert len(set(uids)) == len(uids)
+    assert all(uid.startswith("stationpipe-") for uid in uids)
+
+
+@pytest.mark.parametrize(
+    ("code", "first", "last"),
+    [("nh3n", 0.15, 2.0), ("codmn", 2, 15), ("do", 2.0, 7.5), ("ph", 6.0, 9.0)],
+)
+def test_class_bands_follow_gb3838(code: str, first: float, last: float) -> None:
+    bands = class_bands(code)
+    assert bands is not None
+    values = [s["value"] for s in bands["steps"][1:]]
+    assert values == sorted(values)
+    assert (values[0], values[-1]) == (first, last)
+
+
+def test_shared_limits_make_one_band() -> None:
+    bands = class_bands("cod")  # I and II share 15 mg/L
+    assert bands is not None
+    assert [s["value"] for s in bands["steps"][1:]] == [15, 20, 30, 40]
+    assert bands["steps"][1]["color"] == "#00B050"  # above 15 is class III
+
+
+@pytest.mark.parametrize("target_class", [1, 2, 3, 4, 5])
+def test_target_limit_expression_picks_the_class_limit(target_class: int) -> None:
+    lim = UPPER_LIMITS["nh3n"]
+    expr = target_limit_expr(lim).replace("$target", str(target_class)).replace("floor", "_floor")
+    got = eval(expr, {"_floor": lambda x: int(x // 1)})
+    assert got == lim.values[target_class - 1]
