@@ -52,6 +52,21 @@ class Probe:
     tls: aiomqtt.TLSParameters | None = None
     username: str | None = None
     password: str | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Probe:
+        """Start collecting and return once subscribed, so nothing published after this is missed."""
+        self._task = asyncio.create_task(self.run())
+        async with asyncio.timeout(15):
+            await self.ready.wait()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def run(self) -> None:
         """Subscribe and collect until cancelled."""
@@ -67,6 +82,7 @@ class Probe:
                     password=self.password,
                 ) as client:
                     await client.subscribe(f"stations/{self.station}/readings", qos=1)
+                    self.ready.set()
                     async for msg in client.messages:
                         self.messages.append(json.loads(msg.payload))
                         self.arrived.set()

@@ -145,7 +145,7 @@ async def test_every_type_and_order_and_status_bits(services: Services, tmp_path
         metrics={"port": metrics_port},
     )
     probe = Probe(services.mosquitto.port, client_id="probe-types")
-    async with static_server(port, units), _running(probe.run()), _running(run(cfg)):
+    async with static_server(port, units), probe, _running(run(cfg)):
         await probe.wait_for(1, 15, "all")
         await probe.wait_for(1, 15, "scaled")
         await probe.wait_for(1, 15, "partial")
@@ -178,7 +178,7 @@ async def test_dead_unit_does_not_stall_its_neighbour(services: Services, tmp_pa
         [_device("alive", profile, port, 1), _device("dead", profile, port, 2)],
     )
     probe = Probe(services.mosquitto.port, client_id="probe-dead")
-    async with static_server(port, units), _running(probe.run()), _running(run(cfg)):
+    async with static_server(port, units), probe, _running(run(cfg)):
         await probe.wait_for(8, 20, "alive")
     alive, dead = probe.of("alive"), probe.of("dead")
     assert all(m["readings"]["ph"] == {"value": 7.25, "unit": "pH", "flag": "N"} for m in alive)
@@ -207,7 +207,7 @@ async def test_broker_outage_loses_nothing_and_drains_in_order(tmp_path: Path) -
     try:
         async with (
             static_server(port, {1: Image(holding=_words(7.0, "float32", "ABCD"))}),
-            _running(probe.run()),
+            probe,
         ):
             async with _running(run(cfg)):
                 await probe.wait_for(5, 15)
@@ -243,7 +243,7 @@ async def test_sigkill_loses_nothing(services: Services, tmp_path: Path) -> None
     )
     probe = Probe(services.mosquitto.port, client_id="probe-kill")
     argv = [sys.executable, "-m", "station", "edge", "--config", str(cfg_path)]
-    async with static_server(port, {1: Image(holding=_words(7.0, "float32", "ABCD"))}), _running(probe.run()):
+    async with static_server(port, {1: Image(holding=_words(7.0, "float32", "ABCD"))}), probe:
         for _ in range(2):
             agent = await asyncio.create_subprocess_exec(*argv, stderr=subprocess.DEVNULL)
             await probe.wait_for(len(set(probe.seqs())) + 10, 20)

@@ -85,7 +85,7 @@ async def test_edge_reports_in_hj212_and_keeps_records_while_the_platform_is_dow
     )
     probe = Probe(services.mosquitto.port, station="it-upstream", client_id="probe-upstream")
     image = Image(holding=[0x40E8, 0, 0x3FA0, 0, 0x4120, 0])  # 7.25, 1.25, 10.0
-    async with static_server(modbus, {1: image}), _running(probe.run()), _running(run_edge(cfg)):
+    async with static_server(modbus, {1: image}), probe, _running(run_edge(cfg)):
         await until(
             lambda: (cfg.state_dir / "hj212.sqlite").exists() and _waiting(cfg.state_dir) >= 4,
             20,

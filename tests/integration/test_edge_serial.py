@@ -93,7 +93,7 @@ async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
     ]
     cfg = edge_config(tmp_path, services.mosquitto.port, devices)
     probe = Probe(services.mosquitto.port, client_id="probe-serial")
-    async with serving(_sim(tmp_path, rs485, ascii_link, rtu_tcp)), _running(probe.run()), _running(run(cfg)):
+    async with serving(_sim(tmp_path, rs485, ascii_link, rtu_tcp)), probe, _running(run(cfg)):
         for device in ("sonde1", "sonde2", "ascii", "gateway"):
             await probe.wait_for(3, 20, device)
     for device in ("sonde1", "sonde2", "ascii", "gateway"):

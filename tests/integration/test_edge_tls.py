@@ -78,7 +78,7 @@ async def test_tls_client_certificate_and_password(tmp_path: Path, monkeypatch: 
     try:
         async with (
             static_server(port, {1: Image(holding=[0x40E8, 0])}),
-            _running(probe.run()),
+            probe,
             _running(run(cfg)),
         ):
             await probe.wait_for(2, 20)

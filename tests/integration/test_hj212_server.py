@@ -115,7 +115,7 @@ async def test_upload_is_published_and_acknowledged(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     probe = Probe(services.mosquitto.port, station="it-hj212", client_id="probe-hj212")
-    async with _task(probe.run()), _server(services, monkeypatch) as port, _client(port) as client:
+    async with probe, _server(services, monkeypatch) as port, _client(port) as client:
         frame = encode(_upload())
         await client.send(frame[:7], frame[7:40], frame[40:])  # partial reads
         reply = await client.reply()
@@ -136,7 +136,7 @@ async def test_a_logger_known_through_the_registry_is_served(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     probe = Probe(services.mosquitto.port, station="it-hj212-reg", client_id="probe-hj212-reg")
-    async with _task(probe.run()), _server(services, monkeypatch) as port, _client(port) as client:
+    async with probe, _server(services, monkeypatch) as port, _client(port) as client:
         await client.send(encode(_upload("20261122093000020", mn="REG0001", pw="any")))
         reply = await client.reply()
         assert reply.cn == "9014", reply.cp.params
