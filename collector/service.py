@@ -1,8 +1,14 @@
-"""``stationpipe collector``: MQTT readings into InfluxDB, at least once, idempotent.
+"""``stationpipe collector``: readings, derived results and warnings from MQTT into InfluxDB, at least
+once, idempotent, through database outages.
 
-Messages are acknowledged only after the batch holding them is written (manual acknowledgement on a
-persistent session), so a collector killed mid-batch loses nothing: the broker redelivers and the
-rewrite lands on the same points (the key is the reading's own timestamp).
+Pipeline of one connection: ``consume`` decodes messages into batches (by points, messages and age) and
+hands each full batch to ``commit`` through a one-slot queue, so one batch is written while the next one
+fills. ``commit`` makes the batch durable (written, or spooled on disk) and only then acknowledges its
+messages, in the order they arrived (manual acknowledgement on a persistent session). A collector killed
+mid-batch loses nothing: the broker redelivers and the rewrite lands on the same points.
+
+When the connection drops, the batches in memory are dropped unacknowledged (their packet ids belong to
+the old connection); the broker redelivers them on the new one.
 """
 
 from __future__ import annotations
@@ -13,119 +19,179 @@ from dataclasses import dataclass, field
 
 import aiomqtt
 
-from collector.config import CollectorConfig
+from collector.config import BatchSettings, CollectorConfig
 from collector.deadletter import DeadLetters
-from collector.influx import V1Writer
-from collector.points import readings_lines
-from station import wire
+from collector.influx import make_writer
+from collector.metrics import Metrics, serving
+from collector.records import decode, shared_topics
+from collector.spool import Spool
+from collector.stations import Stations
+from collector.store import Store
+from collector.tasks import raise_if_cancelled
 from station.backoff import Backoff
-from station.errors import RejectedError, StoreUnavailableError
+from station.errors import RejectedError
 from station.mqtt import QOS, ack, enable_manual_ack, make_client
-from station.reading import StationMessage
 
 log = logging.getLogger(__name__)
+_QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: DESIGN.md rule 9)
 
 
 @dataclass
 class Batch:
-    """Lines waiting to be written and the messages to acknowledge once they are."""
+    """Lines waiting to be written, the topic of each line, and the messages to acknowledge after."""
 
     lines: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
     messages: list[aiomqtt.Message] = field(default_factory=list)
     started: float | None = None
 
     def add(self, message: aiomqtt.Message, lines: list[str]) -> None:
-        """Take one decoded message."""
+        """Take one message (``lines`` may be empty: a dead-lettered message is acknowledged in order)."""
         if self.started is None:
             self.started = asyncio.get_running_loop().time()
+        topic = message.topic.value
         self.lines.extend(lines)
+        self.topics.extend([topic] * len(lines))
         self.messages.append(message)
 
+    def deadline(self, limits: BatchSettings, last: float) -> float | None:
+        """When the batch must be written even if no further message comes (``None``: it is empty)."""
+        if self.started is None:
+            return None
+        return min(self.started + limits.max_age, last + limits.max_idle)
 
-def _readings(topic: str, payload: bytes) -> StationMessage:
-    msg = wire.decode(topic, payload)
-    if not isinstance(msg, StationMessage):
-        raise RejectedError(f"unexpected record on {topic}")
-    return msg
+    def due(self, limits: BatchSettings, now: float, last: float) -> bool:
+        """Full (points or messages), old, or idle: time to write."""
+        deadline = self.deadline(limits, last)
+        if deadline is None:
+            return False
+        return (
+            len(self.lines) >= limits.max_points
+            or len(self.messages) >= limits.max_messages
+            or now >= deadline
+        )
 
 
 class Collector:
-    """One collector instance: its writer, its dead letters and its current batch."""
+    """One collector instance: metrics, dead letters, spool, writer and station registry."""
 
-    def __init__(self, config: CollectorConfig) -> None:
+    def __init__(self, config: CollectorConfig, store: Store, stations: Stations) -> None:
         self.config = config
-        self.writer = V1Writer(config.influx)
-        self.dead = DeadLetters()
-        self.written = 0
+        self.store = store
+        self.stations = stations
+        self.metrics = store.metrics
 
-    async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message, batch: Batch) -> None:
-        """Decode one message into the batch, or dead-letter it (and acknowledge it at once)."""
+    async def handle(self, message: aiomqtt.Message, batch: Batch) -> None:
+        """Decode one message into the batch; an undecodable one is dead-lettered (and acked in order)."""
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+        topic = message.topic.value
         try:
-            msg = _readings(message.topic.value, payload)
+            decoded = decode(topic, payload)
         except RejectedError as exc:
-            await self.dead.send(client, str(exc), message.topic.value, payload)
-            ack(client, message)
+            self.metrics.messages.labels("undecodable").inc()
+            await self.store.dead.send("undecodable", str(exc), topic, payload)
+            batch.add(message, [])
             return
-        batch.add(message, readings_lines(msg))
+        self.metrics.messages.labels(decoded.kind).inc()
+        self.stations.seen(decoded.station)
+        batch.add(message, decoded.lines)
 
-    async def flush(self, client: aiomqtt.Client, batch: Batch) -> None:
-        """Write the batch (retrying while the database is unavailable), then acknowledge its messages."""
-        backoff = Backoff()
-        while batch.lines:
-            try:
-                await self.writer.write(batch.lines)
-                break
-            except StoreUnavailableError as exc:
-                delay = backoff.next_delay(exc.retry_after)
-                log.warning("write failed (%s); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-        self.written += len(batch.lines)
-        for message in batch.messages:
-            ack(client, message)
+    async def consume(self, client: aiomqtt.Client, queue: asyncio.Queue[Batch]) -> None:
+        """Batch messages by size, age and idleness and queue each due batch; forever.
 
-    async def consume(self, client: aiomqtt.Client) -> None:
-        """Batch messages by size and age; flush and acknowledge; forever."""
-        batch = Batch()
-        messages = client.messages
+        The next message is awaited in a task that a batch deadline never cancels: aiomqtt's message
+        iterator is not cancellation-safe (a message taken from its queue in the same loop iteration as
+        a timeout would be lost, unacknowledged until the next session).
+        """
+        limits = self.config.batch
         loop = asyncio.get_running_loop()
+        messages = client.messages
+        batch = Batch()
+        last = loop.time()  # when the latest message arrived
+        receiving: asyncio.Task[aiomqtt.Message] | None = None
+        try:
+            while True:
+                raise_if_cancelled()
+                if receiving is None:
+                    receiving = asyncio.ensure_future(anext(messages))
+                deadline = batch.deadline(limits, last)
+                timeout = None if deadline is None else max(0.0, deadline - loop.time())
+                await asyncio.wait((receiving,), timeout=timeout)
+                if receiving.done():
+                    message, receiving = receiving.result(), None
+                    last = loop.time()
+                    await self.handle(message, batch)
+                if batch.due(limits, loop.time(), last):
+                    await queue.put(batch)
+                    batch = Batch()
+        finally:
+            if receiving is not None:
+                receiving.cancel()
+
+    async def commit(self, client: aiomqtt.Client, queue: asyncio.Queue[Batch]) -> None:
+        """Make each queued batch durable, then acknowledge its messages in arrival order; forever."""
         while True:
-            deadline = None if batch.started is None else batch.started + self.config.batch.max_age
+            raise_if_cancelled()
+            batch = await queue.get()
+            if batch.lines:
+                await self.store.durable(batch.lines, batch.topics)
+            for message in batch.messages:
+                ack(client, message)
+
+    async def connection(self, ready: asyncio.Event | None) -> None:
+        """One broker session: subscribe, then consume and commit until the connection fails."""
+        client = make_client(self.config.mqtt, clean_session=False)
+        enable_manual_ack(client)
+        async with client:
+            for topic in shared_topics(self.config.group):
+                await client.subscribe(topic, qos=QOS)
+            log.info("collector subscribed as %s (group %s)", self.config.mqtt.client_id, self.config.group)
+            self.store.dead.client = client
+            if ready is not None:
+                ready.set()
+            queue: asyncio.Queue[Batch] = asyncio.Queue(_QUEUE_SLOTS)
             try:
-                async with asyncio.timeout_at(deadline):
-                    await self.handle(client, await anext(messages), batch)
-            except TimeoutError:
-                pass
-            full = len(batch.lines) >= self.config.batch.max_points
-            old = batch.started is not None and loop.time() >= batch.started + self.config.batch.max_age
-            if full or old:
-                await self.flush(client, batch)
-                batch = Batch()
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self.consume(client, queue))
+                    tg.create_task(self.commit(client, queue))
+            finally:
+                self.store.dead.client = None
 
-
-async def run(config: CollectorConfig, ready: asyncio.Event | None = None) -> None:
-    """Connect (persistent session, shared subscription, QoS 1) and collect until cancelled.
-
-    ``ready`` is set once the subscription is in place (for tests and embedding).
-    """
-    collector = Collector(config)
-    backoff = Backoff()
-    topic = f"$share/{config.group}/stations/+/readings"
-    try:
+    async def mqtt(self, ready: asyncio.Event | None) -> None:
+        """Forever: connect (persistent session) and collect; reconnect with backoff."""
+        backoff = Backoff()
         while True:
-            client = make_client(config.mqtt, clean_session=False)
-            enable_manual_ack(client)
             try:
-                async with client:
-                    await client.subscribe(topic, qos=QOS)
-                    log.info("collector subscribed to %s", topic)
-                    if ready is not None:
-                        ready.set()
-                    backoff.reset()
-                    await collector.consume(client)
-            except aiomqtt.MqttError as exc:
+                await self.connection(ready)
+            except* aiomqtt.MqttError as group:
                 delay = backoff.next_delay()
-                log.warning("broker unavailable (%s); retrying in %.1f s", exc, delay)
+                log.warning("broker unavailable (%s); retrying in %.1f s", group.exceptions[0], delay)
                 await asyncio.sleep(delay)
+            else:
+                backoff.reset()
+
+
+async def run(
+    config: CollectorConfig, ready: asyncio.Event | None = None, metrics: Metrics | None = None
+) -> None:
+    """Run one collector until cancelled; a ``FatalError`` (bad credentials, bad registry) stops it.
+
+    ``ready`` is set once the subscriptions are in place; ``metrics`` lets an embedder read the counters.
+    """
+    metrics = metrics or Metrics()
+    spool = await Spool.open(config.state_dir / "spool.sqlite3", int(config.spool.max_mb * 2**20))
+    writer = make_writer(config.influx)
+    store = Store(writer, spool, DeadLetters(config.state_dir / "deadletters.jsonl", metrics), metrics)
+    stations = Stations(config.registry, metrics)
+    collector = Collector(config, store, stations)
+    try:
+        with serving(metrics, config.metrics):
+            if config.registry is not None:
+                await stations.refresh(store)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(store.drain())
+                tg.create_task(stations.watch(store))
+                tg.create_task(collector.mqtt(ready))
     finally:
-        await collector.writer.aclose()
+        await writer.aclose()
+        await spool.close()

@@ -14,7 +14,8 @@ Every failure is classified by what happens next, so callers catch a category, n
     │   └── StoreUnavailableError    the database cannot be reached or answered 5xx / 429 / 503
     └── RejectedError         drop to the dead-letter topic with the reason
         ├── WireError           a payload or topic does not fit the wire format (names the field)
-        └── StoreRejectedError       the database refused specific points (400)
+        ├── StoreRejectedError       the database refused specific points (400)
+        └── StoreTooLargeError       the database refused a request as too large (413): split it
 
 Third-party exceptions are translated once, at the boundary, with ``raise … from exc``.
 """
@@ -93,3 +94,7 @@ class WireError(RejectedError):
 
 class StoreRejectedError(RejectedError):
     """The database refused points for a reason that retrying will not change."""
+
+
+class StoreTooLargeError(RejectedError):
+    """The database refused a request as too large (413): write it in smaller parts."""

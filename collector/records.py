@@ -1,0 +1,45 @@
+"""One MQTT message -> the lines it stores (pure). Anything that does not fit raises ``RejectedError``
+with the reason, never anything else: no input may crash the collector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collector.points import derived_lines, readings_lines, warning_lines
+from station import wire
+from station.errors import RejectedError
+from station.messages import Derived, WarningEvent
+from station.reading import StationMessage
+
+#: The topic filters the collector subscribes to (DESIGN.md), each under ``$share/<group>/``.
+TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What one message contributes: its kind (metrics label), its station and its lines."""
+
+    kind: str
+    station: str
+    lines: list[str]
+
+
+def shared_topics(group: str) -> list[str]:
+    """The shared-subscription filters of one collector group."""
+    return [f"$share/{group}/{topic}" for topic in TOPICS]
+
+
+def decode(topic: str, payload: bytes) -> Decoded:
+    """Decode strictly and map to line protocol; ``RejectedError`` (with the reason) for anything else."""
+    try:
+        msg = wire.decode(topic, payload)
+        if isinstance(msg, StationMessage):
+            return Decoded("readings", msg.station, readings_lines(msg))
+        if isinstance(msg, Derived):
+            return Decoded("derived", msg.station, derived_lines(msg))
+        if isinstance(msg, WarningEvent):
+            return Decoded("warnings", msg.station, warning_lines(msg))
+    except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
+        # wire.decode translates what it knows; these would be gaps in it and still are bad input
+        raise RejectedError(f"undecodable: {exc}") from exc
+    raise RejectedError(f"the collector does not store records from {topic!r}")

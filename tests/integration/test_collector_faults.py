@@ -1,0 +1,102 @@
+"""The collector through faults: InfluxDB stopped for a while (spool, restart, drain) and the collector
+process SIGKILLed mid-stream (the broker redelivers; idempotent writes leave no duplicates)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from station import wire
+from testbed.services import Services
+from tests.integration.test_collector import (
+    PARAMS,
+    collector_config,
+    count,
+    expected_values,
+    messages,
+    publish,
+    running,
+    stored_values,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_influx_outage_spools_survives_a_restart_and_drains(services: Services, tmp_path: Path) -> None:
+    station = "it-outage-01"
+    first, second = messages(station, 150), messages(station, 150, start=150)
+    config = collector_config(services, tmp_path, "it-outage")
+    try:
+        async with running(config) as metrics:
+            services.influx.stop()
+            await publish(services, [wire.encode(m) for m in first])
+            spooled = lambda: metrics.value("collector_spool_points") == 150 * len(PARAMS)  # noqa: E731
+            await wait_for(spooled, "every message spooled (and so acknowledged)")
+        assert (tmp_path / "spool.sqlite3").exists()
+        services.influx.start()
+        async with running(config) as metrics:
+            await publish(services, [wire.encode(m) for m in second])
+            await wait_for(lambda: count(services, station) >= 300 * len(PARAMS), "spool drained, all stored")
+            await wait_for(lambda: metrics.value("collector_spool_points") == 0, "spool empty")
+            assert metrics.value("collector_batches_total", outcome="drained") >= 1
+    finally:
+        if services.influx.proc is None or services.influx.proc.poll() is not None:
+            services.influx.start()
+    assert stored_values(services, station) == expected_values(first + second)
+
+
+@pytest.fixture
+def collector_process(services: Services, tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``python -m station collector --config …`` children (appended by the test); killed at the end."""
+    procs: list[subprocess.Popen[bytes]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "station", "collector", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
+    services: Services, tmp_path: Path, collector_process: list[subprocess.Popen[bytes]]
+) -> None:
+    station = "it-kill-01"
+    msgs = messages(station, 1500)
+    config = tmp_path / "collector.toml"
+    config.write_text(
+        f'kind = "collector"\ngroup = "it-kill"\nstate_dir = "{tmp_path / "state"}"\n'
+        f'[mqtt]\nport = {services.mosquitto.port}\nclient_id = "it-kill"\n'
+        f'[influx]\nurl = "{services.influx.url}"\ndatabase = "{services.influx.database}"\n'
+        "[batch]\nmax_messages = 100\nmax_age = 0.2\n"
+    )
+    log = tmp_path / "collector.log"
+    collector_process.append(_start(config, log))
+    subscribed = lambda: log.read_text().count("collector subscribed") >= 1  # noqa: E731
+    await wait_for(subscribed, "collector subscribed")
+    publisher = asyncio.create_task(publish(services, [wire.encode(m) for m in msgs]))
+    await wait_for(lambda: count(services, station) >= 200 * len(PARAMS), "some batches stored")
+    collector_process[0].send_signal(signal.SIGKILL)
+    collector_process[0].wait(10)
+    stored_at_kill = count(services, station)
+    collector_process.append(_start(config, log))
+    await publisher
+    await wait_for(lambda: count(services, station) >= 1500 * len(PARAMS), "everything stored after restart")
+    assert stored_at_kill < 1500 * len(PARAMS), "killed too late to prove anything"
+    assert stored_values(services, station) == expected_values(msgs)
+    assert count(services, station) == 1500 * len(PARAMS)
