@@ -18,6 +18,7 @@ from edge.hj212_records import Aggregator, realtime
 from edge.spool import Spool, Spooled, SpoolLimits
 from station.backoff import Backoff
 from station.hj212 import DataSegment, FrameSplitter, Hj212Error, decode, encode
+from station.hj212_stream import await_reply
 from station.reading import Reading, utc_now
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class Hj212Reporter:
             record = pending[0]
             writer.write(record.payload)
             await writer.drain()
-            reply = await self._reply(reader, splitter, _qn(record))
+            reply = await await_reply(reader, splitter, _qn(record), self.uplink.reply_timeout)
             if reply.cn == "9014":
                 self.outbox.delete(record)
                 self.acked += 1
@@ -113,20 +114,6 @@ class Hj212Reporter:
                 log.warning("HJ 212 platform refused record %s: %s", _qn(record), dict(reply.cp.params))
                 refused_logged = True
             raise TimeoutError("refused by the platform; retrying later")
-
-    async def _reply(
-        self, reader: asyncio.StreamReader, splitter: FrameSplitter, qn: str | None
-    ) -> DataSegment:
-        async with asyncio.timeout(self.uplink.reply_timeout):
-            while True:
-                for raw in splitter:
-                    segment = decode(raw).segment
-                    if segment.qn == qn:
-                        return segment
-                data = await reader.read(4096)
-                if not data:
-                    raise OSError("platform closed the connection")
-                splitter.feed(data)
 
     def close(self) -> None:
         """Close the outbox."""

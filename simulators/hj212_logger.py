@@ -24,10 +24,10 @@ from station.hj212 import (
     FactorValue,
     FrameSplitter,
     Hj212Error,
-    decode,
     encode,
     make_qn,
 )
+from station.hj212_stream import await_reply
 from station.reading import utc_now
 
 log = logging.getLogger(__name__)
@@ -130,24 +130,10 @@ class DataLogger:
             segment = self.pending[0]
             writer.write(encode(segment))
             await writer.drain()
-            reply = await self._reply(reader, splitter, segment.qn)
+            reply = await await_reply(reader, splitter, segment.qn, self.reply_timeout)
             if reply.cn == "9014":
                 self.pending.popleft()
                 self.acked.append(segment.qn or "")
                 continue
             self.refused.append(int(reply.cp.param("QnRtn") or 0))
             raise TimeoutError(f"platform refused upload {segment.qn}: {reply.cp.params}")
-
-    async def _reply(
-        self, reader: asyncio.StreamReader, splitter: FrameSplitter, qn: str | None
-    ) -> DataSegment:
-        async with asyncio.timeout(self.reply_timeout):
-            while True:
-                for raw in splitter:
-                    segment = decode(raw).segment
-                    if segment.qn == qn:
-                        return segment
-                data = await reader.read(4096)
-                if not data:
-                    raise OSError("platform closed the connection")
-                splitter.feed(data)

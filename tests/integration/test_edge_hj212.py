@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,20 +14,9 @@ from collector.hj212_server import run as run_server
 from edge.agent import run as run_edge
 from testbed.modbus import Image, static_server
 from testbed.services import Services, free_port
-from tests.integration.edge_helpers import Probe, edge_config, until, write_toml_profile
+from tests.integration.edge_helpers import Probe, edge_config, running, until, write_toml_profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-
-
-@contextlib.asynccontextmanager
-async def _running(coro: Any) -> AsyncIterator[None]:
-    task = asyncio.create_task(coro)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _waiting(state: Path) -> int:
@@ -85,14 +70,14 @@ async def test_edge_reports_in_hj212_and_keeps_records_while_the_platform_is_dow
     )
     probe = Probe(services.mosquitto.port, station="it-upstream", client_id="probe-upstream")
     image = Image(holding=[0x40E8, 0, 0x3FA0, 0, 0x4120, 0])  # 7.25, 1.25, 10.0
-    async with static_server(modbus, {1: image}), probe, _running(run_edge(cfg)):
+    async with static_server(modbus, {1: image}), probe, running(run_edge(cfg)):
         await until(
             lambda: (cfg.state_dir / "hj212.sqlite").exists() and _waiting(cfg.state_dir) >= 4,
             20,
             "records wait in the outbox while the platform is down",
         )
         back_at = datetime.now().astimezone()
-        async with _running(run_server(server)):
+        async with running(run_server(server)):
             await probe.wait_for(6, 20, "hj212-2011")
             await probe.wait_for(2, 20, "hj212-2051")
     realtime = probe.of("hj212-2011")

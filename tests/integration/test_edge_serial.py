@@ -3,11 +3,7 @@ on another, and RTU frames over TCP (a serial device server), all served by the 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +13,7 @@ from simulators.harness import serving
 from station.config import load
 from testbed.pipeline import PROFILES
 from testbed.services import Services, free_port
-from tests.integration.edge_helpers import Probe, edge_config
+from tests.integration.edge_helpers import Probe, edge_config, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -43,17 +39,6 @@ def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, rtu_tcp: int) -> SimConf
         f'[[lines]]\nname = "ascii"\nprotocol = "ascii"\nlink = "{ascii_link}"\n{devices}'
     )
     return load(path, SimConfig)
-
-
-@contextlib.asynccontextmanager
-async def _running(coro: Any) -> AsyncIterator[None]:
-    task = asyncio.create_task(coro)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
@@ -93,7 +78,7 @@ async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
     ]
     cfg = edge_config(tmp_path, services.mosquitto.port, devices)
     probe = Probe(services.mosquitto.port, client_id="probe-serial")
-    async with serving(_sim(tmp_path, rs485, ascii_link, rtu_tcp)), probe, _running(run(cfg)):
+    async with serving(_sim(tmp_path, rs485, ascii_link, rtu_tcp)), probe, running(run(cfg)):
         for device in ("sonde1", "sonde2", "ascii", "gateway"):
             await probe.wait_for(3, 20, device)
     for device in ("sonde1", "sonde2", "ascii", "gateway"):

@@ -4,8 +4,6 @@ against a real Mosquitto that requires all three."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +14,9 @@ from edge.agent import run
 from testbed.modbus import Image, static_server
 from testbed.services import Mosquitto, find_binary, free_port
 from testbed.tls import make_pki
-from tests.integration.edge_helpers import Probe, edge_config, write_toml_profile
+from tests.integration.edge_helpers import Probe, edge_config, running, write_toml_profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-
-
-@contextlib.asynccontextmanager
-async def _running(coro: Any) -> AsyncIterator[None]:
-    task = asyncio.create_task(coro)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_tls_client_certificate_and_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,7 +66,7 @@ async def test_tls_client_certificate_and_password(tmp_path: Path, monkeypatch: 
         async with (
             static_server(port, {1: Image(holding=[0x40E8, 0])}),
             probe,
-            _running(run(cfg)),
+            running(run(cfg)),
         ):
             await probe.wait_for(2, 20)
         assert probe.messages[0]["readings"]["ph"] == {"value": 7.25, "unit": "pH", "flag": "N"}

@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,7 +21,7 @@ from station.hj212 import CST, CpArea, DataSegment, FactorValue, FrameSplitter, 
 from station.registry import WaterClass
 from testbed.pipeline import collector_toml
 from testbed.services import Services, free_port
-from tests.integration.edge_helpers import Probe
+from tests.integration.edge_helpers import Probe, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 MN = "010000A8900016F000169DC0"
@@ -61,24 +60,13 @@ def _upload(qn: str = "20261122093000001", mn: str = MN, pw: str = "123456", cn:
 
 
 @contextlib.asynccontextmanager
-async def _task(coro: Any) -> AsyncIterator[None]:
-    task = asyncio.create_task(coro)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-@contextlib.asynccontextmanager
 async def _server(
     services: Services, monkeypatch: pytest.MonkeyPatch, idle: float = 30.0
 ) -> AsyncIterator[int]:
     monkeypatch.setenv("IT_HJ212_PW", "123456")
     port = free_port()
     ready = asyncio.Event()
-    async with _task(run(_config(services, port, idle), ready)):
+    async with running(run(_config(services, port, idle), ready)):
         await asyncio.wait_for(ready.wait(), 10)
         yield port
 
@@ -204,7 +192,7 @@ async def test_simulated_logger_end_to_end_into_influxdb(
                 ("ph", "do", "nh3n", "tp"),
                 interval=0.2,
             )
-            async with _task(logger.run()), asyncio.timeout(30):
+            async with running(logger.run()), asyncio.timeout(30):
                 # the collector subscribes while the logger uploads; the database sends no events
                 while len(_stored(services)) < 5:  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
