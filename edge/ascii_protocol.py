@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from station.errors import DeviceError, DeviceExceptionError
 from station.reading import Flag
+from station.spl import checksum, frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +26,9 @@ class AsciiReply:
     flag: Flag
 
 
-def checksum(body: str) -> str:
-    """XOR of the body's bytes, two upper-case hex digits."""
-    x = 0
-    for byte in body.encode("ascii"):
-        x ^= byte
-    return f"{x:02X}"
-
-
 def request(unit: int) -> bytes:
     """The read request for sensor ``unit``."""
-    body = f"{unit},RD"
-    return f"${body}*{checksum(body)}\r\n".encode("ascii")
+    return frame(f"{unit},RD")
 
 
 def _body(line: bytes) -> str:

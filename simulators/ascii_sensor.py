@@ -33,6 +33,7 @@ from simulators.instrument import Instrument
 from simulators.pty_line import Pty, noise
 from simulators.units import convert
 from station.reading import utc_now
+from station.spl import checksum, frame
 
 log = logging.getLogger(__name__)
 _MAX_LINE = 256
@@ -47,19 +48,6 @@ class FrameError(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.unit = unit
-
-
-def checksum(body: str) -> str:
-    """XOR of the body's bytes as two upper-case hex digits."""
-    x = 0
-    for byte in body.encode("ascii"):
-        x ^= byte
-    return f"{x:02X}"
-
-
-def frame(body: str) -> bytes:
-    """``$body*cs\\r\\n``."""
-    return f"${body}*{checksum(body)}\r\n".encode("ascii")
 
 
 def parse(line: bytes) -> list[str]:

@@ -19,10 +19,11 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 from pymodbus.framer.rtu import FramerRTU
 
-from simulators.ascii_sensor import frame, parse
+from simulators.ascii_sensor import parse
 from simulators.config import SimConfig
 from simulators.harness import serving
 from station.config import load
+from station.spl import frame
 from testbed.pipeline import PROFILES
 from testbed.services import free_port
 

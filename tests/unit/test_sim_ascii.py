@@ -6,13 +6,14 @@ import random
 
 import pytest
 
-from simulators.ascii_sensor import FrameError, answer, checksum, frame, parse
+from simulators.ascii_sensor import FrameError, answer, parse
 from simulators.board import Board
 from simulators.instrument import Instrument
 from simulators.model import StationModel
 from simulators.scenarios import Fault, Garbage, ModbusException, Scenario, Silent
 from station.registermap import load_profile
 from station.registry import WaterClass
+from station.spl import checksum, frame
 from testbed.pipeline import PROFILES
 
 
