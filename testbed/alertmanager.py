@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from testbed.services import HarnessError, _Child, find_binary, wait_until
+from testbed.services import Child, find_binary
 
 BINARY = "prometheus-alertmanager"
 _CONFIG = """route:
@@ -22,7 +22,7 @@ receivers:
 """
 
 
-class Alertmanager(_Child):
+class Alertmanager(Child):
     """One Alertmanager; ``start`` raises ``HarnessError`` (naming the package) when the binary is absent."""
 
     @property
@@ -43,21 +43,15 @@ class Alertmanager(_Child):
         conf.write_text(_CONFIG, encoding="utf-8")
         storage = self.workdir / "alertmanager-data"
         storage.mkdir(exist_ok=True)
-        self._spawn(
-            [
-                binary,
-                f"--config.file={conf}",
-                f"--storage.path={storage}",
-                f"--web.listen-address={self.host}:{self.port}",
-                "--cluster.listen-address=",
-                "--log.level=warn",
-            ]
-        )
-        assert self.proc is not None
-        try:
-            wait_until(self._ready, timeout=timeout, what="alertmanager", proc=self.proc)
-        except HarnessError as exc:
-            raise HarnessError(f"{exc}\n{self.log_tail()}") from None
+        argv = [
+            binary,
+            f"--config.file={conf}",
+            f"--storage.path={storage}",
+            f"--web.listen-address={self.host}:{self.port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ]
+        self.launch(argv, self._ready, timeout)
 
     def alerts(self) -> list[dict[str, Any]]:
         """The alerts the API lists now (active ones by default)."""

@@ -72,7 +72,7 @@ def _tcp_open(host: str, port: int) -> bool:
 
 
 @dataclass
-class _Child:
+class Child:
     """One child process with its log file; start/stop/kill keep the same port and data folder."""
 
     name: str
@@ -86,9 +86,14 @@ class _Child:
         """Where the child's stdout and stderr go."""
         return self.workdir / f"{self.name}.log"
 
-    def _spawn(self, argv: list[str]) -> None:
+    def launch(self, argv: list[str], ready: Callable[[], bool], timeout: float) -> None:
+        """Start ``argv`` (output to ``log_path``), wait until ``ready()``; errors carry the log tail."""
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # noqa: S603
+        try:
+            wait_until(ready, timeout=timeout, what=self.name, proc=self.proc)
+        except HarnessError as exc:
+            raise HarnessError(f"{exc}\n{self.log_tail()}") from None
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after ``timeout``; safe to call twice."""
@@ -116,7 +121,7 @@ class _Child:
 
 
 @dataclass
-class Mosquitto(_Child):
+class Mosquitto(Child):
     """A Mosquitto broker on a free loopback port, persistence in the work folder.
 
     ``listener_conf`` lines go under the listener (TLS files, ``require_certificate``); ``conf`` lines are
@@ -146,18 +151,11 @@ class Mosquitto(_Child):
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )
-        self._spawn([binary, "-c", str(conf)])
-        assert self.proc is not None
-        try:
-            wait_until(
-                lambda: _tcp_open(self.host, self.port), timeout=timeout, what="mosquitto", proc=self.proc
-            )
-        except HarnessError as exc:
-            raise HarnessError(f"{exc}\n{self.log_tail()}") from None
+        self.launch([binary, "-c", str(conf)], lambda: _tcp_open(self.host, self.port), timeout)
 
 
 @dataclass
-class InfluxDB(_Child):
+class InfluxDB(Child):
     """InfluxDB 1.x (v1 HTTP API) on free loopback ports, data in the work folder, one database created."""
 
     database: str = "stationpipe"
@@ -190,12 +188,7 @@ class InfluxDB(_Child):
     def start(self, timeout: float = 60.0) -> None:
         """Start (or restart, keeping data) and wait for ``/ping``; create the database."""
         binary = find_binary("influxd", "influxdb")
-        self._spawn([binary, "run", "-config", str(self._config())])
-        assert self.proc is not None
-        try:
-            wait_until(self._ping, timeout=timeout, what="influxd", proc=self.proc)
-        except HarnessError as exc:
-            raise HarnessError(f"{exc}\n{self.log_tail()}") from None
+        self.launch([binary, "run", "-config", str(self._config())], self._ping, timeout)
         self.query(f'CREATE DATABASE "{self.database}"')
 
     def query(self, q: str) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from testbed.services import HarnessError, _Child, find_binary, wait_until
+from testbed.services import Child, HarnessError, find_binary
 
 BINARY = "victoria-metrics"
 PACKAGE = "victoria-metrics"
@@ -43,7 +43,7 @@ class Series:
     timestamps: list[int]
 
 
-class Victoria(_Child):
+class Victoria(Child):
     """VictoriaMetrics on a free loopback port, data in the work folder; optional basic auth."""
 
     username: str | None = None
@@ -76,12 +76,7 @@ class Victoria(_Child):
         ]
         if self.username:
             argv += [f"-httpAuth.username={self.username}", f"-httpAuth.password={self.password or ''}"]
-        self._spawn(argv)
-        assert self.proc is not None
-        try:
-            wait_until(self._healthy, timeout=timeout, what=BINARY, proc=self.proc)
-        except HarnessError as exc:
-            raise HarnessError(f"{exc}\n{self.log_tail()}") from None
+        self.launch(argv, self._healthy, timeout)
 
     def export(self, match: str) -> list[Series]:
         """Flush recent writes, then export every series matching the selector (e.g. ``{station="a"}``)."""
