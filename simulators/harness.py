@@ -13,7 +13,8 @@ from simulators.fleet import run
 from simulators.modbus_server import Journal
 
 
-async def _accepts(host: str, port: int) -> bool:
+async def accepts(host: str, port: int) -> bool:
+    """True when ``host:port`` accepts a TCP connection now (within 0.5 s)."""
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 0.5)
     except (OSError, TimeoutError):
@@ -29,7 +30,7 @@ async def _ready(config: SimConfig) -> bool:
     if config.control is not None:
         endpoints.add((config.control.host, config.control.port))
     links = [ln.link for ln in config.lines if ln.link is not None]
-    accepted = [await _accepts(host, port) for host, port in endpoints]
+    accepted = [await accepts(host, port) for host, port in endpoints]
     return all(accepted) and all(link.exists() for link in links)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from simulators.harness import accepts
+
 
 @dataclass(frozen=True)
 class Image:
@@ -41,13 +43,9 @@ async def _listening(host: str, port: int, task: asyncio.Task[None]) -> None:
         while True:
             if task.done():
                 await task
-            try:
-                _, writer = await asyncio.open_connection(host, port)
-            except OSError:
-                await asyncio.sleep(0.01)  # not listening yet
-                continue
-            writer.close()
-            return
+            if await accepts(host, port):
+                return
+            await asyncio.sleep(0.01)  # not listening yet, bounded by the timeout
 
 
 @contextlib.asynccontextmanager
