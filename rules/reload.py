@@ -42,6 +42,8 @@ async def watch(path: Path, every: float, apply: Callable[[RulesConfig], None]) 
     """Forever: reload on SIGHUP, or when ``path`` changed (checked every ``every`` seconds)."""
     hup = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Signal handlers exist only on Unix and in the main thread (an engine embedded in a test runs
+    # elsewhere); without one the file-change check below still reloads.
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGHUP, hup.set)
     seen = _stamp(path)
