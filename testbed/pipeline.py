@@ -1,9 +1,11 @@
-"""A whole simulated pipeline as real processes: ``stationpipe sim``, ``edge`` (one per station) and
-``collector``, wired to the harness's Mosquitto and InfluxDB. Shared by the demo and the tests."""
+"""A whole simulated pipeline as real processes: ``stationpipe sim``, ``edge`` (one per station),
+``collector`` and, when given rules, ``rules`` delivering to a local webhook receiver, wired to the
+harness's Mosquitto and InfluxDB. Shared by the demo, the fault suite and the tests."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import subprocess
 import sys
@@ -12,31 +14,53 @@ from pathlib import Path
 from typing import Self
 
 from testbed.services import Services, free_port
+from testbed.webhook import Receiver
 
 PROFILES = Path(__file__).resolve().parent.parent / "simulators" / "profiles"
 
 
 @dataclass(frozen=True)
 class SimStation:
-    """A simulated water station: a sonde (unit 1) and a nutrient analyser (unit 2) on one port."""
+    """A simulated station on one Modbus TCP port: water = a sonde (unit 1) and a nutrient analyser
+    (unit 2), simulated around ``water_class``; air = an air-quality logger (unit 1).
+
+    ``target`` is the section's target class in the registry; ``name``, ``city`` and ``river`` are what
+    operators see.
+    """
 
     id: str
     water_class: str
     seed: int
     port: int = field(default_factory=free_port)
+    kind: str = "water"
+    name: str = ""
+    city: str = "杭州 Hangzhou"
+    river: str = "钱塘江 Qiantang"
+    target: str = "III"
+    lat: float = 30.25
+    lon: float = 120.16
+
+    @property
+    def devices(self) -> tuple[tuple[int, str, str], ...]:
+        """(unit, device name, profile) of its instruments."""
+        if self.kind == "air":
+            return ((1, "air", "air_station"),)
+        return ((1, "sonde", "water_five"), (2, "nutrients", "water_nutrients"))
 
 
-def sim_toml(stations: list[SimStation]) -> str:
-    """The simulator's config for these stations."""
+def sim_toml(stations: list[SimStation], scenarios: str = "", control_port: int | None = None) -> str:
+    """The simulator's config for these stations (``scenarios``: ``[[scenarios]]`` TOML blocks)."""
     out = ['kind = "sim"\n']
+    if control_port is not None:
+        out.append(f'[control]\nhost = "127.0.0.1"\nport = {control_port}\n')
     for st in stations:
-        for unit, profile in ((1, "water_five"), (2, "water_nutrients")):
+        for unit, name, profile in st.devices:
             out.append(
-                f'[[devices]]\nname = "{st.id}-{profile}"\nstation = "{st.id}"\n'
+                f'[[devices]]\nname = "{st.id}-{name}"\nstation = "{st.id}"\n'
                 f'profile = "{PROFILES / profile}.toml"\nport = {st.port}\nunit = {unit}\n'
                 f'seed = {st.seed * 10 + unit}\nwater_class = "{st.water_class}"\n'
             )
-    return "\n".join(out)
+    return "\n".join([*out, scenarios])
 
 
 def edge_toml(st: SimStation, mqtt_port: int, state_dir: Path, interval: float) -> str:
@@ -48,9 +72,44 @@ def edge_toml(st: SimStation, mqtt_port: int, state_dir: Path, interval: float) 
     devices = [
         f'[[devices]]\nname = "{name}"\nprofile = "{PROFILES / profile}.toml"\ninterval = {interval}\n'
         f'timeout = 1.0\n[devices.transport]\nhost = "127.0.0.1"\nport = {st.port}\nunit = {unit}\n'
-        for unit, name, profile in ((1, "sonde", "water_five"), (2, "nutrients", "water_nutrients"))
+        for unit, name, profile in st.devices
     ]
     return head + "\n".join(devices)
+
+
+def registry_toml(stations: list[SimStation]) -> str:
+    """The registry of these stations (water stations are river sections)."""
+    out = ['kind = "registry"\n']
+    for st in stations:
+        out.append(
+            f'[[stations]]\nid = "{st.id}"\nname = "{st.name or st.id}"\nkind = "{st.kind}"\n'
+            f'city = "{st.city}"\nlat = {st.lat}\nlon = {st.lon}\n'
+        )
+        if st.kind == "water":
+            out.append(
+                f'river = "{st.river}"\nsection = "{st.name or st.id}"\ntarget_class = "{st.target}"\n'
+                'water_body = "river"\n'
+            )
+    return "\n".join(out)
+
+
+def rules_toml(mqtt_port: int, registry: Path, state: Path, rules: str, webhook: Receiver | None) -> str:
+    """The rules engine's config: ``rules`` are ``[[rules]]`` TOML blocks; warnings also go to
+    ``webhook`` (its secret passed in the environment, never on the command line)."""
+    token = secrets.token_hex(4)
+    hook = (
+        f'[delivery.webhook]\nurl = "{webhook.url}"\nsecret_env = "{WEBHOOK_SECRET_ENV}"\n' if webhook else ""
+    )
+    return (
+        f'kind = "rules"\ngroup = "rules-{token}"\nregistry = "{registry}"\nstate = "{state}"\n'
+        f'[mqtt]\nport = {mqtt_port}\nclient_id = "rules-{token}"\n'
+        '[evaluation]\ntick = "0.5s"\n[derived]\nheadline_every = "10s"\n'
+        f"[delivery]\nretry_cap = 2.0\n{hook}\n{rules}"
+    )
+
+
+#: Environment variable that carries the webhook secret to the rules engine.
+WEBHOOK_SECRET_ENV = "STATIONPIPE_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
 
 
 def collector_toml(mqtt_port: int, influx_url: str, database: str, max_age: float = 0.5) -> str:
@@ -72,6 +131,10 @@ class Pipeline:
     stations: list[SimStation]
     interval: float = 2.0
     journal: Path | None = None
+    scenarios: str = ""
+    control_port: int | None = None
+    rules: str | None = None
+    webhook: Receiver | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -86,23 +149,42 @@ class Pipeline:
 
     def start(self, name: str, verb: str, config: Path, *extra: str) -> None:
         """Start ``stationpipe VERB --config CONFIG`` as a child process logging to ``<name>.log``."""
+        env = dict(os.environ)
+        if self.webhook is not None:
+            env[WEBHOOK_SECRET_ENV] = self.webhook.secret
         with (self.workdir / f"{name}.log").open("ab") as log:
             self.procs[name] = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "station", verb, "--config", str(config), *extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=env,
             )
+
+    def config(self, name: str) -> Path:
+        """Where the config of process ``name`` (``sim``, ``collector``, ``rules``, ``edge-<id>``) is."""
+        return self.workdir / f"{name}.toml"
+
+    def restart(self, name: str) -> None:
+        """Start process ``name`` again with its config (after a kill in a fault test)."""
+        verb = name.split("-", 1)[0]
+        extra = ["--journal", str(self.journal)] if verb == "sim" and self.journal else []
+        self.start(name, verb, self.config(name), *extra)
 
     def __enter__(self) -> Self:
         svc = self.services
         extra = ["--journal", str(self.journal)] if self.journal else []
-        self.start("sim", "sim", self._write("sim", sim_toml(self.stations)), *extra)
+        sim = sim_toml(self.stations, self.scenarios, self.control_port)
+        self.start("sim", "sim", self._write("sim", sim), *extra)
+        registry = self._write("registry", registry_toml(self.stations))
+        collector = collector_toml(svc.mosquitto.port, svc.influx.url, svc.influx.database)
         self.start(
-            "collector",
-            "collector",
-            self._write("collector", collector_toml(svc.mosquitto.port, svc.influx.url, svc.influx.database)),
+            "collector", "collector", self._write("collector", f'registry = "{registry}"\n{collector}')
         )
+        if self.rules is not None:
+            state = self.workdir / "rules-state.sqlite3"
+            cfg = rules_toml(svc.mosquitto.port, registry, state, self.rules, self.webhook)
+            self.start("rules", "rules", self._write("rules", cfg))
         for st in self.stations:
             cfg = edge_toml(st, svc.mosquitto.port, self.workdir / f"state-{st.id}", self.interval)
             self.start(f"edge-{st.id}", "edge", self._write(f"edge-{st.id}", cfg))

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +15,12 @@ import aiomqtt
 import pytest
 
 from rules.config import RulesConfig
-from rules.delivery.webhook import IDEMPOTENCY, SIGNATURE, sign
 from rules.engine import run
 from station import wire
 from station.messages import WarningEvent
 from station.reading import Reading, StationMessage
 from testbed.services import Services, free_port
 from tests.unit.rules_helpers import REGISTRY
-
-SECRET = "s3cret"
 
 
 def rules_config(services: Services, tmp: Path, **extra: Any) -> RulesConfig:
@@ -120,50 +113,3 @@ async def wait_for(check: Callable[[], bool], what: str, within: float = 20.0) -
         if time.monotonic() > deadline:
             pytest.fail(f"not within {within} s: {what}")
         await asyncio.sleep(0.05)  # polling, bounded by the deadline
-
-
-@dataclass
-class Receiver:
-    """A local webhook receiver (stdlib HTTP server on a thread) that can go down and come back."""
-
-    port: int = field(default_factory=free_port)
-    posts: list[dict[str, Any]] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
-    bad_signatures: int = 0
-    server: ThreadingHTTPServer | None = None
-    thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Where to POST."""
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def start(self) -> None:
-        """Serve on the same port every time."""
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if not hmac.compare_digest(self.headers.get(SIGNATURE, ""), sign(SECRET.encode(), body)):
-                    receiver.bad_signatures += 1
-                receiver.keys.append(self.headers.get(IDEMPOTENCY, ""))
-                receiver.posts.append(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the port."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        if self.thread is not None:
-            self.thread.join(5)

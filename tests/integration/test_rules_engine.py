@@ -14,9 +14,8 @@ from rules.delivery.webhook import IDEMPOTENCY
 from station.messages import AlertState
 from testbed.alertmanager import Alertmanager
 from testbed.services import HarnessError, Services
+from testbed.webhook import Receiver
 from tests.integration.rules_helpers import (
-    SECRET,
-    Receiver,
     engine,
     listening,
     publish,
@@ -38,8 +37,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RULES_TEST_SECRET", SECRET)
+def _secret(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
+    monkeypatch.setenv("RULES_TEST_SECRET", receiver.secret)
 
 
 def hook(rx: Receiver) -> dict[str, object]:
