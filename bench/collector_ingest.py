@@ -17,11 +17,13 @@ import asyncio
 import gzip
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from collector.points import readings_lines
 from collector.service import run
 from station import wire
 from station.reading import Flag, Reading, StationMessage
-from testbed.services import Services, running_services
+from testbed.services import Services, free_port, running_services, wait_until
 
 PARAMS = (
     "ph",
@@ -54,39 +56,48 @@ PARAMS = (
 )
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
-_PUBLISHER = """
-import sys, threading, paho.mqtt.client as mqtt
-port, path = int(sys.argv[1]), sys.argv[2]
-items = [line.split(b" ", 1) for line in open(path, "rb").read().split(b"\\n") if line]
-connected = threading.Event()
-c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-pub")
-c.on_connect = lambda *args: connected.set()
-c.max_inflight_messages_set(1000)
-c.max_queued_messages_set(0)
-c.connect("127.0.0.1", port)
-c.loop_start()
-if not connected.wait(30):
-    sys.exit("publisher: no CONNACK")
-infos = [c.publish(topic.decode(), payload, qos=1) for topic, payload in items]
-for info in infos:
-    info.wait_for_publish(120)
-    if info.rc != 0 or not info.is_published():
-        sys.exit(f"publisher: message {info.mid} failed rc={info.rc}")
-c.disconnect()
-c.loop_stop()
-"""
+STATIONS = 10  # one publisher process per station topic
+
+
+def publishers(port: int, feeds: dict[str, Path]) -> list[subprocess.Popen[bytes]]:
+    """One ``mosquitto_pub -l`` (C, QoS 1) per station topic, each sending its feed file line by line.
+
+    A Python publisher costs about as much CPU per message as the collector itself and shares the same two
+    cores, so it would measure itself; the C client leaves the cores to the broker, collector and database.
+    """
+    exe = shutil.which("mosquitto_pub")
+    if exe is None:
+        raise SystemExit("mosquitto_pub not found: apt-get install mosquitto-clients (scripts/test does)")
+    out = []
+    for topic, feed in feeds.items():
+        argv = [exe, "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-M", "1000", "-l", "-t", topic]
+        with feed.open("rb") as stdin:
+            out.append(subprocess.Popen(argv, stdin=stdin))
+    return out
 
 
 def make_messages(count: int, values: int, run_no: int) -> list[StationMessage]:
-    """``count`` messages spread over 100 stations, ``values`` readings each, unique timestamps per run."""
+    """``count`` messages spread over the stations, ``values`` readings each, unique timestamps per run."""
     out = []
     for i in range(count):
-        station = f"bench-{i % 100:03d}"
-        ts = T0 + timedelta(days=run_no, seconds=i // 100)
+        station = f"bench-{i % STATIONS:03d}"
+        ts = T0 + timedelta(days=run_no, seconds=i // STATIONS)
         readings = tuple(
             Reading(station, p, i + k / 8, "mg/L", ts, Flag.N) for k, p in enumerate(PARAMS[:values])
         )
         out.append(StationMessage(station, "sonde", i, ts, readings))
+    return out
+
+
+def _feeds(msgs: list[StationMessage], stem: Path) -> dict[str, Path]:
+    """One file per topic, a JSON payload per line (compact JSON has no newline)."""
+    lines: dict[str, list[bytes]] = {}
+    for topic, payload in map(wire.encode, msgs):
+        lines.setdefault(topic, []).append(payload)
+    out = {}
+    for n, (topic, payloads) in enumerate(lines.items()):
+        out[topic] = stem.with_suffix(f".{n}")
+        out[topic].write_bytes(b"\n".join(payloads) + b"\n")
     return out
 
 
@@ -110,40 +121,111 @@ def cpu_seconds(pid: int) -> float:
 
 def _cpu(svc: Services) -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the publisher, once reaped
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the publishers, once reaped
     procs = {"mosquitto": svc.mosquitto.proc, "influxd": svc.influx.proc}
     out = {name: cpu_seconds(p.pid) for name, p in procs.items() if p is not None}
     out["collector"] = own.ru_utime + own.ru_stime
-    out["publisher"] = kids.ru_utime + kids.ru_stime
+    out["publishers"] = kids.ru_utime + kids.ru_stime
     return out
 
 
-async def collector_run(svc: Services, msgs: list[StationMessage], run_no: int, work: Path) -> float:
-    """Values/s from the first publish to the last point written, through a real collector.
+@dataclass
+class Peers:
+    """Further collector processes in the same shared-subscription group (``--collectors N`` > 1)."""
+
+    procs: list[subprocess.Popen[bytes]]
+    metrics_urls: list[str]
+
+    def written(self, client: httpx.Client) -> float:
+        """Points the peers have written so far (their ``/metrics``)."""
+        total = 0.0
+        for url in self.metrics_urls:
+            for line in client.get(url).text.splitlines():
+                if line.startswith("collector_points_written_total "):
+                    total += float(line.split()[1])
+        return total
+
+    def cpu(self) -> float:
+        """CPU seconds the peers have used so far."""
+        return sum(cpu_seconds(p.pid) for p in self.procs)
+
+    def stop(self) -> None:
+        """Terminate and reap them."""
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.wait(30)
+
+
+def start_peers(svc: Services, count: int, run_no: int, work: Path) -> Peers:
+    """``count`` collector processes (``stationpipe collector``) sharing the run's group."""
+    procs, urls = [], []
+    for n in range(count):
+        port = free_port()
+        cfg = work / f"peer-{run_no}-{n}.toml"
+        cfg.write_text(
+            f'kind = "collector"\ngroup = "bench{run_no}"\nstate_dir = "{work / f"peer-{run_no}-{n}"}"\n'
+            f'[mqtt]\nport = {svc.mosquitto.port}\nclient_id = "bench-peer-{run_no}-{n}"\n'
+            f'[influx]\nurl = "{svc.influx.url}"\ndatabase = "{svc.influx.database}"\n'
+            "[batch]\nmax_points = 50000\nmax_messages = 500\nmax_age = 1.0\n"
+            f"[metrics]\nport = {port}\n"
+        )
+        log = (work / f"peer-{run_no}-{n}.log").open("wb")
+        argv = [sys.executable, "-m", "station", "collector", "--config", str(cfg)]
+        procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+        urls.append(f"http://127.0.0.1:{port}/metrics")
+    peers = Peers(procs, urls)
+    with httpx.Client(timeout=2) as client:
+        for proc in procs:
+            wait_until(
+                lambda: _answers(client, urls), timeout=30, what="peer collectors' /metrics", proc=proc
+            )
+    time.sleep(1.0)  # their subscriptions follow the metrics endpoint within milliseconds
+    return peers
+
+
+def _answers(client: httpx.Client, urls: list[str]) -> bool:
+    try:
+        return all(client.get(u).status_code == 200 for u in urls)
+    except httpx.HTTPError:
+        return False
+
+
+async def collector_run(
+    svc: Services, msgs: list[StationMessage], run_no: int, work: Path, count: int
+) -> float:
+    """Values/s from the first publish to the last point written, through ``count`` real collectors
+    (this process, and ``count - 1`` further processes in the same shared-subscription group).
 
     Also prints the CPU seconds each process used meanwhile, and the wall time: that says what bounds it.
     """
     points = sum(len(m.readings) for m in msgs)
-    feed = work / f"feed-{run_no}"
-    feed.write_bytes(b"\n".join(b"%s %s" % (t.encode(), p) for t, p in map(wire.encode, msgs)))
+    feeds = _feeds(msgs, work / f"feed-{run_no}")
     metrics, ready = Metrics(), asyncio.Event()
     task = asyncio.create_task(run(_config(svc, work / f"state-{run_no}", run_no), ready, metrics))
+    peers = start_peers(svc, count - 1, run_no, work)
     try:
         async with asyncio.timeout(30):
             await ready.wait()
-        before = _cpu(svc)
+        before, peers_before = _cpu(svc), peers.cpu()
         started = time.perf_counter()
-        pub = subprocess.Popen([sys.executable, "-c", _PUBLISHER, str(svc.mosquitto.port), str(feed)])  # noqa: ASYNC220
-        async with asyncio.timeout(600):
-            while metrics.value("collector_points_written_total") < points:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)  # polling the counter, bounded by the timeout
+        pubs = publishers(svc.mosquitto.port, feeds)
+        with httpx.Client(timeout=5) as client:
+            async with asyncio.timeout(600):
+                while metrics.value("collector_points_written_total") + peers.written(client) < points:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)  # polling counters, bounded by the timeout
         elapsed = time.perf_counter() - started
-        pub.wait(60)
+        for pub in pubs:
+            if pub.wait(60) != 0:
+                raise SystemExit(f"publisher failed with exit code {pub.returncode}")
         used = {k: v - before[k] for k, v in _cpu(svc).items()}
+        if peers.procs:
+            used["peer collectors"] = peers.cpu() - peers_before
         print(f"  wall {elapsed:.2f} s; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        peers.stop()
     return points / elapsed
 
 
@@ -168,16 +250,20 @@ def direct_run(svc: Services, msgs: list[StationMessage], batch_messages: int) -
         return points / (time.perf_counter() - started)
 
 
-async def main(count: int, values: int, runs: int) -> None:
+async def main(count: int, values: int, runs: int, collectors: int) -> None:
     """Alternate collector and direct runs on fresh timestamps; print medians and the ratio."""
     via, direct = [], []
     with running_services() as svc, tempfile.TemporaryDirectory() as tmp:
         for run_no in range(runs):
-            via.append(await collector_run(svc, make_messages(count, values, 2 * run_no), run_no, Path(tmp)))
+            via.append(
+                await collector_run(
+                    svc, make_messages(count, values, 2 * run_no), run_no, Path(tmp), collectors
+                )
+            )
             direct.append(direct_run(svc, make_messages(count, values, 2 * run_no + 1), 500))
             print(f"run {run_no + 1}: collector {via[-1]:,.0f} values/s, direct {direct[-1]:,.0f} values/s")
     v, d = statistics.median(via), statistics.median(direct)
-    print(f"messages/run {count}, values/message {values}, runs {runs}")
+    print(f"messages/run {count}, values/message {values}, runs {runs}, collectors {collectors}")
     print(f"collector (MQTT -> InfluxDB): {v:,.0f} values/s ({v / values:,.0f} messages/s) median")
     print(f"direct line protocol -> InfluxDB: {d:,.0f} values/s median")
     print(f"ratio collector/direct: {v / d:.2f}")
@@ -188,5 +274,8 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--values", type=int, default=10, choices=range(1, len(PARAMS) + 1))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--collectors", type=int, default=1, help="collector processes sharing the load (shared subscription)"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.values, args.runs))
+    asyncio.run(main(args.messages, args.values, args.runs, args.collectors))

@@ -48,7 +48,10 @@ def to_message(segment: DataSegment, logger: Logger) -> Mapped:
         raise RejectedError(f"CN {segment.cn} is not a data upload")
     if segment.cp.data_time is None:
         raise RejectedError("upload without DataTime")
-    ts = cst_to_utc(segment.cp.data_time)
+    try:
+        ts = cst_to_utc(segment.cp.data_time)
+    except OverflowError:  # e.g. DataTime=00010101000000: a CST wall clock with no UTC instant
+        raise RejectedError(f"DataTime {segment.cp.data_time.isoformat()} is out of range") from None
     readings, skipped = [], []
     for factor in segment.cp.factors:
         code = logger.parameter(factor.code)
@@ -58,6 +61,9 @@ def to_message(segment: DataSegment, logger: Logger) -> Mapped:
         unit = logger.units.get(code, parameter(code).unit)
         readings.append(Reading(logger.station, code, _value(segment, factor), unit, ts, _flag(factor)))
     qn = segment.qn or ""
-    seq = int(qn) if qn.isdigit() else int(ts.timestamp() * 1000)
-    message = StationMessage(logger.station, f"hj212-{segment.cn}", seq, ts, tuple(readings))
+    seq = int(qn) if qn.isascii() and qn.isdigit() else int(ts.timestamp() * 1000)  # "²".isdigit()
+    try:
+        message = StationMessage(logger.station, f"hj212-{segment.cn}", seq, ts, tuple(readings))
+    except ValueError as exc:  # two factor codes mapped to one parameter
+        raise RejectedError(str(exc)) from None
     return Mapped(message, tuple(skipped))

@@ -9,6 +9,7 @@ empty tag); floats keep Python's shortest round-trip repr without a trailing ``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -68,10 +69,19 @@ def line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, FieldVa
     return f"{head}{tag_text} {field_text} {ts_ns}"
 
 
-def reading_line(station: str, parameter: str, value: float | None, flag: str, ts_ns: int) -> str:
-    """The hot path: one ``readings`` line (same text as ``line``, without the generic machinery)."""
-    tags = f"readings,parameter={_tag_value(parameter)},station={_tag_value(station)}"
+@functools.lru_cache(maxsize=65536)
+def _reading_head(station: str, parameter: str, flag: str) -> str:
     flag_text = '"' + flag.translate(_ESCAPE_STRING) + '"'
+    return f"readings,parameter={_tag_value(parameter)},station={_tag_value(station)} flag={flag_text}"
+
+
+def reading_line(station: str, parameter: str, value: float | None, flag: str, ts_ns: int) -> str:
+    """The hot path: one ``readings`` line (same text as ``line``, without the generic machinery).
+
+    The escaped head of a series (measurement, tags, flag) is cached: stations x parameters x flags is
+    small, and the cache is bounded.
+    """
+    head = _reading_head(station, parameter, flag)
     if value is None:
-        return f"{tags} flag={flag_text} {ts_ns}"
-    return f"{tags} flag={flag_text},value={format_float(value)} {ts_ns}"
+        return f"{head} {ts_ns}"
+    return f"{head},value={format_float(value)} {ts_ns}"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector.points import derived_lines, readings_lines, warning_lines
+from collector.points import derived_lines, rows_lines, warning_lines
 from station import wire
 from station.errors import RejectedError
 from station.messages import Derived, WarningEvent
-from station.reading import StationMessage
 
 #: The topic filters the collector subscribes to (DESIGN.md), each under ``$share/<group>/``.
 TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
@@ -32,9 +31,10 @@ def shared_topics(group: str) -> list[str]:
 def decode(topic: str, payload: bytes) -> Decoded:
     """Decode strictly and map to line protocol; ``RejectedError`` (with the reason) for anything else."""
     try:
+        if topic.endswith("/readings"):
+            station, ts, rows = wire.decode_readings_rows(topic, payload)
+            return Decoded("readings", station, rows_lines(station, ts, rows))
         msg = wire.decode(topic, payload)
-        if isinstance(msg, StationMessage):
-            return Decoded("readings", msg.station, readings_lines(msg))
         if isinstance(msg, Derived):
             return Decoded("derived", msg.station, derived_lines(msg))
         if isinstance(msg, WarningEvent):

@@ -30,7 +30,7 @@ from collector.store import Store
 from collector.tasks import raise_if_cancelled
 from station.backoff import Backoff
 from station.errors import RejectedError
-from station.mqtt import QOS, ack, enable_manual_ack, make_client
+from station.mqtt import QOS, ack, enable_manual_ack, make_client, ready_messages
 
 log = logging.getLogger(__name__)
 _QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: DESIGN.md rule 9)
@@ -121,6 +121,8 @@ class Collector:
                     message, receiving = receiving.result(), None
                     last = loop.time()
                     await self.handle(message, batch)
+                    for more in ready_messages(client, limits.max_messages - len(batch.messages)):
+                        await self.handle(more, batch)
                 if batch.due(limits, loop.time(), last):
                     await queue.put(batch)
                     batch = Batch()

@@ -90,3 +90,16 @@ def enable_manual_ack(client: aiomqtt.Client) -> None:
 def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
     """Send the PUBACK for a message received with manual acknowledgement."""
     client._client.ack(message.mid, message.qos)  # noqa: SLF001
+
+
+def ready_messages(client: aiomqtt.Client, limit: int) -> list[aiomqtt.Message]:
+    """Up to ``limit`` messages already received and queued in the client, without waiting.
+
+    A consumer under load takes them in one go instead of awaiting each through aiomqtt's iterator (a
+    task and a wait per message); taking from the queue synchronously cannot lose a message.
+    """
+    queue = client._queue  # noqa: SLF001 - aiomqtt has no public batch get
+    out: list[aiomqtt.Message] = []
+    while len(out) < limit and not queue.empty():
+        out.append(queue.get_nowait())
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
@@ -26,7 +27,7 @@ from station.messages import (
     WarningEvent,
 )
 from station.reading import Flag, Reading, StationMessage
-from station.wire_topics import Topic, TopicKind, parse_topic, topic_for
+from station.wire_topics import Topic, TopicKind, parse_topic, readings_topic, topic_for
 
 __all__ = ["Topic", "TopicKind", "decode", "encode", "parse_topic", "rfc3339", "topic_for"]
 
@@ -105,8 +106,11 @@ def rfc3339(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _utc(ts: datetime) -> datetime:
-    return ts.astimezone(UTC)
+def _utc(ts: datetime, field: str = "ts") -> datetime:
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: valid RFC 3339, no UTC instant in Python
+        raise WireError(field, f"{ts.isoformat()} is out of range once converted to UTC") from None
 
 
 def _dumps(obj: dict[str, Any]) -> bytes:
@@ -209,12 +213,9 @@ def _decode_readings(p: _Readings) -> StationMessage:
     ts = _utc(p.ts)
     readings = []
     for code, point in p.readings.items():
+        at = _utc(point.ts, f"readings.{code}.ts") if point.ts else ts
         try:
-            readings.append(
-                Reading(
-                    p.station, code, point.value, point.unit, _utc(point.ts) if point.ts else ts, point.flag
-                )
-            )
+            readings.append(Reading(p.station, code, point.value, point.unit, at, point.flag))
         except ValueError as exc:
             raise WireError(f"readings.{code}", str(exc)) from None
     return StationMessage(p.station, p.device, p.seq, ts, tuple(readings))
@@ -236,12 +237,12 @@ def _decode_warning(p: _Warning) -> WarningEvent:
         p.level,
         p.state,
         p.message,
-        _utc(p.started),
+        _utc(p.started, "started"),
         _utc(p.ts),
         p.parameter,
         p.value,
         p.limit,
-        _utc(p.ended) if p.ended else None,
+        _utc(p.ended, "ended") if p.ended else None,
     )
 
 
@@ -269,6 +270,39 @@ def decode(topic: str, payload: bytes) -> _Message:
     if topic_for(msg) != where.topic:
         raise WireError("topic", f"{topic!r} does not match the payload (expected {topic_for(msg)!r})")
     return msg
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    """One reading of a validated readings message, not built into a ``Reading`` (a consumer's hot path).
+
+    ``ts`` is the reading's own UTC instant when it differs from the message's, else ``None``.
+    """
+
+    parameter: str
+    value: float | None
+    flag: str
+    ts: datetime | None
+
+
+def decode_readings_rows(topic: str, payload: bytes) -> tuple[str, datetime, list[ReadingRow]]:
+    """Decode a ``stations/<id>/readings`` message as strictly as :func:`decode` does, without building
+    records: the station, the message's UTC instant and its rows. ``WireError`` as :func:`decode`."""
+    where = parse_topic(topic)
+    if where.kind is not TopicKind.READINGS:
+        raise WireError("topic", f"{topic!r} is not a readings topic")
+    p = _validate(_Readings, payload)
+    if p.station != where.owner:
+        expected = readings_topic(p.station)
+        raise WireError("topic", f"{topic!r} does not match the payload (expected {expected!r})")
+    ts = _utc(p.ts)
+    rows = []
+    for code, point in p.readings.items():
+        if not code:
+            raise WireError("readings", "a parameter code must not be empty")
+        at = _utc(point.ts, f"readings.{code}.ts") if point.ts else None
+        rows.append(ReadingRow(code, point.value, point.flag.value, None if at == ts else at))
+    return p.station, ts, rows
 
 
 def dead_letter(component: str, reason: str, topic: str, payload: bytes, ts: datetime) -> DeadLetter:

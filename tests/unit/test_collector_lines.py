@@ -157,3 +157,10 @@ def test_decode_maps_each_kind() -> None:
 def test_no_input_raises_anything_but_rejected(topic: str, payload: bytes) -> None:
     with contextlib.suppress(RejectedError):
         records.decode(topic, payload)
+
+
+def test_the_collector_stores_exactly_the_lines_of_the_decoded_message() -> None:
+    later = TS + timedelta(seconds=3)
+    readings = (Reading("s1", "ph", 7.25, "pH", TS, Flag.N), Reading("s1", "do", None, "mg/L", later, Flag.D))
+    msg = StationMessage("s1", "d", 1, TS, readings)
+    assert records.decode(*wire.encode(msg)).lines == points.readings_lines(msg)

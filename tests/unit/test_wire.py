@@ -196,3 +196,32 @@ def test_naive_or_non_utc_timestamps_cannot_be_built() -> None:
         Reading("s", "ph", 7.0, "pH", datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=8))))
     with pytest.raises(ValueError, match="finite"):
         Reading("s", "ph", float("nan"), "pH", datetime.now(UTC))
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (_with("v", 2), "v"),
+        (_with("ts", "2026-11-22T01:00:00"), "ts"),
+        (_with("readings.ph.value", "7.1"), "readings.ph.value"),
+        (_with("readings.ph.flag", "X"), "readings.ph.flag"),
+        (_with("station", "s2"), "topic"),
+        (b"\xff\xfe not json", "payload"),
+    ],
+)
+def test_rows_decoding_is_as_strict_as_decoding(payload: bytes, field: str) -> None:
+    with pytest.raises(WireError) as caught:
+        wire.decode_readings_rows("stations/s1/readings", payload)
+    assert caught.value.field == field, caught.value
+
+
+@given(station_messages())
+def test_rows_decoding_agrees_with_decoding(msg: StationMessage) -> None:
+    topic, payload = wire.encode(msg)
+    station, ts, rows = wire.decode_readings_rows(topic, payload)
+    decoded = wire.decode(topic, payload)
+    assert isinstance(decoded, StationMessage)
+    assert (station, ts) == (decoded.station, decoded.ts)
+    assert [(r.parameter, r.value, r.flag, r.ts or ts) for r in rows] == [
+        (r.parameter, r.value, r.flag.value, r.ts) for r in decoded.readings
+    ]
