@@ -126,19 +126,21 @@ class Evaluator:
         backfilled = (wall - r.ts).total_seconds() > self.backfill_s
         if backfilled:
             self.backfilling[info.id] = wall
+        times = (r.ts.timestamp(), wall.timestamp())
         for planned in self._plan(info, r.parameter):
-            self._apply(planned, info, r, wall, out, backfilled=backfilled)
+            self._apply(planned, info, r, times, out, backfilled=backfilled)
 
     def _apply(
         self,
         planned: _Planned,
         info: StationInfo,
         r: Reading,
-        wall: datetime,
+        times: tuple[float, float],
         out: Output,
         *,
         backfilled: bool,
     ) -> None:
+        """Evaluate one planned rule on reading ``r``; ``times`` = (reading, arrival) as epoch seconds."""
         key = planned.key
         series = self.series.get(key)
         if series is None:
@@ -157,8 +159,8 @@ class Evaluator:
                 return
             inst = self.instances[key] = Instance(info.id, planned.kind.name, planned.instance)
         inst.backfilled = backfilled
-        ts = r.ts.timestamp()
-        change = step(inst, outcome, ts, planned.policy, wall.timestamp())
+        ts, wall_ts = times
+        change = step(inst, outcome, ts, planned.policy, wall_ts)
         if change is not None:
             self._changed(inst, change, info, ts, out)
 

@@ -7,7 +7,6 @@ The limit is the rule's ``limit`` or, for water items with an upper limit, the t
 
 from __future__ import annotations
 
-import statistics
 from datetime import UTC, datetime, timedelta
 
 from rules.kinds.base import Outcome, Series, active, epoch, fmt, label, quiet
@@ -25,8 +24,15 @@ def theil_sen(points: list[list[float]]) -> tuple[float, float]:
     ]
     if not slopes:
         raise ValueError("a trend needs at least two distinct instants")
-    slope = statistics.median(slopes)
-    return slope, statistics.median(y - slope * x for x, y in points)
+    slope = _median(slopes)
+    return slope, _median([y - slope * x for x, y in points])
+
+
+def _median(values: list[float]) -> float:
+    """The median (mean of the middle two for an even count), sorting ``values`` in place."""
+    values.sort()
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def target_limit(info: StationInfo, parameter: str) -> float | None:

@@ -44,7 +44,7 @@ class Limits:
         """The limit of ``water_class`` (I..V)."""
         if water_class is WaterClass.WORSE_THAN_V:
             raise ValueError("劣Ⅴ has no limit of its own")
-        return self.values[water_class.value - 1]
+        return self.values[water_class - 1]  # an IntEnum: plain int arithmetic (no enum .value lookup)
 
     def meets(self, value: float, water_class: WaterClass) -> bool:
         """True when ``value`` meets the limit of ``water_class`` (equal counts as meeting)."""
@@ -52,6 +52,19 @@ class Limits:
         if self.direction is Direction.MIN:
             return value >= lim
         return value <= lim
+
+    def best_class(self, value: float) -> WaterClass:
+        """The best class (I..V) whose limit ``value`` meets; 劣Ⅴ when it meets none (the hot path of
+        :func:`classify`: one pass over the five limits)."""
+        if self.direction is Direction.MIN:
+            for water_class, lim in zip(_CLASSES, self.values, strict=True):
+                if value >= lim:
+                    return water_class
+        else:
+            for water_class, lim in zip(_CLASSES, self.values, strict=True):
+                if value <= lim:
+                    return water_class
+        return WaterClass.WORSE_THAN_V
 
 
 def _max(i: float, ii: float, iii: float, iv: float, v: float) -> Limits:
@@ -125,11 +138,7 @@ def classify(code: str, value: float, water_body: WaterBody = WaterBody.RIVER) -
     check_concentration(value, code)
     if code == "ph":
         return WaterClass.I if ph_in_range(value) else WaterClass.WORSE_THAN_V
-    limits = limits_for(code, water_body)
-    for water_class in _CLASSES:
-        if limits.meets(value, water_class):
-            return water_class
-    return WaterClass.WORSE_THAN_V
+    return limits_for(code, water_body).best_class(value)
 
 
 def exceedance(code: str, value: float, against: WaterClass, water_body: WaterBody) -> float | None:
