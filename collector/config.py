@@ -124,6 +124,9 @@ class CollectorConfig(Model):
         description="spool and dead-letter file; one per collector instance",
     )
     registry: ConfigPath | None = None
+    status_every: float = Field(
+        default=15.0, gt=0, description="seconds between health lines on stations/_<client id>/status"
+    )
     mqtt: MqttSettings
     influx: InfluxSettings
     batch: BatchSettings = BatchSettings()

@@ -28,6 +28,7 @@ from collector.spool import Spool
 from collector.stations import Stations
 from collector.store import Store
 from collector.tasks import raise_if_cancelled
+from station import health
 from station.backoff import Backoff
 from station.errors import RejectedError
 from station.mqtt import QOS, ack, enable_manual_ack, make_client, ready_messages
@@ -142,7 +143,8 @@ class Collector:
 
     async def connection(self, ready: asyncio.Event | None) -> None:
         """One broker session: subscribe, then consume and commit until the connection fails."""
-        client = make_client(self.config.mqtt, clean_session=False)
+        client_id = self.config.mqtt.client_id
+        client = make_client(self.config.mqtt, clean_session=False, will=health.last_will(client_id))
         enable_manual_ack(client)
         async with client:
             for topic in shared_topics(self.config.group):
@@ -156,8 +158,19 @@ class Collector:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self.consume(client, queue))
                     tg.create_task(self.commit(client, queue))
+                    tg.create_task(self.status(client))
             finally:
                 self.store.dead.client = None
+
+    async def status(self, client: aiomqtt.Client) -> None:
+        """Forever: the retained health line, every ``status_every`` seconds."""
+        while True:
+            try:
+                async with asyncio.timeout(self.config.mqtt.timeout):
+                    await health.report(client, self.config.mqtt.client_id, self.store.health())
+            except TimeoutError:
+                log.debug("health line not published within %.1f s", self.config.mqtt.timeout)
+            await asyncio.sleep(self.config.status_every)  # a period, not a wait for an event
 
     async def mqtt(self, ready: asyncio.Event | None) -> None:
         """Forever: connect (persistent session) and collect; reconnect with backoff."""

@@ -33,8 +33,9 @@ class Stations:
         self._warned: set[str] = set()
 
     def seen(self, station: str) -> None:
-        """Count a message from ``station`` as unknown when a registry is loaded and lacks it."""
-        if self.known is None or station in self.known:
+        """Count a message from ``station`` as unknown when a registry is loaded and lacks it (ids starting
+        with ``_`` are the pipeline's own: ``_province`` aggregates, components' health lines)."""
+        if self.known is None or station in self.known or station.startswith("_"):
             return
         self.metrics.unknown.inc()
         if station not in self._warned and len(self._warned) < 1000:

@@ -77,6 +77,11 @@ class Store:
         self._gauges()
         self._spooled.set()
 
+    def health(self) -> str:
+        """The health line: writing, or spooling through a database outage."""
+        spool = f"spool {self.spool.points} points ({self.spool.size} bytes)"
+        return f"database unavailable: spooling; {spool}" if self._outage else f"ok: {spool}"
+
     def _state(self, *, outage: bool, why: str = "") -> None:
         """Log the database going away and coming back once each (not every failure)."""
         if outage and not self._outage:

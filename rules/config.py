@@ -42,6 +42,7 @@ from rules.durations import Duration
 from rules.rule_models import AnyRule, Rule
 from station.catalogue import Kind
 from station.config import ConfigPath, Model, secret
+from station.health import MetricsSettings
 from station.mqtt import MqttSettings
 from station.registry import Registry, StationInfo, load_registry
 from station.wire_topics import readings_topic
@@ -143,6 +144,10 @@ class RulesConfig(Model):
     delivery: Delivery = Delivery()
     watch_every: float = Field(
         default=5.0, gt=0, description="seconds between checks of the file for changes"
+    )
+    metrics: MetricsSettings | None = None
+    status_every: float = Field(
+        default=15.0, gt=0, description="seconds between health lines on stations/_<client id>/status"
     )
     rules: tuple[Rule, ...] = ()
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,16 +24,17 @@ from typing import Any
 import aiomqtt
 
 from rules.config import RulesConfig
-from rules.delivery import ALERTMANAGER, MQTT, WEBHOOK, drain, route
+from rules.delivery import ALERTMANAGER, MQTT, WEBHOOK, Send, drain, route
 from rules.delivery.alertmanager import AlertmanagerSink
 from rules.delivery.mqtt import MqttSink
 from rules.delivery.webhook import WebhookSink
 from rules.evaluator import Evaluator, Output
 from rules.lifecycle import Change, Phase
+from rules.metrics import RulesMetrics
 from rules.notify import notification
 from rules.reload import watch
 from rules.state import Batch, State
-from station import wire
+from station import health, wire
 from station.backoff import Backoff
 from station.errors import RejectedError
 from station.messages import Derived
@@ -64,6 +67,8 @@ class Engine:
     last_headline: tuple[Any, ...] = ()
     headline_at: float = 0.0
     resend_at: float = 0.0
+    status_at: float = 0.0
+    metrics: RulesMetrics = field(default_factory=RulesMetrics)
 
     def __post_init__(self) -> None:
         self.evaluator = Evaluator(self.config, self.config.load_registry(), _now())
@@ -88,8 +93,40 @@ class Engine:
             out.batch.outbox.extend((sink, note.id, body) for sink in route(body, self.config.delivery))
         if out.batch:
             self.state.commit(out.batch)
+        for note in out.notes:
+            self.metrics.changes.labels(note.change.value).inc()
         for sink in {row[0] for row in out.batch.outbox}:
             self.wake[sink].set()
+
+    def counted(self, sink: str, send: Send) -> Send:
+        """``send`` with each attempt counted by outcome in the metrics."""
+
+        async def attempt(body: dict[str, Any]) -> None:
+            try:
+                await send(body)
+            except Exception:
+                self.metrics.deliveries.labels(sink, "failed").inc()
+                raise
+            self.metrics.deliveries.labels(sink, "ok").inc()
+
+        return attempt
+
+    def health(self) -> str:
+        """The health line: readings evaluated, instances firing, notifications waiting."""
+        firing = sum(1 for inst in self.evaluator.instances.values() if inst.phase is Phase.FIRING)
+        waiting = sum(self.state.depth(sink) for sink in (MQTT, WEBHOOK, ALERTMANAGER))
+        return (
+            f"ok: {self.evaluator.evaluated} readings evaluated, {firing} warnings firing, "
+            f"{waiting} notifications waiting, {self.derived_dropped} derived dropped"
+        )
+
+    def gauges(self) -> None:
+        """Refresh the gauges (on the timer)."""
+        levels = Counter(i.level for i in self.evaluator.instances.values() if i.phase is Phase.FIRING)
+        for level in range(1, 5):
+            self.metrics.active.labels(str(level)).set(levels.get(level, 0))
+        for sink in (MQTT, WEBHOOK, ALERTMANAGER):
+            self.metrics.outbox.labels(sink).set(self.state.depth(sink))
 
     async def publish(self, records: list[Derived]) -> None:
         """Queue derived results for :meth:`publisher`; counted and dropped when the queue is full."""
@@ -97,7 +134,7 @@ class Engine:
             try:
                 self.derived.put_nowait(record)
             except asyncio.QueueFull:
-                self.derived_dropped += 1
+                self._dropped(1)
 
     async def publisher(self) -> None:
         """Forever: publish queued derived results (QoS 1), a batch at a time; dropped while disconnected."""
@@ -107,14 +144,20 @@ class Engine:
                 batch.append(self.derived.get_nowait())
             client = self.client
             if client is None:
-                self.derived_dropped += len(batch)
+                self._dropped(len(batch))
                 continue
             try:
                 async with asyncio.timeout(self.config.mqtt.timeout):
                     await asyncio.gather(*(client.publish(*wire.encode(r), qos=QOS) for r in batch))
             except (aiomqtt.MqttError, TimeoutError) as exc:
-                self.derived_dropped += len(batch)
+                self._dropped(len(batch))
                 log.debug("derived results dropped: %s", exc)
+            else:
+                self.metrics.derived.labels("published").inc(len(batch))
+
+    def _dropped(self, count: int) -> None:
+        self.derived_dropped += count
+        self.metrics.derived.labels("dropped").inc(count)
 
     async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
         """Decode, evaluate, commit, acknowledge, publish derived results."""
@@ -125,22 +168,32 @@ class Engine:
                 raise RejectedError(f"not a readings message: {message.topic.value}")  # noqa: TRY301
         except (RejectedError, ValueError) as exc:
             self.decode_errors += 1
+            self.metrics.messages.labels("undecodable").inc()
             log.debug("ignored undecodable message on %s: %s", message.topic.value, exc)
             ack(client, message)
             return
+        started, unknown = time.perf_counter(), self.evaluator.unknown
         out = self.evaluator.process(msg, _now())
         self.commit(out)
         ack(client, message)
+        self.metrics.seconds.observe(time.perf_counter() - started)
+        if self.evaluator.unknown > unknown:
+            self.metrics.messages.labels("unknown_station").inc()
+        else:
+            self.metrics.messages.labels("evaluated").inc()
+            self.metrics.readings.inc(len(msg.readings))
         await self.publish(out.derived)
 
     async def connection(self, ready: asyncio.Event | None) -> None:
         """One broker session: subscribe, then evaluate messages until the connection fails."""
-        client = make_client(self.config.mqtt, clean_session=False)
+        client_id = self.config.mqtt.client_id
+        client = make_client(self.config.mqtt, clean_session=False, will=health.last_will(client_id))
         enable_manual_ack(client)
         async with client:
             for topic in self.config.topics(self.config.load_registry()):
                 await client.subscribe(topic, qos=QOS)
             self.client = self.mqtt_sink.client = client
+            await health.report(client, client_id, self.health())
             self.wake[MQTT].set()
             log.info("rules engine subscribed as %s", self.config.mqtt.client_id)
             if ready is not None:
@@ -176,6 +229,8 @@ class Engine:
         out = self.evaluator.tick(wall)
         self._resend(wall, out)
         self.commit(out)
+        self.gauges()
+        await self._status(wall)
         records = out.derived
         headline = self.evaluator.headline_record(wall)
         figures = tuple(sorted((k, str(v)) for k, v in headline.values.items()))
@@ -184,6 +239,18 @@ class Engine:
             self.last_headline, self.headline_at = figures, wall.timestamp()
             records = [*records, headline]
         await self.publish(records)
+
+    async def _status(self, wall: datetime) -> None:
+        """The health line, every ``status_every`` seconds while connected."""
+        client = self.client
+        if client is None or wall.timestamp() - self.status_at < self.config.status_every:
+            return
+        self.status_at = wall.timestamp()
+        try:
+            async with asyncio.timeout(self.config.mqtt.timeout):
+                await health.report(client, self.config.mqtt.client_id, self.health())
+        except (aiomqtt.MqttError, TimeoutError) as exc:
+            log.debug("health line not published: %s", exc)
 
     def _resend(self, wall: datetime, out: Output) -> None:
         """Queue Alertmanager re-sends: firing instances, and resolutions for ``resolved_for``."""
@@ -228,24 +295,26 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
     engine = Engine(config, State(config.state))
     sinks: list[WebhookSink | AlertmanagerSink] = []
     cap = config.delivery.retry_cap
+    mqtt_send = engine.counted(MQTT, engine.mqtt_sink.send)
     try:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(engine.mqtt(ready))
-            tg.create_task(engine.timer())
-            tg.create_task(
-                drain(engine.state, MQTT, engine.mqtt_sink.send, engine.wake[MQTT], cap, concurrent=True)
-            )
-            tg.create_task(engine.publisher())
-            if config.delivery.webhook is not None:
-                hook = WebhookSink(config.delivery.webhook)
-                sinks.append(hook)
-                tg.create_task(drain(engine.state, WEBHOOK, hook.send, engine.wake[WEBHOOK], cap))
-            if config.delivery.alertmanager is not None:
-                am = AlertmanagerSink(config.delivery.alertmanager)
-                sinks.append(am)
-                tg.create_task(drain(engine.state, ALERTMANAGER, am.send, engine.wake[ALERTMANAGER], cap))
-            if path is not None:
-                tg.create_task(watch(path, config.watch_every, engine.reload))
+        with health.serving(engine.metrics.registry, config.metrics):
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(engine.mqtt(ready))
+                tg.create_task(engine.timer())
+                tg.create_task(drain(engine.state, MQTT, mqtt_send, engine.wake[MQTT], cap, concurrent=True))
+                tg.create_task(engine.publisher())
+                if config.delivery.webhook is not None:
+                    hook = WebhookSink(config.delivery.webhook)
+                    sinks.append(hook)
+                    send = engine.counted(WEBHOOK, hook.send)
+                    tg.create_task(drain(engine.state, WEBHOOK, send, engine.wake[WEBHOOK], cap))
+                if config.delivery.alertmanager is not None:
+                    am = AlertmanagerSink(config.delivery.alertmanager)
+                    sinks.append(am)
+                    send = engine.counted(ALERTMANAGER, am.send)
+                    tg.create_task(drain(engine.state, ALERTMANAGER, send, engine.wake[ALERTMANAGER], cap))
+                if path is not None:
+                    tg.create_task(watch(path, config.watch_every, engine.reload))
     finally:
         for sink in sinks:
             await sink.aclose()
