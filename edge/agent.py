@@ -8,6 +8,7 @@ import logging
 from edge.config import AsciiSerial, EdgeConfig
 from edge.drivers.modbus import ModbusLine
 from edge.drivers.serial_line import AsciiLine
+from edge.fence import GnssDevice
 from edge.hj212_uplink import Hj212Reporter
 from edge.metrics import EdgeMetrics
 from edge.poller import Poller
@@ -48,6 +49,10 @@ def message(station: str, device: str, seq: int, readings: list[Reading]) -> Sta
     return StationMessage(station, device, seq, ts, tuple(readings))
 
 
+def _unfenced(device: str, readings: list[Reading]) -> list[Reading]:  # noqa: ARG001 - GnssDevice.apply's shape
+    return readings
+
+
 async def run(config: EdgeConfig) -> None:
     """Run the pollers and the publisher in one task group until cancelled; the spool stays intact."""
     metrics = EdgeMetrics()
@@ -65,8 +70,11 @@ async def run(config: EdgeConfig) -> None:
     topic = wire.topic_for(message(config.station, "x", 0, []))
 
     reporter = Hj212Reporter(config, config.hj212) if config.hj212 is not None else None
+    gnss = GnssDevice(config.station, config.gnss, metrics) if config.gnss is not None else None
+    fence = gnss.apply if gnss is not None else _unfenced
 
     async def emit(device: str, readings: list[Reading]) -> None:
+        readings = fence(device, readings)  # the electronic fence flags what is read outside (docs/fence.md)
         spool.append(topic, lambda seq: wire.encode(message(config.station, device, seq, readings))[1])
         publisher.notify()
         if reporter is not None:
@@ -84,6 +92,8 @@ async def run(config: EdgeConfig) -> None:
             tg.create_task(publisher.run())
             if reporter is not None:
                 tg.create_task(reporter.run())
+            if gnss is not None:
+                tg.create_task(gnss.run(emit))
             for poller in pollers:
                 tg.create_task(poller.run(emit))
     finally:
@@ -92,3 +102,5 @@ async def run(config: EdgeConfig) -> None:
         spool.close()
         if reporter is not None:
             reporter.close()
+        if gnss is not None:
+            gnss.close()

@@ -38,6 +38,8 @@ def _body(line: bytes) -> str:
     if start < 0 or star < start or len(text) < star + 3:
         raise DeviceError(f"not an SPL/1 frame: {text.strip()!r}")
     body, cs = text[start + 1 : star], text[star + 1 : star + 3]
+    if not body.isascii():  # line noise: bytes over 0x7F were decoded as U+FFFD
+        raise DeviceError(f"non-ASCII bytes in {text.strip()!r}")
     if checksum(body) != cs.upper():
         raise DeviceError(f"checksum mismatch in {text.strip()!r}")
     return body

@@ -8,8 +8,15 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from station.config import ConfigPath, Model, secret
+from station.geo import (
+    DEFAULT_FENCE_RADIUS_M,
+    DEFAULT_MAX_DISPLACEMENT_M,
+    DEFAULT_MAX_SPEED_M_S,
+    DEFAULT_MOVE_WINDOW_S,
+)
 from station.mqtt import MqttSettings
 from station.registermap import Profile, load_profile
+from station.registry import load_registry
 
 _Unit = Annotated[int, Field(default=1, ge=0, le=255, description="Modbus unit (slave) id")]
 
@@ -157,6 +164,55 @@ class Hj212Uplink(Model):
         return pw.get_secret_value() if pw else ""
 
 
+class Fence(Model):
+    """The electronic fence (电子围栏) of the station's monitoring section; every number here is *policy*.
+
+    The centre is the registered position: ``lat``/``lon`` given here, or read from the ``registry`` file
+    (the station's own entry). See docs/fence.md for the defaults and why readings are flagged ``flag``.
+    """
+
+    lat: float | None = Field(default=None, ge=-90, le=90, description="registered latitude, WGS 84")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="registered longitude, WGS 84")
+    registry: ConfigPath | None = Field(default=None, description="take lat/lon from this registry file")
+    radius: float = Field(default=DEFAULT_FENCE_RADIUS_M, gt=0, description="metres")
+    max_speed: float = Field(default=DEFAULT_MAX_SPEED_M_S, gt=0, description="m/s over ground")
+    window: float = Field(default=DEFAULT_MOVE_WINDOW_S, gt=0, description="seconds of displacement window")
+    max_displacement: float = Field(default=DEFAULT_MAX_DISPLACEMENT_M, gt=0, description="metres in window")
+    flag: Literal["D", "M", "F"] = Field(default="D", description="HJ 212 flag for readings taken outside")
+
+    @model_validator(mode="after")
+    def _one_centre(self) -> Fence:
+        given = self.lat is not None, self.lon is not None
+        if given[0] != given[1]:
+            raise ValueError("give both lat and lon")
+        if given[0] == (self.registry is not None):
+            raise ValueError("give either lat and lon, or registry")
+        return self
+
+    def centre(self, station: str) -> tuple[float, float]:
+        """The registered position (decimal degrees); ``KeyError`` when the registry lacks the station."""
+        if self.lat is not None and self.lon is not None:
+            return self.lat, self.lon
+        assert self.registry is not None  # the validator guarantees one source
+        info = load_registry(self.registry).get(station)
+        return info.lat, info.lon
+
+
+class GnssReceiver(Model):
+    """An NMEA 0183 GNSS receiver on a serial port: it streams GGA/RMC sentences and is never polled.
+
+    Its position readings (``gnss_lat``, ``gnss_lon``, ``gnss_speed``, ``fence_dist``, ``fence_move``) are
+    published every ``interval`` seconds as device ``name``; see edge/fence.py.
+    """
+
+    name: str = Field(default="gnss", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    port: str = Field(description="serial device, e.g. /dev/ttyUSB2")
+    baudrate: int = Field(default=9600, gt=0, description="NMEA 0183 says 4800; most receivers ship 9600")
+    interval: float = Field(default=10.0, gt=0, description="seconds between position readings")
+    max_age: float = Field(default=10.0, gt=0, description="a fix older than this counts as none (seconds)")
+    fence: Fence
+
+
 class EdgeConfig(Model):
     """A ``kind = "edge"`` file."""
 
@@ -168,7 +224,19 @@ class EdgeConfig(Model):
     spool: SpoolSettings = SpoolSettings()
     metrics: MetricsSettings | None = None
     hj212: Hj212Uplink | None = None
+    gnss: GnssReceiver | None = None
     devices: tuple[Device, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fence_centre_known(self) -> EdgeConfig:
+        if self.gnss is not None:
+            if self.gnss.name in {d.name for d in self.devices}:
+                raise ValueError(f"gnss.name {self.gnss.name!r} is also a device name")
+            try:
+                self.gnss.fence.centre(self.station)
+            except KeyError as exc:
+                raise ValueError(f"gnss.fence.registry: {exc.args[0]}") from None
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> EdgeConfig:

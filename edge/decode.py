@@ -6,11 +6,15 @@ Flags, in order of precedence: B (the request failed) > status bits (D, C, M as 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from station.catalogue import is_known
+from station.catalogue import parameter as catalogue_row
 from station.reading import Flag, Reading
 from station.registermap import Point, Profile, RegisterType, StatusBit, from_registers
+from station.units import to_canonical
 
 MAX_REGISTERS = 125  # Modbus limit for one read of holding/input registers
 MAX_BITS = 2000  # … and of coils/discrete inputs
@@ -85,11 +89,21 @@ def decode_point(point: Point, raw: float, station: str, ts: datetime) -> Readin
     """One point's reading: unavailable -> no value (flag D), outside range -> flag T, else N."""
     if point.is_unavailable(raw):
         return Reading(station, point.parameter, None, point.unit, ts, Flag.D)
-    value = raw * point.scale + point.offset
+    return point_reading(point, raw * point.scale + point.offset, station, ts)
+
+
+def point_reading(point: Point, value: float, station: str, ts: datetime) -> Reading:
+    """A value in the point's unit (scaled registers, or an SPL/1 answer): flags D, T or N; published in the
+    catalogue's unit (a gas read in ppb leaves as ug/m3). The range is the instrument's, in its unit."""
+    unit = catalogue_row(point.parameter).unit if is_known(point.parameter) else point.unit
+    if not math.isfinite(value):  # no value, or a huge float64 that overflowed once scaled
+        return Reading(station, point.parameter, None, unit, ts, Flag.D)
     flag = Flag.N
     if point.range is not None and not point.range[0] <= value <= point.range[1]:
         flag = Flag.T
-    return Reading(station, point.parameter, value, point.unit, ts, flag)
+    if unit != point.unit:
+        value = to_canonical(point.parameter, value, point.unit)
+    return Reading(station, point.parameter, value, unit, ts, flag)
 
 
 def decode_request(

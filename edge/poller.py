@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from edge.config import Device
 from edge.decode import (
     apply_status,
-    decode_point,
     decode_request,
     failed_request,
     plan_requests,
+    point_reading,
     status_flags,
 )
 from edge.drivers.modbus import ModbusLine
@@ -107,7 +107,7 @@ class Poller:
         readings = []
         for point in self.profile.points:
             value = reply.values.get(point.parameter)
-            readings.append(decode_point(point, math.nan if value is None else value, self.station, ts))
+            readings.append(point_reading(point, math.nan if value is None else value, self.station, ts))
         return apply_status(readings, {reply.flag} - {Flag.N}), False, ""
 
     def _set_available(self, *, available: bool, why: str) -> None:

@@ -16,6 +16,7 @@ from rules.durations import Duration
 from rules.standards.hj633 import AqiStandard
 from station.catalogue import CATALOGUE, Kind
 from station.config import Model
+from station.geo import DEFAULT_FENCE_RADIUS_M, DEFAULT_MAX_DISPLACEMENT_M, DEFAULT_MAX_SPEED_M_S
 from station.reading import Flag
 from station.registry import StationInfo, WaterClass
 
@@ -170,6 +171,149 @@ class TrendRule(RuleBase):
     level: Level = 1
 
 
+def _known_positive(value: dict[str, float]) -> dict[str, float]:
+    bad = [k for k, v in value.items() if k not in CATALOGUE or v <= 0]
+    if bad:
+        raise ValueError(f"need known parameter codes and values > 0: {', '.join(bad)}")
+    return value
+
+
+class _WindNamed(RuleBase):
+    """Chemical-park gas rules (docs/chemical_park.md): the gases are the keys of the rule's table, not
+    ``parameters``; warnings name the station's park and the wind direction read at the time (``wind``,
+    a parameter of the same station, when one newer than ``wind_max_age`` is known)."""
+
+    wind: str = "wind_dir"
+    wind_max_age: Duration = Field(default=timedelta(minutes=10), description="policy: older is not named")
+    basis: str = Field(default="", description="what the numbers are, named in messages: 'GBZ 2.1-2019 MAC'")
+
+    @model_validator(mode="after")
+    def _gases_in_table(self) -> _WindNamed:
+        if self.parameters:
+            raise ValueError("give the gases as keys of the rule's table, not as parameters")
+        if self.wind not in CATALOGUE:
+            raise ValueError(f"unknown wind parameter {self.wind!r}")
+        return self
+
+
+class GasLimitRule(_WindNamed):
+    """Per-gas limits (the gas's unit, mg/m3) with levels (policy, docs/chemical_park.md): 1 from
+    ``approach`` x limit (GBZ/T 223-2009 预报值: half the limit), ``level`` above the limit, 4 from
+    ``red_multiple`` x limit (GB/T 50493-2019: second-level alarm at most 200 % OEL); resolves below
+    ``clear_below`` x limit."""
+
+    limits: dict[str, float] = Field(min_length=1)
+    level: Level = 3
+    approach: float | None = Field(default=0.5, gt=0, lt=1)
+    red_multiple: float | None = Field(default=2.0, gt=1)
+    clear_below: float = Field(default=0.4, gt=0, le=1)
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: dict[str, float]) -> dict[str, float]:
+        return _known_positive(value)
+
+    @model_validator(mode="after")
+    def _band(self) -> GasLimitRule:
+        if self.approach is not None and self.clear_below > self.approach:
+            raise ValueError("clear_below must not exceed approach (the hysteresis band is below level 1)")
+        return self
+
+
+class GasInstantRule(GasLimitRule):
+    """Every valid reading against its limit (MAC: never to be exceeded; factory-boundary values)."""
+
+    kind: Literal["gas_instant"]
+
+
+class GasAverageRule(GasLimitRule):
+    """The mean over the trailing ``over`` (PC-STEL: 15 min) against its limit, once ``min_coverage`` of
+    the window's ``resolution`` bins hold data (policy)."""
+
+    kind: Literal["gas_average"]
+    over: Duration = timedelta(minutes=15)
+    resolution: Duration = Field(default=timedelta(minutes=1), description="bin width of the rolling mean")
+    min_coverage: float = Field(default=0.75, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _bins(self) -> GasAverageRule:
+        if not timedelta(0) < self.resolution <= self.over:
+            raise ValueError("resolution must be > 0 and at most over")
+        return self
+
+
+class GasRiseRule(_WindNamed):
+    """A rapid rise: at least ``rises[gas]`` (its unit) above the lowest valid value within ``within``."""
+
+    kind: Literal["gas_rise"]
+    rises: dict[str, float] = Field(min_length=1)
+    within: Duration = timedelta(minutes=5)
+    level: Level = 1
+
+    @field_validator("rises")
+    @classmethod
+    def _rises(cls, value: dict[str, float]) -> dict[str, float]:
+        return _known_positive(value)
+
+
+class BackgroundRule(RuleBase):
+    """Investigation level relative to each station's own background (docs/radiation.md): the mean plus
+    ``n_sigma`` standard deviations of its valid values over the trailing ``window`` (kept in ``bin_width``
+    bins; elevated and rainy values are not learnt), with rain-induced rises told apart: a rise while
+    ``rain`` > 0 within ``rain_lookback`` is rain-induced (``rain_level``), otherwise ``level``. ``absolute``
+    maps a level to a value above which it holds whatever the background. All numbers are policy."""
+
+    kind: Literal["background"]
+    parameter: str = "gamma"
+    rain: str = "rain"
+    window: Duration = timedelta(hours=24)
+    bin_width: Duration = timedelta(minutes=10)
+    min_samples: int = Field(default=30, ge=3, description="background values before the relative test")
+    n_sigma: float = Field(default=3.0, gt=0)
+    clear_sigma: float = Field(default=2.0, ge=0, description="resolve at or below mean + clear_sigma x sd")
+    min_sigma: float = Field(default=0.0, ge=0, description="floor of the sd, in the parameter's unit")
+    rain_lookback: Duration = timedelta(hours=2)
+    learn_while_raining: bool = False
+    level: Level = 2
+    rain_level: Level = 1
+    absolute: dict[Level, float] = Field(default_factory=dict, description="level -> above this value")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BackgroundRule:
+        for code in (self.parameter, self.rain):
+            if code not in CATALOGUE:
+                raise ValueError(f"unknown parameter code {code!r}")
+        if self.parameters:
+            raise ValueError("give the watched parameter as parameter (and the rain sensor as rain)")
+        if self.clear_sigma > self.n_sigma:
+            raise ValueError("clear_sigma must not exceed n_sigma")
+        if self.rain_level > self.level:
+            raise ValueError("rain_level must not exceed level (a rain-induced rise is the milder case)")
+        if not timedelta(0) < self.bin_width <= self.window:
+            raise ValueError("bin_width must be > 0 and at most window")
+        if any(v <= 0 for v in self.absolute.values()):
+            raise ValueError("absolute levels need values > 0")
+        return self
+
+
+class FenceRule(RuleBase):
+    """电子围栏 (docs/fence.md): the edge's ``fence_dist`` above ``radius`` (m) raises 站点越界,
+    ``gnss_speed`` above ``max_speed`` (m/s) or ``fence_move`` above ``max_displacement`` (m) raises 站点移动.
+    The numbers are policy; their defaults are the edge's (station/geo.py) so flags and warnings agree."""
+
+    kind: Literal["fence"]
+    radius: float = Field(default=DEFAULT_FENCE_RADIUS_M, gt=0)
+    max_speed: float = Field(default=DEFAULT_MAX_SPEED_M_S, gt=0)
+    max_displacement: float = Field(default=DEFAULT_MAX_DISPLACEMENT_M, gt=0)
+    level: Level = 2
+
+    @model_validator(mode="after")
+    def _no_parameters(self) -> FenceRule:
+        if self.parameters:
+            raise ValueError("a fence rule watches fence_dist, gnss_speed and fence_move: give no parameters")
+        return self
+
+
 AnyRule = (
     SectionRule
     | TargetRule
@@ -180,5 +324,10 @@ AnyRule = (
     | DeadmanRule
     | FlagsRule
     | TrendRule
+    | FenceRule
+    | GasInstantRule
+    | GasAverageRule
+    | GasRiseRule
+    | BackgroundRule
 )
 Rule = Annotated[AnyRule, Field(discriminator="kind")]

@@ -31,9 +31,9 @@ from datetime import datetime
 from simulators.board import Effects
 from simulators.instrument import Instrument
 from simulators.pty_line import Pty, noise
-from simulators.units import convert
 from station.reading import utc_now
 from station.spl import checksum, frame
+from station.units import convert
 
 log = logging.getLogger(__name__)
 _MAX_LINE = 256

@@ -99,3 +99,29 @@ AIR: MappingProxyType[str, Behaviour] = MappingProxyType(
         "pm25": _b(30.0, 7.0, 8, 2.0, 10.0),
     }
 )
+
+#: Meteorology, toxic gases at a chemical-park boundary and the ambient gamma dose rate: what a station of
+#: the chemical-park (docs/chemical_park.md) or radiation (docs/radiation.md) programme shows on a quiet
+#: day. These are simulation choices, not standards' numbers: gases (mg/m3) sit far below every limit;
+#: gamma (nGy/h) sits near the national outdoor mean of the 1983-1990 survey (about 62 nGy/h) plus the
+#: cosmic-ray response of a high-pressure ion chamber, with counting noise of a few nGy/h and a small
+#: early-morning radon maximum; rain is zero (a ``rain`` scenario makes it rain). Wind direction
+#: (degrees the wind blows from) wanders around a south-easterly summer monsoon.
+SITE: MappingProxyType[str, Behaviour] = MappingProxyType(
+    {
+        "wind_dir": Behaviour(135.0, 25.0, 14, 6.0, 40.0, low=0.0, high=359.9),
+        "wind_speed": _b(2.6, 1.0, 14, 0.3, 0.6),
+        "rain": Behaviour(0.0),
+        "air_temp": _b(24.0, 4.0, 14, 0.1, 2.0),
+        "rh": Behaviour(72.0, 12.0, 5, 1.0, 6.0, high=100.0),
+        "benzene": _b(0.004, 0.0015, 8, 0.0004, 0.001),
+        "toluene": _b(0.018, 0.006, 8, 0.002, 0.004),
+        "xylene": _b(0.012, 0.004, 8, 0.0015, 0.003),
+        "h2s": _b(0.003, 0.001, 6, 0.0004, 0.001),
+        "nh3": _b(0.05, 0.015, 10, 0.005, 0.01),
+        "cl2": _b(0.006, 0.002, 12, 0.001, 0.001),
+        "nmhc": _b(0.65, 0.15, 7, 0.04, 0.1),
+        "tvoc": _b(0.25, 0.06, 7, 0.02, 0.05),
+        "gamma": _b(86.0, 1.5, 6, 2.0, 1.5),
+    }
+)

@@ -88,6 +88,22 @@ class HjLogger(Model):
         return WaterClass.parse(value) if isinstance(value, str | int) else value
 
 
+class GnssSim(Model):
+    """A GNSS receiver (simulators/gnss_sensor.py) on its own pty: NMEA GGA + RMC every ``period`` seconds at
+    (``lat``, ``lon``) with ``jitter`` metres of noise; ``drift`` scenarios on ``gnss_lat``/``gnss_lon``
+    (degrees per hour) move it, ``fault`` takes its fix away, ``silent`` and ``garbage`` act on the line."""
+
+    name: str = Field(pattern=_NAME)
+    station: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    link: ConfigPath | None = None
+    period: float = Field(default=1.0, gt=0)
+    jitter: float = Field(default=1.0, ge=0, description="metres, one standard deviation per axis")
+    talker: Literal["GP", "GN", "BD"] = "GN"
+    seed: int = 0
+
+
 class SimConfig(Model):
     """A ``kind = "sim"`` file."""
 
@@ -97,11 +113,12 @@ class SimConfig(Model):
     devices: tuple[SimDevice, ...] = ()
     loggers: tuple[HjLogger, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    gnss: tuple[GnssSim, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> SimConfig:
-        if not self.devices and not self.loggers:
-            raise ValueError("nothing to simulate: give [[devices]] or [[loggers]]")
+        if not self.devices and not self.loggers and not self.gnss:
+            raise ValueError("nothing to simulate: give [[devices]], [[loggers]] or [[gnss]]")
         _unique("device names", [d.name for d in self.devices])
         _unique("line names", [ln.name for ln in self.lines])
         _unique("scenario names", [s.name for s in self.scenarios])
@@ -114,7 +131,8 @@ class SimConfig(Model):
         for d in self.devices:
             if framing.setdefault(_where(d), d.transport) != d.transport:
                 raise ValueError(f"{_where(d)} is served as both {framing[_where(d)]} and {d.transport}")
-        names = {d.name for d in self.devices}
+        names = {d.name for d in self.devices} | {g.name for g in self.gnss}
+        _unique("device and gnss names", [*(d.name for d in self.devices), *(g.name for g in self.gnss)])
         for s in self.scenarios:
             if unknown := set(s.devices) - names:
                 raise ValueError(f"scenario {s.name!r}: unknown devices {sorted(unknown)}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from simulators.units import convert
 from station.reading import Flag
 from station.registermap import DataType, Point, Profile, RegisterType, to_registers
+from station.units import convert
 
 _FLOATS = (DataType.FLOAT32, DataType.FLOAT64)
 _BOUNDS: dict[DataType, tuple[int, int]] = {

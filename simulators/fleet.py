@@ -16,15 +16,16 @@ from simulators.ascii_sensor import AsciiLine
 from simulators.board import Board
 from simulators.config import HjLogger, SerialLine, SimConfig
 from simulators.control import serve as serve_control
+from simulators.gnss_sensor import serve_gnss
 from simulators.hj212_logger import DataLogger
 from simulators.instrument import Instrument
 from simulators.modbus_server import Journal, serial_server, tcp_server
 from simulators.model import StationModel
 from simulators.pty_line import Bridge, publish_link, remove_link
-from simulators.units import check_unit
 from station.errors import FatalError
 from station.reading import utc_now
 from station.registermap import Profile, load_profile
+from station.units import check_unit
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +145,5 @@ async def run(config: SimConfig, journal: Journal | None = None) -> None:
                 tg.create_task(_serve_rtu_line(line, on_line[line.name], journal))
             else:
                 tg.create_task(_serve_ascii_line(line, on_line[line.name]))
+        for receiver in config.gnss:
+            tg.create_task(serve_gnss(receiver, board))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from simulators.behaviours import AIR, WATER, Behaviour
+from simulators.behaviours import AIR, SITE, WATER, Behaviour
 from station.registry import WaterClass
 
 _DAY = 86_400.0
@@ -63,9 +63,10 @@ class StationModel:
     @classmethod
     def typical(cls, water_class: WaterClass, seed: int = 0, air_level: float = 1.0) -> StationModel:
         """A site whose water sits in ``water_class`` on most days; its air is a typical city's times
-        ``air_level`` (1.0 is a good-to-moderate day in a Zhejiang city)."""
+        ``air_level`` (1.0 is a good-to-moderate day in a Zhejiang city); its weather, park gases and
+        gamma dose rate are those of a quiet day (:data:`simulators.behaviours.SITE`)."""
         air = {code: b.scaled(air_level) for code, b in AIR.items()}
-        return cls(MappingProxyType({**WATER[water_class], **air}), seed)
+        return cls(MappingProxyType({**WATER[water_class], **air, **SITE}), seed)
 
     def value(self, parameter: str, at: datetime) -> float:
         """The true value at ``at``; ``KeyError`` when this station does not measure ``parameter``."""

@@ -17,6 +17,11 @@ silent          the device does not answer at all (the client times out)
 exception       the device answers with Modbus exception ``code`` (4 device failure, 6 busy, …)
 slow            the device answers after ``delay`` seconds
 garbage         ``count`` random bytes precede every answer on the device's serial line
+leak            ``parameter`` climbs to ``peak`` (its catalogue unit) over ``rise`` s, holds ``hold`` s,
+                falls back over ``decay`` s: a toxic-gas leak (or a release plume on gamma)
+rain            the rain sensor (``parameter``, mm per reading) shows ``amount`` while it lasts
+washout         rain-induced gamma rise: ``+increase`` nGy/h approached with time constant ``build`` s
+                for ``rain_for`` s, then halving every ``half_life`` s (start it with a ``rain``)
 ==============  ==================================================================================
 """
 
@@ -26,8 +31,9 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from station.catalogue import CATALOGUE
 from station.config import Model
 from station.reading import Flag
 
@@ -147,7 +153,84 @@ class Garbage(_Base):
     count: int = Field(default=7, ge=1, le=256)
 
 
-_Values = Pollution | Flatline | Drift | Fault | Maintenance | Calibration
+class Leak(_Base):
+    """A leak reaching the station (化工园区泄漏; on gamma, a release plume): ``parameter`` climbs
+    linearly to ``peak`` (its catalogue unit, mg/m3 or nGy/h) over ``rise`` s, holds ``hold`` s,
+    and falls back over ``decay`` s."""
+
+    kind: Literal["leak"]
+    parameter: str
+    peak: float = Field(gt=0)
+    rise: float = Field(default=60.0, gt=0)
+    hold: float = Field(default=300.0, ge=0)
+    decay: float = Field(default=600.0, gt=0)
+
+    @field_validator("parameter")
+    @classmethod
+    def _known(cls, code: str) -> str:
+        if code not in CATALOGUE:
+            raise ValueError(f"unknown parameter code {code!r}")
+        return code
+
+    def lasts(self) -> float:
+        """A leak ends when it has fallen back (or at ``duration``, if shorter)."""
+        total = self.rise + self.hold + self.decay
+        return min(total, self.duration) if self.duration else total
+
+    def touches(self, parameter: str) -> bool:
+        """Only the leaking gas changes."""
+        return parameter == self.parameter
+
+    def share(self, elapsed: float) -> float:
+        """0 -> 1 over ``rise``, 1 during ``hold``, 1 -> 0 over ``decay`` (linear: a plume front is sharp)."""
+        if elapsed < self.rise:
+            return elapsed / self.rise
+        return max(0.0, min(1.0, 1.0 - (elapsed - self.rise - self.hold) / self.decay))
+
+
+class Rain(_Base):
+    """Rain on the station's rain sensor: ``parameter`` shows ``amount`` (mm per reading) while it lasts."""
+
+    kind: Literal["rain"]
+    parameter: str = "rain"
+    amount: float = Field(default=0.2, gt=0)
+
+    def touches(self, parameter: str) -> bool:
+        """Only the rain sensor."""
+        return parameter == self.parameter
+
+
+class Washout(_Base):
+    """雨致升高: radon progeny washed out by rain raise the gamma dose rate. ``parameter`` rises towards
+    ``+increase`` with time constant ``build`` s while it rains (``rain_for`` s), then the increase halves
+    every ``half_life`` s (Pb-214 and Bi-214, about 27 and 20 min, make the real one about half an hour).
+    Start it together with a ``rain`` scenario that lasts ``rain_for``."""
+
+    kind: Literal["washout"]
+    parameter: str = "gamma"
+    increase: float = Field(default=30.0, gt=0)
+    build: float = Field(default=600.0, gt=0)
+    rain_for: float = Field(default=3600.0, gt=0)
+    half_life: float = Field(default=1800.0, gt=0)
+
+    def lasts(self) -> float:
+        """Ten half-lives after the rain (or ``duration``, if shorter)."""
+        total = self.rain_for + 10 * self.half_life
+        return min(total, self.duration) if self.duration else total
+
+    def touches(self, parameter: str) -> bool:
+        """Only the dose rate."""
+        return parameter == self.parameter
+
+    def increment(self, elapsed: float) -> float:
+        """The added dose rate ``elapsed`` s after the rain began."""
+        grown = self.increase * (1.0 - math.exp(-min(elapsed, self.rain_for) / self.build))
+        if elapsed <= self.rain_for:
+            return grown
+        return grown * math.pow(0.5, (elapsed - self.rain_for) / self.half_life)
+
+
+_Values = Pollution | Flatline | Drift | Fault | Maintenance | Calibration | Leak | Rain | Washout
 _Protocol = Silent | ModbusException | Slow | Garbage
 Scenario = Annotated[_Values | _Protocol, Field(discriminator="kind")]
 
@@ -159,7 +242,7 @@ def status_flag(scenario: Scenario) -> Flag | None:
     return _FLAGS.get(scenario.kind)
 
 
-def apply_value(scenario: Scenario, value: float, frozen: float, elapsed: float) -> float:
+def apply_value(scenario: Scenario, value: float, frozen: float, elapsed: float) -> float:  # noqa: PLR0911
     """The value a scenario shows, given the normal ``value`` now and ``frozen`` (the value at its start).
 
     NaN means "unavailable" (a fault).
@@ -175,6 +258,12 @@ def apply_value(scenario: Scenario, value: float, frozen: float, elapsed: float)
             return math.nan
         case Calibration() if scenario.value is not None:
             return scenario.value
+        case Leak():
+            return value + (scenario.peak - value) * scenario.share(elapsed)
+        case Rain():
+            return scenario.amount
+        case Washout():
+            return value + scenario.increment(elapsed)
         case _:
             return value
 

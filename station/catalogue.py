@@ -17,6 +17,9 @@ class Kind(StrEnum):
     WATER = "water"
     AIR = "air"
     METEO = "meteo"
+    GAS = "gas"  # toxic and harmful gases at chemical parks (化工园区有毒有害气体), docs/chemical_park.md
+    RADIATION = "radiation"  # ambient gamma dose rate around nuclear plants (辐射环境), docs/radiation.md
+    POSITION = "position"  # where the station is (GNSS), for the electronic fence (docs/fence.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class Parameter:
 
 
 _W, _A, _M = Kind.WATER, Kind.AIR, Kind.METEO
+_G, _R = Kind.GAS, Kind.RADIATION
+_P = Kind.POSITION
 _ROWS: tuple[Parameter, ...] = (
     # Five conventional water parameters.
     Parameter("temp", "w01010", "degC", "水温", "water temperature", "Temp", _W),
@@ -98,6 +103,23 @@ _ROWS: tuple[Parameter, ...] = (
     Parameter("wind_speed", None, "m/s", "风速", "wind speed", "WS", _M),
     Parameter("wind_dir", None, "deg", "风向", "wind direction", "WD", _M),
     Parameter("rain", None, "mm", "降水量", "precipitation", "Rain", _M),
+    # Toxic and harmful gases at chemical-park stations (mg/m3; limits and sources: docs/chemical_park.md).
+    Parameter("benzene", None, "mg/m3", "苯", "benzene", "C6H6", _G),
+    Parameter("toluene", None, "mg/m3", "甲苯", "toluene", "C7H8", _G),
+    Parameter("xylene", None, "mg/m3", "二甲苯", "xylene (sum of isomers)", "C8H10", _G),
+    Parameter("h2s", None, "mg/m3", "硫化氢", "hydrogen sulfide", "H2S", _G),
+    Parameter("nh3", None, "mg/m3", "氨", "ammonia (gas)", "NH3", _G),
+    Parameter("cl2", None, "mg/m3", "氯气", "chlorine", "Cl2", _G),
+    Parameter("nmhc", None, "mg/m3", "非甲烷总烃", "non-methane hydrocarbons", "NMHC", _G),
+    Parameter("tvoc", None, "mg/m3", "总挥发性有机物", "total volatile organic compounds", "TVOC", _G),
+    # Ambient gamma radiation around nuclear plants (docs/radiation.md).
+    Parameter("gamma", None, "nGy/h", "γ辐射空气吸收剂量率", "gamma air absorbed dose rate", "γ", _R),
+    # Station position from a GNSS receiver, and the edge's fence figures (docs/fence.md).
+    Parameter("gnss_lat", None, "deg", "纬度", "latitude (WGS 84)", "Lat", _P),
+    Parameter("gnss_lon", None, "deg", "经度", "longitude (WGS 84)", "Lon", _P),
+    Parameter("gnss_speed", None, "m/s", "对地速度", "speed over ground", "SOG", _P),
+    Parameter("fence_dist", None, "m", "偏离登记位置", "distance from registered position", "Dist", _P),
+    Parameter("fence_move", None, "m", "窗口内位移", "displacement within the window", "Disp", _P),
 )
 
 CATALOGUE: MappingProxyType[str, Parameter] = MappingProxyType({p.code: p for p in _ROWS})

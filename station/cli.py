@@ -66,7 +66,7 @@ def check_file(path: Path) -> BaseModel:
     data = read_toml(path)
     models = _models()
     kind = data.get("kind")
-    if kind not in models:
+    if not isinstance(kind, str) or kind not in models:
         raise ConfigError(str(path), "kind", f"must be one of {', '.join(sorted(models))} (got {kind!r})")
     model = load(path, models[kind])
     if kind == "edge":

@@ -107,6 +107,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # tomllib reads bytes and decodes them itself
+        raise ConfigError(str(path), "", f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except ValueError as exc:  # a path no file can have, e.g. with an embedded NUL byte
+        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
 
 
 def validate(path: Path, data: dict[str, Any], model: type[_M]) -> _M:
@@ -120,6 +124,8 @@ def validate(path: Path, data: dict[str, Any], model: type[_M]) -> _M:
         for extra in errors[1:]:
             reason += f"\n  {path}: {format_loc(extra['loc'])}: {_reason(extra)}"
         raise ConfigError(str(path), format_loc(first["loc"]), reason) from None
+    except OverflowError as exc:  # a validator's arithmetic (a timedelta of 1e19 s) is not a ValueError
+        raise ConfigError(str(path), "", f"a number is too large: {exc}") from None
 
 
 def load(path: Path | str, model: type[_M]) -> _M:

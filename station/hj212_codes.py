@@ -144,13 +144,18 @@ def format_time(instant: datetime) -> str:
     local = utc_to_cst(instant)
     if local.microsecond:
         raise ValueError(f"{instant!r} has sub-second precision, which YYYYMMDDhhmmss cannot carry")
-    return local.strftime(TIME_FORMAT)
+    return _wall_clock(local)
 
 
 def make_qn(instant: datetime) -> str:
     """The request id ``QN`` (``YYYYMMDDhhmmsszzz``, CST, milliseconds) for an aware instant."""
     local = utc_to_cst(instant)
-    return f"{local.strftime(TIME_FORMAT)}{local.microsecond // 1000:03d}"
+    return f"{_wall_clock(local)}{local.microsecond // 1000:03d}"
+
+
+def _wall_clock(local: datetime) -> str:
+    """``YYYYMMDDhhmmss`` with a four-digit year (``strftime('%Y')`` gives ``1``, not ``0001``, on glibc)."""
+    return f"{local.year:04d}{local:%m%d%H%M%S}"
 
 
 def qn_time(qn: str) -> datetime:

@@ -13,11 +13,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from station.catalogue import is_known
 from station.config import Model, load
 from station.reading import Flag
+from station.units import check_unit
 
 
 class RegisterType(StrEnum):
@@ -109,6 +110,11 @@ class Point(Model):
         if not is_known(code):
             raise ValueError(f"{code!r} is not a catalogue parameter code")
         return code
+
+    @model_validator(mode="after")
+    def _unit_converts(self) -> Point:
+        check_unit(self.parameter, self.unit)  # the edge publishes the catalogue's unit
+        return self
 
     @property
     def words(self) -> int:

@@ -1,7 +1,7 @@
 """The station / section registry: who each station is, where, and what its section must meet.
 
 A registry file (``kind = "registry"``) lists ``[[stations]]``. Water stations need a target class
-and a water body (GB 3838 has two TP columns); ids are unique.
+and a water body (GB 3838 has two TP columns); gas stations the chemical park they watch; ids are unique.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ class StationInfo(Model):
     hj212_mn: str | None = Field(
         default=None, max_length=64, description="MN of the station's HJ 212 data logger"
     )
+    park: str = Field(default="", description="chemical park (化工园区) of a gas station, in its warnings")
+    plant: str = Field(default="", description="nuclear plant (核电厂) a radiation station surrounds")
 
     @field_validator("target_class", mode="before")
     @classmethod
@@ -92,6 +94,12 @@ class StationInfo(Model):
     def _water_needs_target(self) -> StationInfo:
         if self.kind is Kind.WATER and (self.target_class is None or self.water_body is None):
             raise ValueError("a water station needs target_class and water_body")
+        return self
+
+    @model_validator(mode="after")
+    def _gas_needs_park(self) -> StationInfo:
+        if self.kind is Kind.GAS and not self.park.strip():
+            raise ValueError("a gas station needs park (the chemical park its warnings name)")
         return self
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ops.report.data import BEIJING, collect
 from ops.report.influx import InfluxSource, ReportError
+from ops.report.ranking_cli import ranking
 from ops.report.render import render
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -28,6 +29,7 @@ def _parse_day(text: str | None) -> date:
 
 @report_app.callback(invoke_without_command=True)
 def report(  # noqa: PLR0917 - one option per setting
+    ctx: typer.Context,
     day: Annotated[str | None, typer.Option(help="Beijing-time day YYYY-MM-DD (default: yesterday)")] = None,
     out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
     influx_url: Annotated[str, typer.Option(help="InfluxDB URL (v1 /query API)")] = "http://127.0.0.1:8086",
@@ -53,6 +55,8 @@ def report(  # noqa: PLR0917 - one option per setting
     ] = "",
 ) -> None:
     """Write the daily report: section classes vs targets, exceedances, AQI, warnings, charts."""
+    if ctx.invoked_subcommand is not None:
+        return  # `report ranking …`: the subcommand does the work
     the_day = _parse_day(day)
     source = InfluxSource(influx_url.rstrip("/"), database, token, username, password)
     try:
@@ -62,3 +66,6 @@ def report(  # noqa: PLR0917 - one option per setting
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
     err.print(f"[green]wrote[/] {out} ({the_day.isoformat()}, {len(page) // 1024} KiB)")
+
+
+report_app.command("ranking", help="Public quality ranking (环境质量公开排序): cities and sections.")(ranking)

@@ -10,22 +10,35 @@ flatline    N identical consecutive values
 flags       instrument flags (D/M/C/B…) persisting for T
 trend       Theil-Sen trend predicts crossing the limit within a horizon (names the time)
 deadman     no message for T, on a timer (:mod:`rules.kinds.deadman`)
+gas_instant 化工园区: each gas reading vs its limit (MAC…), naming park and wind (docs/chemical_park.md)
+gas_average 化工园区: the mean over T (PC-STEL: 15 min) vs its limit, naming the park and the wind
+gas_rise    化工园区: a rapid rise of X within T, naming the park and the wind
+background  辐射: above the station's own background mean + n sd, rain-induced told apart (docs/radiation.md)
+fence       电子围栏: station outside its registered radius, or moving (docs/fence.md)
 =========== ===============================================================================
 """
 
 from __future__ import annotations
 
 from rules.kinds.aqi import AqiKind
+from rules.kinds.background import BackgroundKind
 from rules.kinds.base import Kind, Outcome, Series
+from rules.kinds.fence import FenceKind
+from rules.kinds.gas import GasAverageKind, GasInstantKind, GasRiseKind
 from rules.kinds.section import SectionKind, TargetKind
 from rules.kinds.simple import FlagsKind, FlatlineKind, RateKind, ThresholdKind
 from rules.kinds.trend import TrendKind
 from rules.rule_models import (
     AnyRule,
     AqiRule,
+    BackgroundRule,
     DeadmanRule,
+    FenceRule,
     FlagsRule,
     FlatlineRule,
+    GasAverageRule,
+    GasInstantRule,
+    GasRiseRule,
     RateRule,
     SectionRule,
     TargetRule,
@@ -36,7 +49,7 @@ from rules.rule_models import (
 __all__ = ["Kind", "Outcome", "Series", "build"]
 
 
-def build(rule: AnyRule) -> Kind | None:  # noqa: PLR0911 - one line per kind is the clearest table
+def build(rule: AnyRule) -> Kind | None:  # noqa: C901, PLR0911, PLR0912 - one line per kind is the clearest table
     """The evaluator of a per-reading rule; ``None`` for the timer-driven deadman."""
     match rule:
         case SectionRule():
@@ -55,5 +68,15 @@ def build(rule: AnyRule) -> Kind | None:  # noqa: PLR0911 - one line per kind is
             return FlagsKind(rule)
         case TrendRule():
             return TrendKind(rule)
+        case GasInstantRule():
+            return GasInstantKind(rule)
+        case GasAverageRule():
+            return GasAverageKind(rule)
+        case GasRiseRule():
+            return GasRiseKind(rule)
+        case BackgroundRule():
+            return BackgroundKind(rule)
+        case FenceRule():
+            return FenceKind(rule)
         case DeadmanRule():
             return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from rules.standards.hj633 import IAQI_MAX, AqiStandard, Item, SubstituteRequiredError, iaqi
+from station.units import MOLAR_MASS, to_canonical
 
 #: The six pollutants of a complete AQI, in the order HJ 633 lists them (ties in ``primary`` follow it).
 POLLUTANTS: tuple[str, ...] = ("so2", "no2", "pm10", "co", "o3", "pm25")
@@ -111,17 +112,8 @@ def compute_aqi(concentrations: Mapping[Item, float], standard: AqiStandard) -> 
     )
 
 
-#: Molar volume at the reference state (298.15 K, 1013.25 hPa), L/mol: R·T/p.
-MOLAR_VOLUME = 8.314462618 * 298.15 / 101.325
-#: Molar masses, g/mol.
-MOLAR_MASS: MappingProxyType[str, float] = MappingProxyType(
-    {"so2": 64.064, "no2": 46.0055, "co": 28.0101, "o3": 47.9982}
-)
-
-
 def ppb_to_concentration(pollutant: str, ppb: float) -> float:
     """Convert a gas mixing ratio in ppb to the AQI unit: µg/m³ (CO: mg/m³) at 298.15 K, 1013.25 hPa."""
     if pollutant not in MOLAR_MASS:
         raise KeyError(f"no molar mass for {pollutant!r}: only so2, no2, co, o3 are gases here")
-    ugm3 = ppb * MOLAR_MASS[pollutant] / MOLAR_VOLUME
-    return ugm3 / 1000 if pollutant == "co" else ugm3
+    return to_canonical(pollutant, ppb, "ppb")

@@ -91,7 +91,7 @@ async def test_every_type_and_order_and_status_bits(services: Services, tmp_path
                     "address": len(image),
                     "type": dtype,
                     "order": order,
-                    "unit": "x",
+                    "unit": CATALOGUE[code].unit,
                 }
             )
             image += _words(_VALUES[dtype], dtype, order)

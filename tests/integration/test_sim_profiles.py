@@ -15,10 +15,10 @@ from simulators.config import SimConfig
 from simulators.encode import span
 from simulators.harness import serving
 from simulators.model import StationModel
-from simulators.units import convert
 from station.config import load
 from station.registermap import Order, Point, Profile, RegisterType, load_profile
 from station.registry import WaterClass
+from station.units import convert
 from testbed.pipeline import PROFILES
 from testbed.services import free_port
 

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge.decode import MAX_REGISTERS, decode_point, decode_request, plan_requests
+from station.catalogue import CATALOGUE
 from station.reading import Flag
 from station.registermap import DataType, Order, Point, Profile, from_registers, to_registers
 
@@ -97,7 +98,10 @@ def _profile(*addresses: int, base: int = 0) -> Profile:
     return Profile(
         name="t",
         address_base=base,
-        points=tuple(Point(parameter=codes[i], address=a, unit="x") for i, a in enumerate(addresses)),
+        points=tuple(
+            Point(parameter=codes[i], address=a, unit=CATALOGUE[codes[i]].unit)
+            for i, a in enumerate(addresses)
+        ),
     )
 
 
@@ -137,9 +141,9 @@ def test_coils_and_discrete_inputs_read_as_bits() -> None:
     profile = Profile(
         name="bits",
         points=(
-            Point(parameter="ph", register="coil", address=3, unit="x"),
-            Point(parameter="do", register="discrete", address=0, unit="x"),
-            Point(parameter="temp", register="discrete", address=5, unit="x"),
+            Point(parameter="ph", register="coil", address=3, unit="pH"),
+            Point(parameter="do", register="discrete", address=0, unit="mg/L"),
+            Point(parameter="temp", register="discrete", address=5, unit="degC"),
         ),
     )
     coils, discrete = plan_requests(profile, 4)

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from simulators.encode import point_registers, span, status_words
-from simulators.units import convert
 from station.reading import Flag
 from station.registermap import DataType, Order, Point, Profile, RegisterType, StatusBit, from_registers
+from station.units import convert
 
 
 def point(**kw: object) -> Point:
@@ -68,7 +68,7 @@ def test_unit_conversion_at_the_reference_state(
 
 
 def test_impossible_units_are_refused() -> None:
-    with pytest.raises(ValueError, match="cannot show"):
+    with pytest.raises(ValueError, match="cannot convert nh3n"):
         convert("nh3n", 1.0, "ppb")
 
 
@@ -89,3 +89,17 @@ def test_status_words_and_span() -> None:
     assert span(profile, RegisterType.HOLDING) is None
     assert DataType.FLOAT32.words == 2
     assert Order.ABCD
+
+
+def test_the_edge_publishes_gases_in_the_catalogue_unit() -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415 - local to this one check
+
+    from edge.decode import point_reading  # noqa: PLC0415
+    from station.registermap import Point  # noqa: PLC0415
+
+    co = Point.model_validate({"parameter": "co", "address": 0, "unit": "ppb", "range": [0, 50_000]})
+    at = datetime(2026, 11, 22, tzinfo=UTC)
+    reading = point_reading(co, 1000.0, "a1", at)
+    # 1000 ppb CO at 298.15 K, 1013.25 hPa: 28.0101 g/mol / 24.465 L/mol = 1.145 mg/m3; the range is in ppb
+    assert (reading.unit, round(reading.value or 0, 3), reading.flag.value) == ("mg/m3", 1.145, "N")
+    assert convert("co", reading.value or 0, "ppb") == pytest.approx(1000.0)
