@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -156,9 +157,15 @@ class Mosquitto(Child):
 
 @dataclass
 class InfluxDB(Child):
-    """InfluxDB 1.x (v1 HTTP API) on free loopback ports, data in the work folder, one database created."""
+    """InfluxDB 1.x (v1 HTTP API) on free loopback ports, data in the work folder, one database created.
+
+    With ``auth`` the HTTP API requires credentials (``auth-enabled = true``): the ``admin`` user (all
+    privileges) is created at start-up, and ``query`` authenticates as it.
+    """
 
     database: str = "stationpipe"
+    auth: bool = False
+    admin: tuple[str, str] = field(default_factory=lambda: ("admin", secrets.token_urlsafe(12)))
 
     @property
     def url(self) -> str:
@@ -176,6 +183,7 @@ class InfluxDB(Child):
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "{self.host}:{self.port}"\n  log-enabled = false\n'
             "  max-body-size = 0\n"
+            f"  auth-enabled = {'true' if self.auth else 'false'}\n"
         )
         return conf
 
@@ -189,12 +197,18 @@ class InfluxDB(Child):
         """Start (or restart, keeping data) and wait for ``/ping``; create the database."""
         binary = find_binary("influxd", "influxdb")
         self.launch([binary, "run", "-config", str(self._config())], self._ping, timeout)
+        if self.auth:  # InfluxDB 1.x lets the first admin be created before any user exists
+            user, password = self.admin
+            self.query(f"CREATE USER \"{user}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES")
         self.query(f'CREATE DATABASE "{self.database}"')
 
     def query(self, q: str) -> list[dict[str, Any]]:
         """Run InfluxQL; return the ``series`` of the first statement (empty list when none)."""
         resp = httpx.post(
-            f"{self.url}/query", params={"q": q, "db": self.database, "epoch": "ns"}, timeout=10
+            f"{self.url}/query",
+            params={"q": q, "db": self.database, "epoch": "ns"},
+            auth=self.admin if self.auth else None,
+            timeout=10,
         )
         resp.raise_for_status()
         result = resp.json()["results"][0]

@@ -92,6 +92,9 @@ def generate(registry: Path, out: Path, services: list[str], hasher: Hasher = Ha
     clash = set(services) & set(stations)
     if clash:
         raise AclError(f"station ids {sorted(clash)} collide with service user names")
+    reserved = sorted(s for s in stations if s.startswith("_"))
+    if reserved:
+        raise AclError(f"station ids {reserved} start with '_', which marks pipeline components' topics")
     out.mkdir(parents=True, exist_ok=True)
     creds = passwords([*services, *stations], out / "secrets")
     used = write_passwd(out / "passwd", creds, hasher)

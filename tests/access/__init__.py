@@ -1,0 +1,1 @@
+"""tests/access: who may do what, against the real broker, database and webhook receiver."""

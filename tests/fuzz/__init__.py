@@ -1,0 +1,1 @@
+"""tests/fuzz: bounded fuzzers (hypothesis, atheris) and bad input at volume against the real services."""

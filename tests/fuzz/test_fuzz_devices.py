@@ -1,0 +1,92 @@
+"""Fuzzing what comes back from instruments: SPL/1 reply lines (line noise, bad checksums, odd values) and
+Modbus register words of every shipped profile. A bad line is a ``DeviceError`` (the poll flags its
+points B); any register words decode to Readings (value finite or none, flagged), never an exception."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge.ascii_protocol import AsciiReply, parse_reply
+from edge.decode import decode_request, plan_requests, status_flags
+from station.errors import DeviceError
+from station.reading import Flag
+from station.registermap import DataType, Order, Point, Profile, load_profile
+from station.spl import frame
+from tests.fuzz.mutations import attempt, mutate_bytes
+
+pytestmark = pytest.mark.timeout(60)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+ROOT = Path(__file__).resolve().parents[2]
+TS = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)
+PROFILES = [load_profile(p) for p in sorted((ROOT / "deploy/config/profiles").glob("*.toml"))]
+#: A float64 point scaled up: the largest raw values overflow to infinity once scaled.
+SCALED = Profile(
+    name="scaled",
+    points=(
+        Point(parameter="ph", address=0, type=DataType.FLOAT64, scale=1000.0, unit="pH"),
+        Point(parameter="do", address=4, type=DataType.FLOAT32, order=Order.DCBA, offset=-1e38, unit="mg/L"),
+    ),
+)
+#: Words that make extreme floats (largest exponents, NaN, infinities, -0) as well as any word.
+register_words = st.sampled_from([0, 0x7FEF, 0x7FF0, 0x7F7F, 0x7F80, 0x8000, 0xFFEF, 0xFFFF]) | st.integers(
+    0, 0xFFFF
+)
+VALID = (
+    frame("3,RD,ph=7.12,do=8.4,temp=NA,FL=N"),
+    frame("3,RD,nh3n=0.52,FL=M"),
+    frame("3,ER,E4"),
+    frame("3,ER,busy"),
+)
+
+
+def check_line(line: bytes, unit: int = 3) -> None:
+    """The property for one reply line."""
+    reply = attempt(lambda: parse_reply(line, unit), DeviceError)
+    if isinstance(reply, DeviceError):
+        assert str(reply)
+        return
+    assert isinstance(reply, AsciiReply)
+    assert isinstance(reply.flag, Flag)
+    assert all(v is None or math.isfinite(v) for v in reply.values.values())
+
+
+@FUZZ
+@given(st.binary(max_size=300), st.integers(0, 300))
+def test_arbitrary_serial_bytes(line: bytes, unit: int) -> None:
+    check_line(line, unit)
+    check_line(b"$" + line + b"\r\n", unit)
+
+
+@FUZZ
+@given(st.sampled_from(VALID), st.data())
+def test_noisy_replies(line: bytes, data: st.DataObject) -> None:
+    noise = data.draw(st.binary(max_size=20))
+    check_line(noise + line)
+    check_line(mutate_bytes(line, data.draw))
+    at, byte = data.draw(st.integers(1, len(line) - 5)), data.draw(st.integers(0x80, 0xFF))
+    check_line(line[:at] + bytes([byte]) + line[at:])  # a high byte inside the frame, checksum kept
+
+
+@FUZZ
+@given(st.text(alphabet="0123456789.eE+-naNAifIF", max_size=12), st.sampled_from("NFMSDCTBX?"))
+def test_odd_values_with_a_good_checksum(value: str, flag: str) -> None:
+    check_line(frame(f"3,RD,ph={value},FL={flag}"))
+
+
+@FUZZ
+@given(st.sampled_from([*PROFILES, SCALED]), st.data())
+def test_any_register_words_decode_to_flagged_readings(profile: Profile, data: st.DataObject) -> None:
+    for req in plan_requests(profile, max_gap=8):
+        words = data.draw(st.lists(register_words, min_size=req.count, max_size=req.count))
+        readings = decode_request(profile, req, words, "fz", TS)
+        assert [r.parameter for r in readings] == [p.parameter for p in req.points]
+        for reading in readings:
+            assert reading.value is None or math.isfinite(reading.value)
+            assert reading.flag in {Flag.N, Flag.D, Flag.T}
+        assert status_flags(profile, req, words) <= set(Flag)
