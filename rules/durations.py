@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BeforeValidator
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_LONGEST = 100 * 365.25 * 86400.0  # seconds; timedelta itself overflows near 2.7 million years
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
@@ -31,6 +32,8 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(f"{value!r} is not a duration (e.g. 90s, 15m, 4h, 1d, 1h30m)")
     if seconds < 0:
         raise ValueError("a duration must not be negative")
+    if not seconds <= _LONGEST:  # also NaN and infinity
+        raise ValueError(f"{value!r} is longer than any rule needs (at most 100 years)")
     return timedelta(seconds=seconds)
 
 

@@ -111,3 +111,9 @@ def test_rules_test_command_replays_data(tmp_path: Path) -> None:
     data.write_text("{not json\n", encoding="utf-8")
     bad = CliRunner().invoke(rules_app, ["test", "--rules", str(path), "--data", str(data)])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("value", [1e300, float("inf"), float("nan"), "99999999999999999999d"])
+def test_absurd_durations_are_refused_with_a_reason(value: object) -> None:
+    with pytest.raises(ValueError, match=r"duration|longer"):
+        parse_duration(value)
