@@ -25,6 +25,9 @@ Example (every table but ``[mqtt]`` and ``[influx]`` is optional)::
     [spool]
     max_mb = 1024
 
+    [clock]
+    max_ahead = 60.0                # readings stamped further ahead are stored marked
+
     [metrics]
     port = 9108
 """
@@ -102,6 +105,14 @@ class SpoolSettings(Model):
     max_mb: float = Field(default=1024.0, gt=0)
 
 
+class ClockSettings(Model):
+    """Readings stamped ahead of the collector's clock (a station clock running fast): collector/clock.py."""
+
+    max_ahead: float = Field(
+        default=60.0, gt=0, description="seconds ahead of this clock before a reading is marked (policy)"
+    )
+
+
 class MetricsSettings(Model):
     """Prometheus ``/metrics`` endpoint (loopback by default)."""
 
@@ -131,4 +142,5 @@ class CollectorConfig(Model):
     influx: InfluxSettings
     batch: BatchSettings = BatchSettings()
     spool: SpoolSettings = SpoolSettings()
+    clock: ClockSettings = ClockSettings()
     metrics: MetricsSettings | None = None

@@ -30,6 +30,12 @@ class Metrics:
         self.unknown = Counter(
             "collector_unknown_station_messages", "messages from stations outside the registry", registry=r
         )
+        self.ahead = Counter(
+            "collector_readings_ahead",
+            "readings stamped more than clock.max_ahead ahead of the collector's clock, stored marked",
+            ["station"],
+            registry=r,
+        )
         self.spool_points = Gauge("collector_spool_points", "points waiting in the disk spool", registry=r)
         self.spool_bytes = Gauge("collector_spool_bytes", "bytes used by the disk spool", registry=r)
         self.latency = Histogram(

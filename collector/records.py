@@ -4,7 +4,9 @@ with the reason, never anything else: no input may crash the collector."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from collector.clock import ahead_lines, newest
 from collector.points import derived_lines, rows_lines, warning_lines
 from station import wire
 from station.errors import RejectedError
@@ -21,6 +23,7 @@ class Decoded:
     kind: str
     station: str
     lines: list[str]
+    ahead: int = 0  # readings stamped ahead of the collector's clock (collector/clock.py)
 
 
 def shared_topics(group: str) -> list[str]:
@@ -28,11 +31,18 @@ def shared_topics(group: str) -> list[str]:
     return [f"$share/{group}/{topic}" for topic in TOPICS]
 
 
-def decode(topic: str, payload: bytes) -> Decoded:
-    """Decode strictly and map to line protocol; ``RejectedError`` (with the reason) for anything else."""
+def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: float = 60.0) -> Decoded:
+    """Decode strictly and map to line protocol; ``RejectedError`` (with the reason) for anything else.
+
+    With ``now`` (the collector's clock, UTC), readings more than ``max_ahead`` seconds ahead of it are
+    marked (collector/clock.py).
+    """
     try:
         if topic.endswith("/readings"):
             station, ts, rows = wire.decode_readings_rows(topic, payload)
+            if now is not None and newest(ts, rows) > now + timedelta(seconds=max_ahead):
+                lines, ahead = ahead_lines(station, ts, rows, now, max_ahead)
+                return Decoded("readings", station, lines, ahead)
             return Decoded("readings", station, rows_lines(station, ts, rows))
         msg = wire.decode(topic, payload)
         if isinstance(msg, Derived):

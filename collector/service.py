@@ -23,7 +23,7 @@ from collector.config import BatchSettings, CollectorConfig
 from collector.deadletter import DeadLetters
 from collector.influx import make_writer
 from collector.metrics import Metrics, serving
-from collector.records import decode, shared_topics
+from collector.records import Decoded, decode, shared_topics
 from collector.spool import Spool
 from collector.stations import Stations
 from collector.store import Store
@@ -32,6 +32,7 @@ from station import health
 from station.backoff import Backoff
 from station.errors import RejectedError
 from station.mqtt import QOS, ack, enable_manual_ack, make_client, ready_messages
+from station.reading import utc_now
 
 log = logging.getLogger(__name__)
 _QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: DESIGN.md rule 9)
@@ -81,13 +82,14 @@ class Collector:
         self.store = store
         self.stations = stations
         self.metrics = store.metrics
+        self.fast_clocks: set[str] = set()  # stations whose readings arrive stamped in the future
 
     async def handle(self, message: aiomqtt.Message, batch: Batch) -> None:
         """Decode one message into the batch; an undecodable one is dead-lettered (and acked in order)."""
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         topic = message.topic.value
         try:
-            decoded = decode(topic, payload)
+            decoded = decode(topic, payload, utc_now(), self.config.clock.max_ahead)
         except RejectedError as exc:
             self.metrics.messages.labels("undecodable").inc()
             await self.store.dead.send("undecodable", str(exc), topic, payload)
@@ -95,7 +97,26 @@ class Collector:
             return
         self.metrics.messages.labels(decoded.kind).inc()
         self.stations.seen(decoded.station)
+        if decoded.ahead or decoded.station in self.fast_clocks:
+            self._clock(decoded)
         batch.add(message, decoded.lines)
+
+    def _clock(self, decoded: Decoded) -> None:
+        """Count readings stamped ahead of our clock; log a station's clock running ahead, and back, once."""
+        station = decoded.station
+        if decoded.ahead:
+            self.metrics.ahead.labels(station).inc(decoded.ahead)
+            if station not in self.fast_clocks:
+                self.fast_clocks.add(station)
+                log.warning(
+                    "station %s: readings stamped more than %g s ahead of this clock: stored with the field "
+                    "'ahead'; check the station's clock (NTP)",
+                    station,
+                    self.config.clock.max_ahead,
+                )
+        elif decoded.kind == "readings":
+            self.fast_clocks.discard(station)
+            log.info("station %s: readings no longer ahead of this clock", station)
 
     async def consume(self, client: aiomqtt.Client, queue: asyncio.Queue[Batch]) -> None:
         """Batch messages by size, age and idleness and queue each due batch; forever.

@@ -8,7 +8,9 @@ Invariants:
   they were written, so a restart resumes with the oldest batch;
 - the total stored size (compressed bytes) stays at or below ``max_bytes``: ``append`` raises
   ``SpoolFullError`` rather than exceed it, and the caller stops acknowledging (the broker keeps the
-  messages).
+  messages). A disk that fills first is the same case: SQLite's "database or disk is full" on an
+  append is raised as ``SpoolFullError``, never as a crash; a delete the full disk refuses leaves the
+  written batch in the file, skipped, until the spool is drained and the file started afresh.
 
 All SQLite work runs on one dedicated worker thread, so the event loop never waits on a disk flush.
 """
@@ -16,11 +18,13 @@ All SQLite work runs on one dedicated worker thread, so the event loop never wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import logging
 import sqlite3
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,7 @@ from typing import ParamSpec, TypeVar
 
 from station.errors import TransientError
 
+log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
@@ -74,6 +79,8 @@ class Spool:
         #: Points and stored bytes currently spooled (kept in step with the table).
         self.points = 0
         self.size = 0
+        #: Batches up to this id are written but still in the file: a full disk refused their delete.
+        self._written_upto = 0
 
     @classmethod
     async def open(cls, path: Path, max_bytes: int) -> Spool:
@@ -105,7 +112,7 @@ class Spool:
         body = _pack(lines, topics)
         if self.size + len(body) > self.max_bytes and self.size > 0:
             raise SpoolFullError(f"spool full ({self.size} of {self.max_bytes} bytes)")
-        with self._conn():
+        with self._disk_full_is_full(), self._conn():  # a disk full before the bound: the same case
             self._conn().execute(
                 "INSERT INTO batches (points, size, body) VALUES (?, ?, ?)", (len(lines), len(body), body)
             )
@@ -113,19 +120,55 @@ class Spool:
         self.size += len(body)
 
     def _oldest(self) -> Spooled | None:
-        row = self._conn().execute("SELECT id, body FROM batches ORDER BY id LIMIT 1").fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT id, body FROM batches WHERE id > ? ORDER BY id LIMIT 1", (self._written_upto,))
+            .fetchone()
+        )
         if row is None:
             return None
         lines, topics = _unpack(row[1])
         return Spooled(int(row[0]), lines, topics)
 
     def _delete(self, batch_id: int) -> None:
-        with self._conn():
-            row = self._conn().execute("DELETE FROM batches WHERE id = ? RETURNING points, size", (batch_id,))
-            found = row.fetchone()
-        if found is not None:
-            self.points -= int(found[0])
-            self.size -= int(found[1])
+        found = self._conn().execute("SELECT points, size FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        if found is None or batch_id <= self._written_upto:
+            return
+        try:
+            with self._disk_full_is_full(), self._conn():
+                self._conn().execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+        except SpoolFullError:
+            # SQLite cannot delete on a full disk (even a delete needs room in the write-ahead log): the
+            # batch is skipped from now on, and the file is started afresh once every batch is written
+            # (a crash before that writes these batches again: the writes are idempotent)
+            self._written_upto = batch_id
+        self.points -= int(found[0])
+        self.size -= int(found[1])
+        if self.size == 0:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drained: give the disk space back (a new file if deletes were refused, else a checkpoint)."""
+        if self._written_upto:
+            log.warning("spool drained on a full disk: starting %s afresh to free the space", self.path)
+            self._conn().close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._written_upto = 0
+            self._open()
+            return
+        with contextlib.suppress(SpoolFullError), self._disk_full_is_full():
+            self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextlib.contextmanager
+    def _disk_full_is_full(self) -> Iterator[None]:
+        """Translate SQLite's "database or disk is full" into ``SpoolFullError`` (retry once drained)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_FULL:
+                raise
+            raise SpoolFullError(f"spool disk full ({self.path.parent}) at {self.size} bytes") from exc
 
     async def append(self, lines: list[str], topics: list[str]) -> None:
         """Store one batch durably; ``SpoolFullError`` when it would exceed the bound."""

@@ -33,6 +33,7 @@ class Store:
         self.metrics = metrics
         self._spooled = asyncio.Event()
         self._outage = False
+        self._spool_full = False
         self._gauges()
         if not spool.empty:
             self._spooled.set()
@@ -53,29 +54,47 @@ class Store:
                 await self.dead.send("rejected", r.reason, origin.get(r.line, ""), r.line.encode())
 
     async def durable(self, lines: list[str], topics: list[str]) -> None:
-        """Return once the batch is written or spooled (then its messages may be acknowledged)."""
-        if self.spool.empty:
-            try:
-                await self._write(lines, topics)
-            except TransientError as exc:
-                self.metrics.retries.inc()
-                self._state(outage=True, why=str(exc))
-            else:
-                self.metrics.batches.labels("written").inc()
-                return
-        await self._append(lines, topics)
-        self.metrics.batches.labels("spooled").inc()
+        """Return once the batch is written or spooled (then its messages may be acknowledged).
 
-    async def _append(self, lines: list[str], topics: list[str]) -> None:
+        While the spool is full (its byte bound, or its disk) the batch waits, unacknowledged; each time
+        the spool is found empty the batch is written directly again, since a full disk may refuse even an
+        empty spool.
+        """
         backoff = Backoff(initial=0.1, cap=2.0)
         while True:
+            if self.spool.empty and await self._direct(lines, topics):
+                self._full(why="")
+                return
             try:
                 await self.spool.append(lines, topics)
-                break
-            except SpoolFullError:
+            except SpoolFullError as exc:
+                self._full(why=str(exc))
                 await asyncio.sleep(backoff.next_delay())  # the drain frees room; messages stay unacked
-        self._gauges()
-        self._spooled.set()
+                continue
+            self._full(why="")
+            self._gauges()
+            self._spooled.set()
+            self.metrics.batches.labels("spooled").inc()
+            return
+
+    def _full(self, *, why: str) -> None:
+        """Log the spool filling up and having room again once each (``why`` empty: it has room)."""
+        if why and not self._spool_full:
+            log.warning("%s: holding messages unacknowledged until the drain frees room", why)
+        elif not why and self._spool_full:
+            log.info("spool has room again")
+        self._spool_full = bool(why)
+
+    async def _direct(self, lines: list[str], topics: list[str]) -> bool:
+        """Write a batch straight to the database; False (counted, logged once) when it is unavailable."""
+        try:
+            await self._write(lines, topics)
+        except TransientError as exc:
+            self.metrics.retries.inc()
+            self._state(outage=True, why=str(exc))
+            return False
+        self.metrics.batches.labels("written").inc()
+        return True
 
     def health(self) -> str:
         """The health line: writing, or spooling through a database outage."""

@@ -45,6 +45,7 @@ ensure_debian_packages() {
   have_binary victoria-metrics || missing+=(victoria-metrics)                # a real /api/v2/write server
   have_binary mosquitto_pub || missing+=(mosquitto-clients)               # the ingest benchmark's publishers
   have_binary openssl || missing+=(openssl)                                  # TLS tests make a throw-away CA
+  have_binary faketime || missing+=(faketime)                                # fault suite: a station clock ahead
   have_binary chromium || missing+=(chromium)                                # the daily report is rendered in it
   [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)         # Chinese text in screenshots
   [ "${#missing[@]}" -eq 0 ] && return 0

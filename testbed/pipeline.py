@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from testbed.services import Services, free_port
+from testbed.services import Services, free_port, wait_until
 from testbed.webhook import Receiver
 
 PROFILES = Path(__file__).resolve().parent.parent / "simulators" / "profiles"
@@ -136,6 +136,16 @@ class Pipeline:
     rules: str | None = None
     webhook: Receiver | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    #: Fault-test hooks: station id -> the port its edge connects to instead of the broker's (a proxy
+    #: standing for its uplink); station id -> TOML tables appended to its edge config (``[spool]``);
+    #: TOML tables appended to the collector config; process name -> command prefix (``faketime …``).
+    uplinks: dict[str, int] = field(default_factory=dict)
+    edge_extra: dict[str, str] = field(default_factory=dict)
+    collector_extra: str = ""
+    wrap: dict[str, list[str]] = field(default_factory=dict)
+    #: Start the edges only once the collector (and the rules engine) have subscribed: a shared
+    #: subscription exists only from then on, and what the broker gets before finds no subscriber.
+    consumers_first: bool = False
 
     @property
     def workdir(self) -> Path:
@@ -152,9 +162,10 @@ class Pipeline:
         env = dict(os.environ)
         if self.webhook is not None:
             env[WEBHOOK_SECRET_ENV] = self.webhook.secret
+        argv = [*self.wrap.get(name, []), sys.executable, "-m", "station", verb, "--config", str(config)]
         with (self.workdir / f"{name}.log").open("ab") as log:
             self.procs[name] = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "station", verb, "--config", str(config), *extra],
+                [*argv, *extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -178,6 +189,7 @@ class Pipeline:
         self.start("sim", "sim", self._write("sim", sim), *extra)
         registry = self._write("registry", registry_toml(self.stations))
         collector = collector_toml(svc.mosquitto.port, svc.influx.url, svc.influx.database)
+        collector += self.collector_extra
         self.start(
             "collector", "collector", self._write("collector", f'registry = "{registry}"\n{collector}')
         )
@@ -185,8 +197,14 @@ class Pipeline:
             state = self.workdir / "rules-state.sqlite3"
             cfg = rules_toml(svc.mosquitto.port, registry, state, self.rules, self.webhook)
             self.start("rules", "rules", self._write("rules", cfg))
+        if self.consumers_first:
+            self.wait_for_log("collector", "collector subscribed")
+            if self.rules is not None:
+                self.wait_for_log("rules", "rules engine subscribed")
         for st in self.stations:
-            cfg = edge_toml(st, svc.mosquitto.port, self.workdir / f"state-{st.id}", self.interval)
+            port = self.uplinks.get(st.id, svc.mosquitto.port)
+            cfg = edge_toml(st, port, self.workdir / f"state-{st.id}", self.interval)
+            cfg += self.edge_extra.get(st.id, "")
             self.start(f"edge-{st.id}", "edge", self._write(f"edge-{st.id}", cfg))
         return self
 
@@ -206,6 +224,16 @@ class Pipeline:
                 proc.kill()
                 codes[name] = None
         return codes
+
+    def wait_for_log(self, name: str, text: str, count: int = 1, timeout: float = 30.0) -> None:
+        """Wait until process ``name`` has logged ``text`` ``count`` times; ``HarnessError`` if it exits
+        first or after ``timeout`` seconds."""
+        wait_until(
+            lambda: self.log(name).count(text) >= count,
+            timeout=timeout,
+            what=f"{name} ({text!r} in its log)",
+            proc=self.procs[name],
+        )
 
     def log(self, name: str) -> str:
         """A process's log so far."""

@@ -1,0 +1,199 @@
+"""Counting readings through a fault: what the edges produced against what InfluxDB holds.
+
+**Produced** is the edge's own record. Before an edge starts, its spool file is created and given a
+ledger table with a trigger that copies every message the agent inserts (seq, topic, payload) in the
+same transaction: exactly what entered the spool, including what the spool later drops or deletes
+after its PUBACK. Each payload is decoded into its readings, keyed by (station, parameter, timestamp).
+
+**Stored** is every point of ``readings`` for those stations in InfluxDB, with its value and flag.
+
+**Lost** is a produced reading that is neither stored nor still waiting in the spool at the end (an
+edge stopped with messages not yet acknowledged keeps them for its next start). Readings dropped by the
+spool's bounds are lost by design and reported beside the edge's own drop counter.
+
+**Duplicated**: InfluxDB keys a point by series and timestamp, and the timestamp is the reading's own, so
+a redelivered message rewrites the same point and a stored duplicate of a redelivery is impossible. What
+can duplicate a reading is the edge putting it in two messages (two seqs), which any consumer counting
+messages would count twice; that is counted here, together with stored points that no produced reading
+explains. Redeliveries on the wire (the same seq twice, at-least-once QoS 1) are counted by a probe
+subscriber and reported as ``redelivered``: expected, and absorbed by the idempotent writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collector.lineproto import timestamp_ns
+from edge.spool import Spool, SpoolLimits
+from station import wire
+from station.reading import StationMessage
+from testbed.services import InfluxDB
+
+#: (station, parameter, timestamp ns)
+Key = tuple[str, str, int]
+#: (value, flag)
+Point = tuple[float | None, str]
+
+_LEDGER = """
+CREATE TABLE IF NOT EXISTS fault_ledger (seq INTEGER NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS fault_ledger_copy AFTER INSERT ON messages
+BEGIN INSERT INTO fault_ledger (seq, topic, payload) VALUES (NEW.seq, NEW.topic, NEW.payload); END;
+"""
+
+
+def spool_path(state_dir: Path) -> Path:
+    """The edge agent's spool file under its ``state_dir`` (see edge.agent.open_spool)."""
+    return state_dir / "spool.sqlite"
+
+
+def install(state_dir: Path) -> None:
+    """Create the edge's spool (its own schema) with the ledger trigger, before the agent starts."""
+    Spool(spool_path(state_dir), SpoolLimits()).close()
+    db = sqlite3.connect(spool_path(state_dir))
+    try:
+        db.executescript(_LEDGER)
+    finally:
+        db.close()
+
+
+def _read_only(state_dir: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{spool_path(state_dir)}?mode=ro", uri=True)
+
+
+@dataclass(frozen=True)
+class EdgeRecord:
+    """What one edge produced (ledger), what still waits in its spool, and what it says it dropped."""
+
+    station: str
+    messages: dict[int, StationMessage]
+    waiting: frozenset[int]
+    dropped: int
+
+    @classmethod
+    def read(cls, station: str, state_dir: Path) -> EdgeRecord:
+        """Read the ledger and the spool (safe while the agent runs: WAL readers never block it)."""
+        db = _read_only(state_dir)
+        try:
+            rows = db.execute("SELECT seq, topic, payload FROM fault_ledger ORDER BY rowid").fetchall()
+            waiting = frozenset(int(r[0]) for r in db.execute("SELECT seq FROM messages"))
+            dropped = int(db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()[0])
+        finally:
+            db.close()
+        messages: dict[int, StationMessage] = {}
+        for seq, topic, payload in rows:
+            msg = wire.decode(str(topic), bytes(payload))
+            assert isinstance(msg, StationMessage)
+            assert int(seq) not in messages, f"{station}: seq {seq} spooled twice"
+            messages[int(seq)] = msg
+        return cls(station, messages, waiting, dropped)
+
+    def readings(self, seqs: set[int] | frozenset[int] | None = None) -> list[tuple[Key, Point]]:
+        """Every reading of the messages ``seqs`` (all when None), with repeats if any."""
+        return [
+            ((r.station, r.parameter, timestamp_ns(r.ts)), (r.value, r.flag.value))
+            for seq, msg in self.messages.items()
+            if seqs is None or seq in seqs
+            for r in msg.readings
+        ]
+
+
+def depth(state_dir: Path) -> int:
+    """Messages waiting in an edge's spool now."""
+    db = _read_only(state_dir)
+    try:
+        return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
+    finally:
+        db.close()
+
+
+def stored(influx: InfluxDB, station: str, extra: tuple[str, ...] = ()) -> dict[Key, tuple[Any, ...]]:
+    """Every ``readings`` point of a station: key -> (value, flag, *extra fields)."""
+    columns = ", ".join(("value", "flag", *extra))
+    out: dict[Key, tuple[Any, ...]] = {}
+    for series in influx.query(
+        f"SELECT {columns} FROM readings WHERE station = '{station}' GROUP BY parameter"
+    ):
+        parameter = series["tags"]["parameter"]
+        for ts_ns, *fields in series["values"]:
+            out[station, parameter, int(ts_ns)] = tuple(fields)
+    return out
+
+
+@dataclass
+class Tally:
+    """The figures of one fault, and the line it prints."""
+
+    fault: str
+    produced: int = 0
+    stored: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    waiting: int = 0
+    mismatched: int = 0
+    dropped_messages: int = 0
+    dropped_readings: int = 0
+    lost_beyond_dropped: int = 0
+    redelivered: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """``<fault>: produced N, stored N, lost N, duplicated N``."""
+        return (
+            f"{self.fault}: produced {self.produced}, stored {self.stored}, "
+            f"lost {self.lost}, duplicated {self.duplicated}"
+        )
+
+    def details(self) -> str:
+        """The figures behind the line."""
+        parts = [
+            f"waiting in spool {self.waiting}",
+            f"stored with another value or flag {self.mismatched}",
+            f"dropped by the edge spool {self.dropped_messages} messages / {self.dropped_readings} readings",
+            f"redelivered on MQTT {self.redelivered}",
+            *self.notes,
+        ]
+        return f"{self.fault}: " + "; ".join(parts)
+
+
+def tally(fault: str, records: list[EdgeRecord], points: dict[Key, tuple[Any, ...]]) -> Tally:
+    """Compare produced readings with stored points (see the module docstring for the definitions).
+
+    Per edge, the messages none of whose readings were stored are *wholly lost*; the oldest of them, as
+    many as the edge says its spool dropped, are counted as dropped; any other missing reading is lost
+    beyond the drops.
+    """
+    t = Tally(fault)
+    produced: dict[Key, Point] = {}
+    repeats = Counter[Key]()
+    waiting: set[Key] = set()
+    for rec in records:
+        for key, point in rec.readings():
+            repeats[key] += 1
+            produced[key] = point
+        waiting |= {key for key, _ in rec.readings(rec.waiting)}
+        t.dropped_messages += rec.dropped
+        dropped = set(wholly_lost(rec, points)[: rec.dropped])
+        t.dropped_readings += len(rec.readings(dropped))
+    t.produced = len(produced)
+    t.duplicated = sum(n - 1 for n in repeats.values()) + len(points.keys() - produced.keys())
+    t.waiting = len(waiting - points.keys())
+    both = points.keys() & produced.keys()
+    t.stored = len(both)
+    t.mismatched = sum(1 for key in both if tuple(points[key][:2]) != produced[key])
+    t.lost = len(produced.keys() - points.keys() - waiting)
+    t.lost_beyond_dropped = t.lost - t.dropped_readings
+    return t
+
+
+def wholly_lost(record: EdgeRecord, points: dict[Key, tuple[Any, ...]]) -> list[int]:
+    """Seqs of one edge, oldest first, none of whose readings were stored and which are not waiting."""
+    out = []
+    for seq, msg in sorted(record.messages.items()):
+        keys = {(r.station, r.parameter, timestamp_ns(r.ts)) for r in msg.readings}
+        if seq not in record.waiting and not keys & points.keys():
+            out.append(seq)
+    return out
