@@ -13,6 +13,7 @@ also ``{"m": [[epoch s, value], …]}``, the increasing minima of the window (it
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Generic, TypeVar
@@ -27,7 +28,7 @@ from station.registry import StationInfo
 _R = TypeVar("_R", GasInstantRule, GasAverageRule, GasRiseRule)
 
 
-class _GasKind(Generic[_R]):
+class _GasKind(ABC, Generic[_R]):
     """What the three gas kinds share: the watched parameters, the wind memory, the park and wind words."""
 
     def __init__(self, rule: _R, table: Mapping[str, float]) -> None:
@@ -62,9 +63,9 @@ class _GasKind(Generic[_R]):
             return outcome
         return self._named(info, reading, series, outcome)
 
+    @abstractmethod
     def check(self, reading: Reading, value: float, series: Series) -> Outcome | None:
         """The kind's own test of one valid gas reading."""
-        raise NotImplementedError
 
     def _wind(self, station: str, now: float, series: Series) -> tuple[str, str] | None:
         known = [w for w in (self.winds.get(station), series.get("wind")) if w]
