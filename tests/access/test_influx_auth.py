@@ -20,6 +20,7 @@ from station.config import load
 from station.reading import Flag, Reading, StationMessage
 from tests.access.conftest import SecureBroker, SecureInflux
 from tests.access.secured import Service, collector_toml
+from tests.waiting import service
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 TS = datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC)
@@ -57,20 +58,8 @@ def _write_as(influx: SecureInflux, auth: tuple[str, str] | None, line: str) -> 
 
 @contextlib.asynccontextmanager
 async def _collector(config: CollectorConfig) -> AsyncIterator[asyncio.Task[None]]:
-    ready = asyncio.Event()
-    task = asyncio.create_task(run(config, ready))
-    try:
-        async with asyncio.timeout(20):
-            waiter = asyncio.create_task(ready.wait())
-            await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-        if task.done():
-            task.result()
+    async with service(lambda ready: run(config, ready)) as task:
         yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_collector_writes_through_a_write_only_account(

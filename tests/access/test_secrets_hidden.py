@@ -20,6 +20,7 @@ from testbed.modbus import Image, static_server
 from testbed.services import free_port
 from tests.access.conftest import AUDIT, SecureBroker, SecureInflux
 from tests.access.secured import Service, collector_toml, edge_toml, mqtt_table
+from tests.waiting import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 #: temp 20 °C, pH 7.25, DO 8 mg/L, conductivity 500 µS/cm, turbidity 5 NTU (float32 ABCD, input registers)
@@ -36,10 +37,7 @@ def _rules_toml(broker: SecureBroker, state: Path) -> str:
 
 
 async def _until(check: Callable[[], bool], what: str, within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - polling a database and log files
-            await asyncio.sleep(0.2)
-    assert check(), what
+    await until(check, what, within, period=0.2)  # a database and log files: nothing to subscribe to
 
 
 def _stored_since(influx: SecureInflux, station: str, since: datetime) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 import aiomqtt
 
 from edge.config import EdgeConfig
+from tests import waiting
 
 
 def edge_config(tmp_path: Path, mqtt_port: int, devices: list[dict[str, Any]], **extra: Any) -> EdgeConfig:
@@ -118,10 +119,7 @@ def spool_state(state_dir: Path) -> tuple[int, int]:
 
 async def until(check: Any, within: float, what: str, period: float = 0.05) -> None:
     """Poll a condition of something we cannot subscribe to (a file, a process) with a deadline."""
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - files and processes send no events
-            await asyncio.sleep(period)
-    assert check(), what
+    await waiting.until(check, what, within, period=period)
 
 
 def two_increasing_runs(seqs: list[int]) -> bool:

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import secrets
 import socket
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 
 import aiomqtt
 import httpx
-import pytest
 
 from rules.config import RulesConfig
 from station import wire
@@ -25,6 +23,7 @@ from station.messages import AlertState, WarningEvent
 from station.reading import StationMessage
 from testbed.pipeline import PROFILES, Pipeline
 from testbed.services import Services, free_port
+from tests import waiting
 
 
 @dataclass(frozen=True)
@@ -166,11 +165,7 @@ def _accepts(port: int) -> bool:
 
 async def until(check: Callable[[], bool], what: str, within: float, pipe: Pipeline) -> None:
     """Poll what the listener heard until ``check`` holds; fail after ``within`` s with the logs."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {within} s: {what}\n{logs(pipe)}")
-        await asyncio.sleep(0.1)  # polling what the listener heard, bounded by the deadline
+    await waiting.until(check, what, within, detail=lambda: logs(pipe))
 
 
 def logs(pipe: Pipeline) -> str:

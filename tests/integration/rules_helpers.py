@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
-import pytest
 
 from rules.config import RulesConfig
 from rules.engine import run
@@ -21,6 +19,7 @@ from station.messages import WarningEvent
 from station.reading import Reading, StationMessage
 from testbed.services import Services, free_port
 from tests.unit.rules_helpers import REGISTRY
+from tests.waiting import service, until
 
 
 def rules_config(services: Services, tmp: Path, **extra: Any) -> RulesConfig:
@@ -42,20 +41,8 @@ def rules_config(services: Services, tmp: Path, **extra: Any) -> RulesConfig:
 @contextlib.asynccontextmanager
 async def engine(config: RulesConfig) -> AsyncIterator[None]:
     """Run an engine in this loop until the block ends (it is subscribed when the block starts)."""
-    ready = asyncio.Event()
-    task = asyncio.create_task(run(config, ready))
-    try:
-        async with asyncio.timeout(20):
-            waiter = asyncio.create_task(ready.wait())
-            await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-        if task.done():
-            task.result()
+    async with service(lambda ready: run(config, ready)):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @dataclass
@@ -108,8 +95,4 @@ def recent(i: int) -> datetime:
 
 async def wait_for(check: Callable[[], bool], what: str, within: float = 20.0) -> None:
     """Poll ``check`` until true; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {within} s: {what}")
-        await asyncio.sleep(0.05)  # polling, bounded by the deadline
+    await until(check, what, within, period=0.05)

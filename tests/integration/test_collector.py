@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from station import wire
 from station.messages import AlertState, Derived, WarningEvent
 from station.reading import Flag, Reading, StationMessage
 from testbed.services import Services, free_port
+from tests.waiting import service, until
 
 pytestmark = pytest.mark.integration
 PARAMS = ("ph", "do", "codmn", "nh3n", "tp")
@@ -47,29 +47,13 @@ def collector_config(services: Services, state: Path, name: str, **extra: Any) -
 async def running(config: CollectorConfig) -> AsyncIterator[Metrics]:
     """Run a collector in this event loop until the block ends; yields its metrics once subscribed."""
     metrics = Metrics()
-    ready = asyncio.Event()
-    task = asyncio.create_task(run(config, ready, metrics))
-    try:
-        async with asyncio.timeout(20):
-            waiter = asyncio.create_task(ready.wait())
-            await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-        if task.done():
-            task.result()  # raise what stopped it
+    async with service(lambda ready: run(config, ready, metrics)):
         yield metrics
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def wait_for(check: Callable[[], bool], what: str, within: float = 30.0) -> None:
     """Poll ``check`` (a real query) until true, failing after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {within} s: {what}")
-        await asyncio.sleep(0.1)  # polling the real service, bounded by the deadline
+    await until(check, what, within)
 
 
 def messages(station: str, count: int, start: int = 0) -> list[StationMessage]:
