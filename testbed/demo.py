@@ -23,9 +23,9 @@ from rich.console import Console
 from rich.live import Live
 
 from testbed.pipeline import Pipeline, SimStation
-from testbed.services import HarnessError, Services, running_services
+from testbed.services import HarnessError, Services, free_port, running_services
 from testbed.showcase.feeds import Seen, Snapshot, WarningFeed, from_webhook, snapshot, unique
-from testbed.showcase.fleet import fleet, listening_port, rules_toml
+from testbed.showcase.fleet import fleet, rules_toml
 from testbed.showcase.summary import Summary, render
 from testbed.showcase.timeline import Story, Timeline, scale_for, story
 from testbed.showcase.view import Frame, dashboard, fleet_line, status_line, step_line, warning_line
@@ -215,7 +215,7 @@ def _show(plot: Story, interval: float, length: float, *, keep: bool) -> Summary
     with contextlib.ExitStack() as stack:
         svc = stack.enter_context(running_services(keep=keep))
         feed = stack.enter_context(WarningFeed(svc.mosquitto.port))
-        hook, control = Receiver(port=listening_port()), listening_port()
+        hook, control = Receiver(port=free_port()), free_port()
         stations = fleet()  # ports picked now, just before the simulator binds them
         hook.start()
         stack.callback(hook.stop)

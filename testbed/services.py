@@ -31,11 +31,38 @@ class HarnessError(RuntimeError):
     """A test service could not be found or started; the message says what to do."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST = 20000
+_GIVEN: set[int] = set()  # never hand out a port twice: the first taker may not have bound it yet
+
+
+def _kernel_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now, below the kernel's ephemeral range: a port the kernel picks
+    for us may be reused by any outgoing connect() before our server binds it, one below the range
+    cannot. Never the same port twice in one process."""
+    try:
+        first = int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        first = 32768
+    if first - _LOWEST < 1000:  # an unusual kernel setting: no room below the ephemeral range
+        return _kernel_port(host)
+    while True:
+        port = _LOWEST + secrets.randbelow(first - _LOWEST)
+        if port in _GIVEN:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
 
 
 def find_binary(name: str, package: str) -> str:

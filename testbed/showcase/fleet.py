@@ -6,10 +6,7 @@ one class better than its section's target (clean water, no warnings) unless the
 
 from __future__ import annotations
 
-import secrets
-import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 from testbed.pipeline import SimStation
 from testbed.services import free_port
@@ -21,46 +18,18 @@ QIANTANG, TIAOXI, CANAL = "钱塘江 Qiantang", "苕溪 Tiaoxi", "运河 Grand C
 EVENT_STATION, FAULT_STATION, HAZE_STATION = "hz-qb", "huz-hcq", "jx-xy"
 
 
-_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
-_LOWEST = 20000
-_GIVEN: set[int] = set()  # never hand out a port twice: the first taker may not have bound it yet
-
-
-def listening_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free right now and below the kernel's ephemeral range, so no outgoing connection can
-    take it before the simulator (or the control channel, or the webhook receiver) binds it — unlike a
-    port the kernel picks, which any connect() may reuse in between."""
-    try:
-        first = int(_EPHEMERAL.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        first = 32768
-    if first - _LOWEST < 1000:  # an unusual kernel setting: no room below the ephemeral range
-        return free_port(host)
-    while True:
-        port = _LOWEST + secrets.randbelow(max(1, first - _LOWEST))
-        if port in _GIVEN:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
-        _GIVEN.add(port)
-        return port
-
-
 def _water(sid: str, name: str, where: tuple[str, str], classes: tuple[str, str], seed: int) -> SimStation:
     """``where``: city and river; ``classes``: the class the water shows, and the section's target."""
     (city, river), (shows, target), (lat, lon) = where, classes, _PLACES[sid]
     return SimStation(
-        sid, shows, seed, listening_port(), name=name, city=city, river=river, target=target, lat=lat, lon=lon
+        sid, shows, seed, free_port(), name=name, city=city, river=river, target=target, lat=lat, lon=lon
     )
 
 
 def _air(sid: str, name: str, city: str, seed: int) -> SimStation:
     lat, lon = _PLACES[sid]
     return SimStation(
-        sid, "II", seed, listening_port(), kind="air", name=name, city=city, river="", lat=lat, lon=lon
+        sid, "II", seed, free_port(), kind="air", name=name, city=city, river="", lat=lat, lon=lon
     )
 
 
