@@ -91,7 +91,8 @@ def wait_until(
     raise HarnessError(f"{what} not ready after {timeout:.0f} s")
 
 
-def _tcp_open(host: str, port: int) -> bool:
+def tcp_open(host: str, port: int) -> bool:
+    """True when ``host:port`` accepts a TCP connection now (within 0.2 s)."""
     try:
         with socket.create_connection((host, port), timeout=0.2):
             return True
@@ -179,7 +180,7 @@ class Mosquitto(Child):
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )
-        self.launch([binary, "-c", str(conf)], lambda: _tcp_open(self.host, self.port), timeout)
+        self.launch([binary, "-c", str(conf)], lambda: tcp_open(self.host, self.port), timeout)
 
 
 @dataclass

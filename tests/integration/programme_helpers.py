@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from station import wire
 from station.messages import AlertState, WarningEvent
 from station.reading import StationMessage
 from testbed.pipeline import PROFILES, Pipeline
-from testbed.services import Services, free_port
+from testbed.services import Services, free_port, tcp_open
 from tests import waiting
 
 
@@ -150,17 +149,11 @@ def simulated(
 
 async def start_scenarios(pipe: Pipeline, control: int, *names: str) -> None:
     """Start scenarios through the simulator's control channel (each must answer 200)."""
-    await until(lambda: _accepts(control), "the control channel accepts", 10, pipe)
+    await until(lambda: tcp_open("127.0.0.1", control), "the control channel accepts", 10, pipe)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{control}", timeout=5.0) as client:
         for name in names:
             response = await client.post(f"/scenarios/{name}/start")
             assert response.status_code == 200, f"{response.text}\n{logs(pipe)}"
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def until(check: Callable[[], bool], what: str, within: float, pipe: Pipeline) -> None:
