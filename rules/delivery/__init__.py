@@ -40,43 +40,54 @@ def route(body: dict[str, Any], delivery: Delivery) -> list[str]:
     return sinks
 
 
+async def _in_order(send: Send, rows: list[Queued]) -> list[Exception | None]:
+    """Send ``rows`` one after another, stopping at the first transient failure."""
+    results: list[Exception | None] = []
+    for row in rows:
+        try:
+            await send(row.body)
+        except (TransientError, RejectedError) as exc:
+            results.append(exc)
+            if isinstance(exc, TransientError):
+                break
+        else:
+            results.append(None)
+    return results
+
+
+def _instance(row: Queued) -> str:
+    return f"{row.body['station']}/{row.body['instance']}"
+
+
 async def _attempt(send: Send, rows: list[Queued], *, concurrent: bool) -> tuple[list[int], Exception | None]:
-    """Send rows (all at once when ``concurrent``, else in order up to the first failure).
+    """Send rows in order up to the first transient failure, so a later state of an instance never
+    overtakes an earlier one (a stale retained MQTT state, a receiver seeing 'escalated' first).
+    ``concurrent``: instances in parallel, each instance's rows still in order.
 
     Returns the rows done (delivered, or rejected for good: logged) and the transient failure, if any.
     """
-    if concurrent:
-        results = await asyncio.gather(*(send(r.body) for r in rows), return_exceptions=True)
-    else:
-        results = []
-        for row in rows:
-            try:
-                await send(row.body)
-            except (TransientError, RejectedError) as exc:
-                results.append(exc)
-                if isinstance(exc, TransientError):
-                    break
-            else:
-                results.append(None)
+    groups: dict[str, list[Queued]] = {}
+    for row in rows:
+        groups.setdefault(_instance(row) if concurrent else "", []).append(row)
+    outcomes = await asyncio.gather(*(_in_order(send, group) for group in groups.values()))
     done, failure = [], None
-    for row, result in zip(rows, results, strict=False):
-        if isinstance(result, RejectedError):
-            log.warning("rejected warning %s for good, dropped: %s", row.id, result)
-        elif isinstance(result, BaseException):
-            if not isinstance(result, TransientError):
-                raise result
-            failure = failure or result
-            continue
-        done.append(row.seq)
+    for group, results in zip(groups.values(), outcomes, strict=True):
+        for row, result in zip(group, results, strict=False):
+            if isinstance(result, RejectedError):
+                log.warning("rejected warning %s for good, dropped: %s", row.id, result)
+            elif isinstance(result, TransientError):
+                failure = failure or result
+                continue
+            done.append(row.seq)
     return done, failure
 
 
 async def drain(
     state: State, sink: str, send: Send, wake: asyncio.Event, cap: float, *, concurrent: bool = False
 ) -> None:
-    """Forever: deliver ``sink``'s rows oldest first (``concurrent``: a batch at once, for sinks whose
-    order does not matter per key, like retained MQTT states); retry transient failures with backoff
-    (logged once per outage); drop a row its receiver rejects for good, with the reason."""
+    """Forever: deliver ``sink``'s rows oldest first, each instance's in order (``concurrent``: instances
+    in parallel); retry transient failures with backoff (logged once per outage); drop a row its
+    receiver rejects for good, with the reason."""
     backoff = Backoff(initial=0.2, cap=cap)
     down = False
     while True:

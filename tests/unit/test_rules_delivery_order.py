@@ -1,0 +1,29 @@
+"""Outbox delivery keeps each warning instance's states in order, even when sent concurrently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.delivery import _attempt
+from rules.state import Queued
+from station.errors import BrokerUnavailableError
+
+
+def _row(seq: int, instance: str, level: int) -> Queued:
+    body = {"station": "w1", "instance": instance, "level": level}
+    return Queued(seq, f"{instance}/{level}", body, 0)
+
+
+async def test_a_failed_state_is_not_overtaken_by_a_later_state_of_its_instance() -> None:
+    sent: list[tuple[str, int]] = []
+
+    async def send(body: dict[str, Any]) -> None:
+        if (body["instance"], body["level"]) == ("section.nh3n", 1):
+            raise BrokerUnavailableError("publish timed out")
+        sent.append((body["instance"], body["level"]))
+
+    rows = [_row(1, "section.nh3n", 1), _row(2, "section.tp", 1), _row(3, "section.nh3n", 2)]
+    done, failure = await _attempt(send, rows, concurrent=True)
+    assert sent == [("section.tp", 1)]  # nh3n level 2 waits for level 1's retry
+    assert done == [2]
+    assert isinstance(failure, BrokerUnavailableError)
