@@ -118,6 +118,16 @@ class Device(Model):
         return load_profile(self.profile)
 
 
+class EdgeMqtt(MqttSettings):
+    """The agent's broker connection: MQTT 5 by default, so the broker can say a message reached nobody."""
+
+    protocol: Literal["3.1.1", "5"] = "5"
+    require_subscriber: bool = Field(
+        default=True,
+        description="keep a message in the spool while the broker routes it to no subscriber (MQTT 5 only)",
+    )
+
+
 class SpoolSettings(Model):
     """Bounds of the on-disk spool and how fast a backlog drains after an outage."""
 
@@ -220,7 +230,7 @@ class EdgeConfig(Model):
     station: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")
     state_dir: ConfigPath = Field(description="where the agent keeps its spool (and with it the seq counter)")
     status_interval: float = Field(default=30.0, gt=0, description="seconds between status messages")
-    mqtt: MqttSettings
+    mqtt: EdgeMqtt
     spool: SpoolSettings = SpoolSettings()
     metrics: MetricsSettings | None = None
     hj212: Hj212Uplink | None = None

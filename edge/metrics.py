@@ -34,6 +34,12 @@ class EdgeMetrics:
         self.published = Counter(
             "stationpipe_edge_published", "Messages acknowledged by the broker", registry=r
         )
+        self.held = Counter(
+            "stationpipe_edge_publish_held",
+            "Messages the broker acknowledged but routed to no subscriber (0x10) or refused: kept to resend",
+            ["reason"],
+            registry=r,
+        )
         self.publish_latency = Histogram(
             "stationpipe_edge_publish_latency_seconds",
             "Publish until PUBACK",

@@ -6,6 +6,11 @@ it comes; the *backlog* lane publishes what was waiting when the session began, 
 readings keep flowing. Each lane keeps its order on the wire; up to ``window`` messages await PUBACK at
 once. A lost connection ends the session; whatever was not acknowledged is still in the spool and is
 sent again (at least once; the collector's writes are idempotent).
+
+Over MQTT 5 a PUBACK says what the broker did with the message. A message it gave to no subscriber
+(reason 0x10: the consumers are not subscribed, e.g. right after a broker restart that forgot their
+shared subscriptions) or refused (0x80 and above) stays in the spool: the session ends, waits with
+backoff and starts again on the same connection, resending from the oldest message kept.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from edge.metrics import EdgeMetrics
 from edge.spool import Spool, Spooled
 from station import wire
 from station.backoff import Backoff
+from station.errors import UndeliveredError
 from station.messages import AgentState, StationStatus
-from station.mqtt import QOS, make_client
+from station.mqtt import NO_MATCHING_SUBSCRIBERS, QOS, Client, make_client
 from station.reading import utc_now
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,8 @@ class Publisher:
     ) -> None:
         self.config, self.spool, self.metrics, self.health = config, spool, metrics, health
         self._new = asyncio.Event()
+        self._holding = False
+        self._held = Backoff(initial=0.5, cap=5.0)
 
     def notify(self) -> None:
         """A message was appended to the spool."""
@@ -83,7 +91,7 @@ class Publisher:
                     )
                     up = True
                     backoff.reset()
-                    await self._session(client)
+                    await self._sessions(client)
             except* aiomqtt.MqttError as group:
                 self.metrics.connected.set(0)
                 delay = backoff.next_delay()
@@ -94,7 +102,21 @@ class Publisher:
                     up = False
                 await asyncio.sleep(delay)
 
-    async def _session(self, client: aiomqtt.Client) -> None:
+    async def _sessions(self, client: Client) -> None:
+        """Sessions on one connection: one ends when the broker did not deliver a message (module doc)."""
+        while True:
+            try:
+                await self._session(client)
+            except* UndeliveredError as group:
+                error = group.exceptions[0]
+                delay = self._held.next_delay()
+                if not self._holding:
+                    log.warning("%s; keeping it and what follows in the spool, sending again", error)
+                    self._holding = True
+                log.debug("holding for %.1f s: %s", delay, error)
+                await asyncio.sleep(delay)
+
+    async def _session(self, client: Client) -> None:
         self.metrics.connected.set(1)
         boundary = self.spool.last_id()
         try:
@@ -120,9 +142,7 @@ class Publisher:
             await asyncio.sleep(self.config.status_interval)
             await client.publish(*self._status(AgentState.ONLINE), qos=QOS, retain=True)
 
-    async def _lane(
-        self, client: aiomqtt.Client, *, after: int, upto: int | None, pacer: Pacer | None
-    ) -> None:
+    async def _lane(self, client: Client, *, after: int, upto: int | None, pacer: Pacer | None) -> None:
         """Publish ``after < id <= upto`` in id order; the live lane (``upto=None``) is endless."""
         window = asyncio.Semaphore(self.config.spool.window)
         cursor = after
@@ -145,12 +165,19 @@ class Publisher:
         if upto is not None:
             log.info("backlog drained (up to message %d)", upto)
 
-    async def _publish(self, client: aiomqtt.Client, message: Spooled, window: asyncio.Semaphore) -> None:
+    async def _publish(self, client: Client, message: Spooled, window: asyncio.Semaphore) -> None:
         start = time.monotonic()
         try:
-            await client.publish(message.topic, message.payload, qos=QOS)  # returns after PUBACK
+            reason = await client.publish_acked(message.topic, message.payload)  # returns after PUBACK
         finally:
             window.release()
+        if reason and (reason != NO_MATCHING_SUBSCRIBERS or self.config.mqtt.require_subscriber):
+            self.metrics.held.labels(f"0x{reason:02x}").inc()
+            raise UndeliveredError(message.topic, reason)
+        if self._holding:
+            self._holding = False
+            self._held.reset()
+            log.info("the broker delivers again; sending what was kept in the spool")
         self.spool.delete(message)
         self.metrics.published.inc()
         self.metrics.publish_latency.observe(time.monotonic() - start)

@@ -79,6 +79,18 @@ class BrokerUnavailableError(TransientError):
     """The MQTT broker cannot be reached or dropped the connection."""
 
 
+class UndeliveredError(TransientError):
+    """The broker acknowledged a message but gave it to no subscriber, or refused it (an MQTT 5 reason).
+
+    The sender keeps the message and sends it again later.
+    """
+
+    def __init__(self, topic: str, reason: int) -> None:
+        what = "no subscriber took it" if reason == 0x10 else f"the broker refused it (reason 0x{reason:02x})"
+        super().__init__(f"{topic}: {what}")
+        self.topic, self.reason = topic, reason
+
+
 class StoreUnavailableError(TransientError):
     """The database is down, overloaded or answered a server error."""
 

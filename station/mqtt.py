@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Literal
 
 import aiomqtt
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import Field, SecretStr, model_validator
 
 from station.config import ConfigPath, Model, secret
 
 QOS = 1  # every topic of DESIGN.md is QoS 1
+#: MQTT 5 PUBACK reason code: the broker accepted the message and had no subscriber to give it to.
+NO_MATCHING_SUBSCRIBERS = 0x10
+#: MQTT 5 session expiry for persistent sessions: a week, so a consumer down over a weekend misses nothing.
+SESSION_EXPIRY = 7 * 24 * 3600
+
+
+#: What a consumer's ``shared`` setting means, for its config's field description.
+SHARED_HELP = (
+    "true: a shared subscription ($share/<group>/...), so several instances split the load; false: a plain "
+    "one, for a single instance. A broker that restarts restores a persistent session's plain "
+    "subscriptions, but Mosquitto 2.0 does not restore shared ones: what the edges send before the "
+    "consumer subscribes again reaches nobody (docs/broker_restart.md)"
+)
+
+
+def subscription(topic: str, group: str, *, shared: bool) -> str:
+    """The filter a consumer subscribes to: ``topic`` shared in ``group``, or plain."""
+    return f"$share/{group}/{topic}" if shared else topic
 
 
 class MqttSettings(Model):
@@ -45,6 +68,52 @@ class MqttSettings(Model):
         return secret(self.password_env, self.password_file)
 
 
+class Client(aiomqtt.Client):
+    """aiomqtt's client, which can also tell what the broker did with a QoS 1 message (MQTT 5)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reasons: dict[int, int] = {}
+
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, reason_code: ReasonCode, properties: Properties
+    ) -> None:
+        if reason_code.value and mid in self._pending_publishes:  # someone awaits it in publish_acked
+            self._reasons[mid] = reason_code.value
+        super()._on_publish(client, userdata, mid, reason_code, properties)
+
+    async def publish_acked(self, topic: str, payload: bytes) -> int:
+        """Publish at QoS 1, wait for the PUBACK and return its reason code.
+
+        0 is success; ``NO_MATCHING_SUBSCRIBERS`` means the broker took the message and gave it to
+        nobody (e.g. a restarted broker that has not got its consumers' shared subscriptions back);
+        0x80 and above mean it refused it (0x87: not authorised). Under MQTT 3.1.1 a broker cannot say,
+        and this is always 0. aiomqtt's ``publish`` drops the reason code, hence this twin of it.
+        """
+        info = self._client.publish(topic, payload, QOS)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise aiomqtt.MqttCodeError(info.rc, "Could not publish message")
+        try:
+            if not info.is_published():
+                confirmation = asyncio.Event()
+                with self._pending_call(info.mid, confirmation, self._pending_publishes):
+                    await self._wait_for(confirmation.wait(), timeout=None)
+            return self._reasons.get(info.mid, 0)
+        finally:
+            self._reasons.pop(info.mid, None)
+
+
+def _session_options(protocol: aiomqtt.ProtocolVersion, clean_session: bool) -> dict[str, Any]:  # noqa: FBT001
+    """MQTT 3.1.1 keeps a session with the clean-session flag; MQTT 5 needs clean start off and an expiry."""
+    if protocol is aiomqtt.ProtocolVersion.V311:
+        return {"clean_session": clean_session}
+    if clean_session:
+        return {"clean_start": True}
+    expiry = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    expiry.SessionExpiryInterval = SESSION_EXPIRY
+    return {"clean_start": False, "properties": expiry}
+
+
 def make_client(
     settings: MqttSettings,
     *,
@@ -52,8 +121,8 @@ def make_client(
     clean_session: bool = True,
     client_id_suffix: str = "",
     **kwargs: Any,
-) -> aiomqtt.Client:
-    """Build (not connect) an aiomqtt client from settings; use it as ``async with``."""
+) -> Client:
+    """Build (not connect) an MQTT client from settings; use it as ``async with``."""
     password = settings.password()
     tls: aiomqtt.TLSParameters | None = None
     if settings.ca_file is not None:
@@ -63,7 +132,7 @@ def make_client(
             keyfile=str(settings.key_file) if settings.key_file else None,
         )
     protocol = aiomqtt.ProtocolVersion.V5 if settings.protocol == "5" else aiomqtt.ProtocolVersion.V311
-    return aiomqtt.Client(
+    return Client(
         settings.host,
         settings.port,
         identifier=settings.client_id + client_id_suffix,
@@ -72,9 +141,9 @@ def make_client(
         keepalive=settings.keepalive,
         timeout=settings.timeout,
         will=will,
-        clean_session=clean_session if protocol is aiomqtt.ProtocolVersion.V311 else None,
         tls_params=tls,
         protocol=protocol,
+        **_session_options(protocol, clean_session),
         **kwargs,
     )
 
