@@ -40,7 +40,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from station.config import ConfigPath, Model, secret
-from station.mqtt import MqttSettings
+from station.mqtt import SHARED_HELP, MqttSettings
 
 
 class InfluxSettings(Model):
@@ -129,6 +129,7 @@ class CollectorConfig(Model):
         pattern=r"^[A-Za-z0-9_\-]{1,64}$",
         description="shared-subscription group: collectors in one group split the load",
     )
+    shared: bool = Field(default=True, description=SHARED_HELP)
     state_dir: ConfigPath = Field(
         default=Path("collector-state"),
         validate_default=True,

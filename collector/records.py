@@ -11,6 +11,7 @@ from collector.points import derived_lines, rows_lines, warning_lines
 from station import wire
 from station.errors import RejectedError
 from station.messages import Derived, WarningEvent
+from station.mqtt import subscription
 
 #: The topic filters the collector subscribes to (DESIGN.md), each under ``$share/<group>/``.
 TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
@@ -26,9 +27,9 @@ class Decoded:
     ahead: int = 0  # readings stamped ahead of the collector's clock (collector/clock.py)
 
 
-def shared_topics(group: str) -> list[str]:
-    """The shared-subscription filters of one collector group."""
-    return [f"$share/{group}/{topic}" for topic in TOPICS]
+def subscriptions(group: str, *, shared: bool) -> list[str]:
+    """The filters a collector subscribes to: shared in its group, or plain for a single instance."""
+    return [subscription(topic, group, shared=shared) for topic in TOPICS]
 
 
 def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: float = 60.0) -> Decoded:

@@ -23,7 +23,7 @@ from collector.config import BatchSettings, CollectorConfig
 from collector.deadletter import DeadLetters
 from collector.influx import make_writer
 from collector.metrics import Metrics, serving
-from collector.records import Decoded, decode, shared_topics
+from collector.records import Decoded, decode, subscriptions
 from collector.spool import Spool
 from collector.stations import Stations
 from collector.store import Store
@@ -168,9 +168,13 @@ class Collector:
         client = make_client(self.config.mqtt, clean_session=False, will=health.last_will(client_id))
         enable_manual_ack(client)
         async with client:
-            for topic in shared_topics(self.config.group):
+            for topic in subscriptions(self.config.group, shared=self.config.shared):
                 await client.subscribe(topic, qos=QOS)
-            log.info("collector subscribed as %s (group %s)", self.config.mqtt.client_id, self.config.group)
+            log.info(
+                "collector subscribed as %s (%s)",
+                self.config.mqtt.client_id,
+                f"group {self.config.group}" if self.config.shared else "a single instance",
+            )
             self.store.dead.client = client
             if ready is not None:
                 ready.set()

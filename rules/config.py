@@ -43,7 +43,7 @@ from rules.rule_models import AnyRule, Rule
 from station.catalogue import Kind
 from station.config import ConfigPath, Model, secret
 from station.health import MetricsSettings
-from station.mqtt import MqttSettings
+from station.mqtt import SHARED_HELP, MqttSettings, subscription
 from station.registry import Registry, StationInfo, load_registry
 from station.wire_topics import readings_topic
 
@@ -135,6 +135,7 @@ class RulesConfig(Model):
 
     kind: Literal["rules"] = "rules"
     group: str = Field(default="rules", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    shared: bool = Field(default=True, description=SHARED_HELP)
     registry: ConfigPath
     state: ConfigPath
     mqtt: MqttSettings
@@ -171,11 +172,11 @@ class RulesConfig(Model):
         return load_registry(self.registry)
 
     def topics(self, registry: Registry) -> list[str]:
-        """Shared-subscription filters: one for everything, or one per owned station when partitioned."""
-        prefix = f"$share/{self.group}-p{self.partition.index}/"
+        """Subscription filters: one for everything, or one per owned station when partitioned."""
+        group = f"{self.group}-p{self.partition.index}"
         if self.partition.count == 1:
-            return [prefix + "stations/+/readings"]
-        return [prefix + readings_topic(s.id) for s in self.owned(registry)]
+            return [subscription("stations/+/readings", group, shared=self.shared)]
+        return [subscription(readings_topic(s.id), group, shared=self.shared) for s in self.owned(registry)]
 
     def owned(self, registry: Registry) -> tuple[StationInfo, ...]:
         """The registry's stations in this engine's partition."""

@@ -93,7 +93,9 @@ def registry_toml(stations: list[SimStation]) -> str:
     return "\n".join(out)
 
 
-def rules_toml(mqtt_port: int, registry: Path, state: Path, rules: str, webhook: Receiver | None) -> str:
+def rules_toml(
+    mqtt_port: int, registry: Path, state: Path, rules: str, webhook: Receiver | None, *, shared: bool = True
+) -> str:
     """The rules engine's config: ``rules`` are ``[[rules]]`` TOML blocks; warnings also go to
     ``webhook`` (its secret passed in the environment, never on the command line)."""
     token = secrets.token_hex(4)
@@ -101,7 +103,8 @@ def rules_toml(mqtt_port: int, registry: Path, state: Path, rules: str, webhook:
         f'[delivery.webhook]\nurl = "{webhook.url}"\nsecret_env = "{WEBHOOK_SECRET_ENV}"\n' if webhook else ""
     )
     return (
-        f'kind = "rules"\ngroup = "rules-{token}"\nregistry = "{registry}"\nstate = "{state}"\n'
+        f'kind = "rules"\ngroup = "rules-{token}"\nshared = {str(shared).lower()}\n'
+        f'registry = "{registry}"\nstate = "{state}"\n'
         f'[mqtt]\nport = {mqtt_port}\nclient_id = "rules-{token}"\n'
         '[evaluation]\ntick = "0.5s"\n[derived]\nheadline_every = "10s"\n'
         f"[delivery]\nretry_cap = 2.0\n{hook}\n{rules}"
@@ -112,12 +115,14 @@ def rules_toml(mqtt_port: int, registry: Path, state: Path, rules: str, webhook:
 WEBHOOK_SECRET_ENV = "STATIONPIPE_WEBHOOK_SECRET"  # noqa: S105 - a variable name, not a secret
 
 
-def collector_toml(mqtt_port: int, influx_url: str, database: str, max_age: float = 0.5) -> str:
+def collector_toml(
+    mqtt_port: int, influx_url: str, database: str, max_age: float = 0.5, *, shared: bool = True
+) -> str:
     """The collector's config, with its own client id and group: a persistent session left on a shared
     broker by one pipeline must never take messages meant for the next one."""
     token = secrets.token_hex(4)
     return (
-        f'kind = "collector"\ngroup = "collectors-{token}"\n'
+        f'kind = "collector"\ngroup = "collectors-{token}"\nshared = {str(shared).lower()}\n'
         f'[mqtt]\nport = {mqtt_port}\nclient_id = "collector-{token}"\n'
         f'[influx]\nurl = "{influx_url}"\ndatabase = "{database}"\n[batch]\nmax_age = {max_age}\n'
     )
@@ -146,6 +151,8 @@ class Pipeline:
     #: Start the edges only once the collector (and the rules engine) have subscribed: a shared
     #: subscription exists only from then on, and what the broker gets before finds no subscriber.
     consumers_first: bool = False
+    #: The collector's and the rules engine's ``shared`` setting (false: plain subscriptions, one instance).
+    shared: bool = True
 
     @property
     def workdir(self) -> Path:
@@ -188,14 +195,16 @@ class Pipeline:
         sim = sim_toml(self.stations, self.scenarios, self.control_port)
         self.start("sim", "sim", self._write("sim", sim), *extra)
         registry = self._write("registry", registry_toml(self.stations))
-        collector = collector_toml(svc.mosquitto.port, svc.influx.url, svc.influx.database)
+        influx = svc.influx
+        collector = collector_toml(svc.mosquitto.port, influx.url, influx.database, shared=self.shared)
         collector += self.collector_extra
         self.start(
             "collector", "collector", self._write("collector", f'registry = "{registry}"\n{collector}')
         )
         if self.rules is not None:
             state = self.workdir / "rules-state.sqlite3"
-            cfg = rules_toml(svc.mosquitto.port, registry, state, self.rules, self.webhook)
+            port, hook = svc.mosquitto.port, self.webhook
+            cfg = rules_toml(port, registry, state, self.rules, hook, shared=self.shared)
             self.start("rules", "rules", self._write("rules", cfg))
         if self.consumers_first:
             self.wait_for_log("collector", "collector subscribed")

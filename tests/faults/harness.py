@@ -97,7 +97,12 @@ def hold(seconds: float, pipe: Pipeline, *, expect_dead: frozenset[str] = frozen
 
 
 class WireProbe:
-    """Counts every readings message on the broker per (station, seq): QoS 1, persistent session."""
+    """Counts every readings message on the broker per (station, seq): QoS 1, persistent session.
+
+    Its subscription is shared (a group of its own) like the consumers': a plain one would make the broker
+    route every message to somebody, hiding from the edges (MQTT 5 PUBACK reason 0x10) that a restarted
+    broker forgot the consumers' shared subscriptions.
+    """
 
     def __init__(self, port: int) -> None:
         self.seen = Counter[tuple[str, int]]()
@@ -117,7 +122,7 @@ class WireProbe:
             raise AssertionError("the probe could not subscribe")
 
     def _on_connect(self, client: mqtt.Client, *_: object) -> None:
-        client.subscribe("stations/+/readings", qos=1)
+        client.subscribe("$share/fault-probe/stations/+/readings", qos=1)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         body = json.loads(msg.payload)
