@@ -31,6 +31,7 @@ Drill = Callable[[Plan], Outcome]
 #: Fault name -> the drill and the check its outcome must pass.
 FAULTS: dict[str, tuple[Drill, Callable[[Outcome], None]]] = {
     "broker-kill": (drills.broker_kill, nothing_lost),
+    "broker-kill-shared": (lambda plan: drills.broker_kill(plan, shared=True), nothing_lost),
     "influx-down": (drills.influx_down, nothing_lost),
     "collector-kill": (drills.collector_kill, nothing_lost),
     "edge-kill": (drills.edge_kill, nothing_lost),
