@@ -39,8 +39,12 @@ async def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
     try:
         await main
     finally:
+        # The service has stopped; what is left is closing the loop and exiting. A later SIGINT/SIGTERM
+        # (a supervisor following up an operator's Ctrl-C) must not kill the process half-way with the
+        # default action (exit -15 instead of 0): ignore them from here on.
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
