@@ -5,12 +5,13 @@ with the rules engine on the same broker), measured from outside.
     .venv/bin/python -m bench.e2e --ramp --seconds 60 [--steps 500,1000,1500,2000,2500,3000,4000,5000]
 
 What runs (all real processes, fresh per run): Mosquitto and InfluxDB 1.x (``testbed.services``);
-``stationpipe sim --fleet N`` serving N stations (two in three water: a sonde of 5 parameters and a
-nutrient analyser of 4; one in three air: a logger of 6) on Modbus TCP; the N edge agents, polling every
-``--interval`` s, hosted ``--per-pack`` agents per process by ``bench/edge_pack.py`` (the real
-``edge.agent.run`` per station in one TaskGroup: one agent per process costs ~50 MB and 1,000 of them do
-not fit this machine); one ``stationpipe collector`` (production batch settings); one ``stationpipe
-rules`` with every rule of ``deploy/config/rules.example.toml`` (no Alertmanager/webhook delivery).
+``stationpipe sim --fleet N`` serving N stations of 10 parameters each (two in three water: a sonde of 5
+parameters, a nutrient analyser of 4 and a chlorophyll-a analyser of 1; one in three air: a logger of 6
+and a weather station of 4) on Modbus TCP; the N edge agents, polling every ``--interval`` s, hosted
+``--per-pack`` agents per process by ``bench/edge_pack.py`` (the real ``edge.agent.run`` per station in
+one TaskGroup: one agent per process costs ~50 MB and 1,000 of them do not fit this machine); one
+``stationpipe collector`` (production batch settings); one ``stationpipe rules`` with every rule of
+``deploy/config/rules.example.toml`` (no Alertmanager/webhook delivery).
 
 Method. A window of whole poll ticks ``[t0, t1)`` starts at the first tick after every station has
 published once; figures count readings whose own timestamp (the instant the instrument was read) lies

@@ -2,7 +2,7 @@
 
 Water rows keep every evaluated item (DO, CODMn, NH3-N, TP) inside its class at all hours: baseline
 ± swing ± drift ± 3 noise SD stays between the class's limits (tests/unit/test_sim_model.py checks it).
-Units are the catalogue's: mg/L, degC, uS/cm, NTU; air ug/m3 and CO mg/m3.
+Units are the catalogue's: mg/L, degC, uS/cm, NTU, chlorophyll-a ug/L; air ug/m3 and CO mg/m3.
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ def _section(
     tp: float,
     tn: float,
     *,
+    chla: float,
     temp: float = 18.0,
     cond: float = 320.0,
     turb: float = 8.0,
 ) -> MappingProxyType[str, Behaviour]:
-    """One class's section: the items that decide the class, plus the conventional five."""
+    """One class's section: the items that decide the class, plus the conventional five and chlorophyll-a."""
     return MappingProxyType(
         {
             "temp": _b(temp, 1.5, 17, 0.05, 0.8),  # water warms after the air: peaks at 17:00
@@ -71,19 +72,29 @@ def _section(
             "nh3n": _b(nh3n, nh3n * 0.045, 8, nh3n * 0.011, nh3n * 0.03),
             "tp": _b(tp, tp * 0.045, 8, tp * 0.011, tp * 0.03),
             "tn": _b(tn, tn * 0.08, 8, tn * 0.02, tn * 0.04),
+            "chla": _sun(chla, chla * 0.3, 15, chla * 0.04, chla * 0.2),  # algae grow with the sun, as DO
         }
     )
 
 
 #: Typical sections by class: a clean class I headwater, a clean class II river section, … 劣Ⅴ.
+#: Chlorophyll-a (ug/L) rises with the nutrients: a few ug/L in clean water, tens in a
+#: eutrophic 劣Ⅴ section. GB 3838 sets no chlorophyll-a limit; these are simulation plausibility choices
+#: (the usual oligotrophic-to-eutrophic span of lake trophic-state practice), not a standard's numbers.
 WATER: MappingProxyType[WaterClass, MappingProxyType[str, Behaviour]] = MappingProxyType(
     {
-        WaterClass.I: _section((9.0, 0.8), 1.4, 0.08, 0.012, 0.6, temp=16.0, cond=180.0, turb=3.0),
-        WaterClass.II: _section((8.2, 0.9), 3.1, 0.32, 0.07, 1.1),
-        WaterClass.III: _section((6.2, 0.8), 5.0, 0.75, 0.15, 1.6, cond=450.0, turb=15.0),
-        WaterClass.IV: _section((4.0, 0.8), 8.2, 1.25, 0.25, 2.6, temp=20.0, cond=650.0, turb=25.0),
-        WaterClass.V: _section((2.8, 0.4), 12.5, 1.75, 0.35, 3.4, temp=21.0, cond=800.0, turb=35.0),
-        WaterClass.WORSE_THAN_V: _section((1.4, 0.3), 17.0, 3.2, 0.6, 5.0, temp=22.0, cond=1100.0, turb=45.0),
+        WaterClass.I: _section((9.0, 0.8), 1.4, 0.08, 0.012, 0.6, chla=1.5, temp=16.0, cond=180.0, turb=3.0),
+        WaterClass.II: _section((8.2, 0.9), 3.1, 0.32, 0.07, 1.1, chla=3.0),
+        WaterClass.III: _section((6.2, 0.8), 5.0, 0.75, 0.15, 1.6, chla=6.0, cond=450.0, turb=15.0),
+        WaterClass.IV: _section(
+            (4.0, 0.8), 8.2, 1.25, 0.25, 2.6, chla=12.0, temp=20.0, cond=650.0, turb=25.0
+        ),
+        WaterClass.V: _section(
+            (2.8, 0.4), 12.5, 1.75, 0.35, 3.4, chla=20.0, temp=21.0, cond=800.0, turb=35.0
+        ),
+        WaterClass.WORSE_THAN_V: _section(
+            (1.4, 0.3), 17.0, 3.2, 0.6, 5.0, chla=35.0, temp=22.0, cond=1100.0, turb=45.0
+        ),
     }
 )
 

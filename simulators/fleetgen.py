@@ -2,8 +2,11 @@
 simulator config and one edge config per station written into a folder.
 
 Everything is a pure function of (N, seed, base port): the same arguments give the same fleet.
-Station *i* is served on Modbus TCP port ``base_port + i``: water stations show a sonde (unit 1; every
-fifth one the scaled-int16 model) and a nutrient analyser (unit 2), air stations one air logger (unit 1).
+Station *i* is served on Modbus TCP port ``base_port + i``, and every station measures 10 parameters:
+water stations show a sonde (unit 1, 5 parameters; every fifth one the scaled-int16 model), a nutrient
+analyser (unit 2: CODMn, NH3-N, TP, TN) and a chlorophyll-a analyser (unit 3); air stations an air logger
+(unit 1: SO2, NO2, CO, O3, PM10, PM2.5) and a weather station (unit 2: wind direction and speed, air
+temperature, relative humidity), as national ambient air stations measure meteorology too.
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ class FleetStation:
     def devices(self) -> list[tuple[str, str, int]]:
         """``(device name, profile file stem, unit)`` of each instrument."""
         if self.info.kind is Kind.AIR:
-            return [("air", "air_station", 1)]
+            return [("air", "air_station", 1), ("weather", "weather_station", 2)]
         sonde = "water_sonde_int16" if self.seed % 5 == 0 else "water_five"
-        return [("sonde", sonde, 1), ("nutrients", "water_nutrients", 2)]
+        return [("sonde", sonde, 1), ("nutrients", "water_nutrients", 2), ("algae", "water_algae", 3)]
 
 
 def _near(rng: random.Random, city: str, at: tuple[float, float] | None = None) -> tuple[float, float]:

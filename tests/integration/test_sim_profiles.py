@@ -53,7 +53,10 @@ async def _read(client: AsyncModbusTcpClient, profile: Profile, table: RegisterT
     return list(resp.registers)
 
 
-@pytest.mark.parametrize("name", ["water_five", "water_nutrients", "water_sonde_int16", "air_station"])
+@pytest.mark.parametrize(
+    "name",
+    ["water_five", "water_nutrients", "water_sonde_int16", "water_algae", "air_station", "weather_station"],
+)
 async def test_profile_decodes_to_the_model_values(tmp_path: Path, name: str) -> None:
     port = free_port()
     profile = load_profile(PROFILES / f"{name}.toml")

@@ -53,8 +53,9 @@ def test_rules_toml_from_the_example_is_a_valid_config(tmp_path: Path) -> None:
 
 def test_fleet_water_and_air_points_per_poll() -> None:
     water, _, air = plan(3, 1, 30000)
-    assert points_per_poll(water) == {"sonde": 5, "nutrients": 4}
-    assert points_per_poll(air) == {"air": 6}
+    assert points_per_poll(water) == {"sonde": 5, "nutrients": 4, "algae": 1}
+    assert points_per_poll(air) == {"air": 6, "weather": 4}
+    assert {sum(points_per_poll(st).values()) for st in plan(30, 1, 30000)} == {10}
 
 
 def _seen(station: str, seq: int, ts: float, arrived: float, flag: str = "N") -> Seen:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from simulators.config import SimConfig
 from simulators.fleetfiles import EdgeSettings, write_fleet
-from simulators.fleetgen import plan
+from simulators.fleetgen import PROFILES, plan
+from simulators.model import StationModel
 from simulators.zhejiang import BOUNDS, CITIES, RIVERS
-from station.catalogue import Kind
+from station.catalogue import Kind, parameter
 from station.cli import check_file
 from station.config import load
 from station.errors import ConfigError
-from station.registry import Registry
+from station.registermap import load_profile
+from station.registry import Registry, WaterClass
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +36,36 @@ def test_a_500_station_fleet_is_plausible_zhejiang() -> None:
     assert all(lat_lo < i.lat < lat_hi and lon_lo < i.lon < lon_hi for i in infos)
     assert all(i.target_class and i.water_body and i.section for i in infos if i.kind is Kind.WATER)
     assert len({s.port for s in stations}) == 500
+
+
+def test_every_fleet_station_measures_ten_parameters() -> None:
+    for station in plan(30):
+        params = [
+            p.parameter
+            for _, profile, _ in station.devices()
+            for p in load_profile(PROFILES / f"{profile}.toml").points
+        ]
+        assert len(params) == len(set(params)) == 10, (station.info.id, params)
+        kinds = {parameter(code).kind for code in params}
+        want = {Kind.AIR, Kind.METEO} if station.info.kind is Kind.AIR else {Kind.WATER}
+        assert kinds == want, station.info.id
+        assert len({unit for *_, unit in station.devices()}) == len(station.devices())  # one unit id each
+
+
+def test_chlorophyll_a_rises_from_a_few_to_tens_of_ug_per_litre() -> None:
+    day = datetime(2025, 7, 1, 4, tzinfo=UTC)  # local noon
+    means = [
+        sum(
+            StationModel.typical(c, seed).value("chla", day + timedelta(hours=h))
+            for h in range(24)
+            for seed in (1, 2)
+        )
+        / 48
+        for c in WaterClass
+    ]
+    assert means == sorted(means)
+    assert 1 < means[0] < 5  # class I
+    assert 20 < means[-1] < 60  # 劣Ⅴ
 
 
 def test_the_same_seed_gives_the_same_fleet() -> None:

@@ -67,7 +67,7 @@ def _at_hour(model: StationModel, parameter: str, hour: float) -> float:
     return sum(model.value(parameter, DAY + timedelta(hours=hour, seconds=s)) for s in range(30)) / 30
 
 
-@pytest.mark.parametrize("parameter", ["do", "o3"])
+@pytest.mark.parametrize("parameter", ["do", "o3", "chla"])
 def test_daylight_parameters_peak_in_the_afternoon(parameter: str) -> None:
     model = StationModel.typical(WaterClass.II, 3)
     assert _at_hour(model, parameter, 15) > _at_hour(model, parameter, 4) + 0.5
