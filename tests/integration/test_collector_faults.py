@@ -37,7 +37,9 @@ async def test_influx_outage_spools_survives_a_restart_and_drains(services: Serv
         async with running(config) as metrics:
             services.influx.stop()
             await publish(services, [wire.encode(m) for m in first])
-            spooled = lambda: metrics.value("collector_spool_points") == 150 * len(PARAMS)  # noqa: E731
+            # At least: retained warnings and derived results left on the shared broker by earlier tests
+            # arrive on subscription and are spooled too.
+            spooled = lambda: metrics.value("collector_spool_points") >= 150 * len(PARAMS)  # noqa: E731
             await wait_for(spooled, "every message spooled (and so acknowledged)")
         assert (tmp_path / "spool.sqlite3").exists()
         services.influx.start()
