@@ -29,7 +29,7 @@ from collector.stations import Stations
 from collector.store import Store
 from collector.tasks import raise_if_cancelled
 from station import health
-from station.backoff import Backoff
+from station.backoff import consumer_reconnect
 from station.errors import RejectedError
 from station.mqtt import QOS, ack, enable_manual_ack, make_client, ready_messages
 from station.reading import utc_now
@@ -83,6 +83,7 @@ class Collector:
         self.stations = stations
         self.metrics = store.metrics
         self.fast_clocks: set[str] = set()  # stations whose readings arrive stamped in the future
+        self.reconnect = consumer_reconnect()
 
     async def handle(self, message: aiomqtt.Message, batch: Batch) -> None:
         """Decode one message into the batch; an undecodable one is dead-lettered (and acked in order)."""
@@ -176,6 +177,7 @@ class Collector:
                 f"group {self.config.group}" if self.config.shared else "a single instance",
             )
             self.store.dead.client = client
+            self.reconnect.reset()
             if ready is not None:
                 ready.set()
             queue: asyncio.Queue[Batch] = asyncio.Queue(_QUEUE_SLOTS)
@@ -199,16 +201,13 @@ class Collector:
 
     async def mqtt(self, ready: asyncio.Event | None) -> None:
         """Forever: connect (persistent session) and collect; reconnect with backoff."""
-        backoff = Backoff()
         while True:
             try:
                 await self.connection(ready)
             except* aiomqtt.MqttError as group:
-                delay = backoff.next_delay()
+                delay = self.reconnect.next_delay()
                 log.warning("broker unavailable (%s); retrying in %.1f s", group.exceptions[0], delay)
                 await asyncio.sleep(delay)
-            else:
-                backoff.reset()
 
 
 async def run(

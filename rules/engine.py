@@ -35,7 +35,7 @@ from rules.notify import notification
 from rules.reload import watch
 from rules.state import Batch, State
 from station import health, wire
-from station.backoff import Backoff
+from station.backoff import Backoff, consumer_reconnect
 from station.errors import RejectedError
 from station.messages import Derived
 from station.mqtt import QOS, ack, enable_manual_ack, make_client
@@ -69,6 +69,7 @@ class Engine:
     resend_at: float = 0.0
     status_at: float = 0.0
     metrics: RulesMetrics = field(default_factory=RulesMetrics)
+    reconnect: Backoff = field(default_factory=consumer_reconnect)
 
     def __post_init__(self) -> None:
         self.evaluator = Evaluator(self.config, self.config.load_registry(), _now())
@@ -195,6 +196,7 @@ class Engine:
             self.client = self.mqtt_sink.client = client
             await health.report(client, client_id, self.health())
             self.wake[MQTT].set()
+            self.reconnect.reset()
             log.info("rules engine subscribed as %s", self.config.mqtt.client_id)
             if ready is not None:
                 ready.set()
@@ -206,16 +208,13 @@ class Engine:
 
     async def mqtt(self, ready: asyncio.Event | None) -> None:
         """Forever: connect and evaluate; reconnect with backoff."""
-        backoff = Backoff()
         while True:
             try:
                 await self.connection(ready)
             except (aiomqtt.MqttError, TimeoutError) as exc:
-                delay = backoff.next_delay()
+                delay = self.reconnect.next_delay()
                 log.warning("broker unavailable (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
-            else:
-                backoff.reset()
 
     async def timer(self) -> None:
         """Forever, every ``evaluation.tick``: the evaluator's timer work, headline, re-sends."""
