@@ -45,9 +45,13 @@ class WaterClassTracker:
         ):
             return False
         body = info.water_body or WaterBody.RIVER
-        self.values.setdefault(info.id, {})[reading.parameter] = reading.value
+        values, classes = self.values.get(info.id), self.classes.get(info.id)
+        if values is None:
+            values = self.values[info.id] = {}
+        values[reading.parameter] = reading.value
         cls = gb3838.classify(reading.parameter, reading.value, body)
-        classes = self.classes.setdefault(info.id, {})
+        if classes is None:
+            classes = self.classes[info.id] = {}
         changed = classes.get(reading.parameter) != cls
         classes[reading.parameter] = cls
         return changed

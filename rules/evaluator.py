@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from rules.config import RulesConfig
 from rules.derived import CaptureTracker, Headline, WaterClassTracker
-from rules.kinds import Kind, Series, build
+from rules.kinds import Kind, Outcome, Series, build
 from rules.kinds.deadman import STATION, silent
 from rules.lifecycle import Change, Instance, Policy, no_data, step
 from rules.notify import Notification, notification
@@ -71,7 +71,7 @@ class Evaluator:
         """(Re)load rules and registry; state of instances and series is kept by key."""
         self.config = config
         self.stations = {s.id: s for s in config.owned(registry)}
-        self.kinds = [(k, Policy.of(r)) for r in config.rules if (k := build(r)) is not None]
+        self.kinds = [(k, Policy.of(r), r) for r in config.rules if (k := build(r)) is not None]
         self.deadman = [r for r in config.rules if isinstance(r, DeadmanRule)]
         self.policies = {r.name: Policy.of(r) for r in config.rules}
         self.plans: dict[tuple[str, str], tuple[_Planned, ...]] = {}
@@ -82,23 +82,27 @@ class Evaluator:
             self.headline.year, self.headline.air_days = headline.year, headline.air_days
             self.headline.good_days = headline.good_days
         self.backfill_s = config.evaluation.backfill_after.total_seconds()
+        self.capture_s = {k: i.total_seconds() for k, i in config.derived.capture_interval.items()}
 
     def restore(self, instances: dict[str, Instance], series: dict[str, Series]) -> None:
         """Start from durable state (after a restart)."""
         self.instances, self.series = instances, series
 
     def _plan(self, info: StationInfo, parameter: str) -> tuple[_Planned, ...]:
-        key = (info.id, parameter)
-        plan = self.plans.get(key)
+        plan = self.plans.get((info.id, parameter))
         if plan is None:
-            rules = {r.name: r for r in self.config.rules}
-            probe = Reading(info.id, parameter, None, "", self.start)
-            plan = self.plans[key] = tuple(
-                _Planned(k, p, f"{info.id}/{k.name}/{k.instance(probe)}", k.instance(probe))
-                for k, p in self.kinds
-                if rules[k.name].applies(info) and k.watches(info, parameter)
-            )
+            plan = self.plans[info.id, parameter] = self._new_plan(info, parameter)
         return plan
+
+    def _new_plan(self, info: StationInfo, parameter: str) -> tuple[_Planned, ...]:
+        """The rules that evaluate ``parameter`` at ``info``, in rule order, with their instance keys."""
+        probe = Reading(info.id, parameter, None, "", self.start)
+        plan = []
+        for kind, policy, rule in self.kinds:
+            if rule.applies(info) and kind.watches(info, parameter):
+                instance = kind.instance(probe)
+                plan.append(_Planned(kind, policy, f"{info.id}/{kind.name}/{instance}", instance))
+        return tuple(plan)
 
     def process(self, msg: StationMessage, wall: datetime) -> Output:
         """Evaluate one readings message that arrived at ``wall`` (UTC)."""
@@ -115,11 +119,8 @@ class Evaluator:
 
     def _reading(self, info: StationInfo, r: Reading, wall: datetime, out: Output) -> None:
         self.evaluated += 1
-        interval = self.config.derived.capture_interval.get(info.kind)
-        if (
-            interval is not None
-            and (day := self.capture.update(info, r, interval.total_seconds())) is not None
-        ):
+        interval_s = self.capture_s.get(info.kind)
+        if interval_s is not None and (day := self.capture.update(info, r, interval_s)) is not None:
             out.derived.append(day)
         if self.water.update(info, r):
             self.water_changed.add(info.id)
@@ -127,32 +128,34 @@ class Evaluator:
         if backfilled:
             self.backfilling[info.id] = wall
         times = (r.ts.timestamp(), wall.timestamp())
+        series, dirty, instances = self.series, self.dirty, self.instances
         for planned in self._plan(info, r.parameter):
-            self._apply(planned, info, r, times, out, backfilled=backfilled)
+            key = planned.key
+            state = series.get(key)
+            if state is None:
+                state = series[key] = {}
+            outcome = planned.kind.evaluate(info, r, state)
+            dirty.add(key)
+            # Most outcomes are quiet, with no instance to step and nothing derived: nothing to apply.
+            if outcome is not None and (outcome.level or outcome.derived or key in instances):
+                self._apply(planned, info, outcome, times, out, backfilled=backfilled)
 
     def _apply(
         self,
         planned: _Planned,
         info: StationInfo,
-        r: Reading,
+        outcome: Outcome,
         times: tuple[float, float],
         out: Output,
         *,
         backfilled: bool,
     ) -> None:
-        """Evaluate one planned rule on reading ``r``; ``times`` = (reading, arrival) as epoch seconds."""
-        key = planned.key
-        series = self.series.get(key)
-        if series is None:
-            series = self.series[key] = {}
-        outcome = planned.kind.evaluate(info, r, series)
-        self.dirty.add(key)
-        if outcome is None:
-            return
+        """Apply the ``outcome`` of one planned rule; ``times`` = (reading, arrival) as epoch seconds."""
         for record in outcome.derived:
             out.derived.append(record)
             if record.index == "aqi_daily":
                 self.headline.count_day(record)
+        key = planned.key
         inst = self.instances.get(key)
         if inst is None:
             if outcome.level == 0:

@@ -43,6 +43,10 @@ class Change(StrEnum):
     RESOLVED = "resolved"
 
 
+_OPEN = frozenset({Phase.PENDING, Phase.FIRING})
+_IDLE = frozenset({Phase.INACTIVE, Phase.RESOLVED})
+
+
 @dataclass
 class Instance:
     """Durable state of one instance. Instants are epoch seconds (UTC): reading time except ``seen_wall``."""
@@ -78,7 +82,7 @@ class Instance:
     @property
     def open(self) -> bool:
         """Pending or firing."""
-        return self.phase in {Phase.PENDING, Phase.FIRING}
+        return self.phase in _OPEN
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able dict (for the state store)."""
@@ -124,7 +128,7 @@ def _fire(inst: Instance) -> Change:
 def _active(inst: Instance, o: Outcome, ts: float, policy: Policy) -> Change | None:
     _details(inst, o)
     inst.last_active = ts
-    if inst.phase in {Phase.INACTIVE, Phase.RESOLVED}:
+    if inst.phase in _IDLE:
         inst.phase, inst.since, inst.ended, inst.fired, inst.level = Phase.PENDING, ts, None, False, o.level
         return _fire(inst) if policy.for_s <= 0 else Change.PENDING
     if inst.phase is Phase.PENDING:

@@ -12,8 +12,11 @@ import heapq
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from station.reading import Reading
+
+_TS = attrgetter("ts")
 
 #: A released reading and the wall-clock instant it arrived.
 Released = tuple[Reading, datetime]
@@ -40,7 +43,7 @@ class Reorder:
     def push(self, readings: tuple[Reading, ...], wall: datetime) -> list[Released]:
         """Take one message's readings (arrived at ``wall``); return those released now, in time order."""
         if not self.offset:
-            out = [(r, wall) for r in sorted(readings, key=lambda r: r.ts) if self._fresh(r)]
+            out = [(r, wall) for r in sorted(readings, key=_TS) if self._fresh(r)]
             for r, _ in out:
                 self.released[r.station, r.parameter] = r.ts
             return out

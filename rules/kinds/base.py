@@ -7,9 +7,8 @@ separate *clear* condition (hysteresis) holds. The lifecycle (:mod:`rules.lifecy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from station.catalogue import CATALOGUE
 from station.messages import Derived
@@ -20,13 +19,15 @@ from station.registry import StationInfo
 Series = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One evaluation. ``level`` 0 means the condition does not hold; then ``clear`` says whether the
     clear condition holds too (``False``: inside the hysteresis band, a firing instance stays firing).
 
     ``value`` / ``limit`` are in the parameter's unit; ``multiple`` is the exceedance multiple (超标倍数);
     ``zh`` / ``en`` are the two halves of the operator message; ``expected`` a predicted crossing time.
+
+    Immutable; a named tuple rather than a frozen dataclass because kinds build one or two per reading
+    (the hot path of the engine) and a frozen dataclass costs several times more to construct.
     """
 
     level: int
@@ -56,7 +57,7 @@ def quiet(
     derived: tuple[Derived, ...] = (),
 ) -> Outcome:
     """The condition does not hold; ``clear=False`` keeps a firing instance firing (hysteresis band)."""
-    return Outcome(0, clear=clear, value=value, limit=limit, derived=derived)
+    return Outcome(0, clear, value, limit, None, "", "", None, derived)
 
 
 def active(
@@ -71,17 +72,7 @@ def active(
     derived: tuple[Derived, ...] = (),
 ) -> Outcome:
     """The condition holds at ``level`` (1..4), with the bilingual message halves."""
-    return Outcome(
-        level,
-        clear=False,
-        value=value,
-        limit=limit,
-        multiple=multiple,
-        zh=zh,
-        en=en,
-        expected=expected,
-        derived=derived,
-    )
+    return Outcome(level, False, value, limit, multiple, zh, en, expected, derived)  # noqa: FBT003 - hot path
 
 
 class Kind(Protocol):

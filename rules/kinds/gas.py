@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Generic, TypeVar
 
 from rules.kinds import bins
@@ -83,7 +82,7 @@ class _GasKind(ABC, Generic[_R]):
         wind = self._wind(info.id, epoch(reading.ts), series)
         if wind is not None:
             zh, en = f"{zh}, {wind[0]}", f"{en}; {wind[1]}"
-        return replace(outcome, zh=zh, en=en)
+        return outcome._replace(zh=zh, en=en)
 
 
 def _level(rule: GasLimitRule, value: float, limit: float) -> int:

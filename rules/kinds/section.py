@@ -9,7 +9,7 @@ multiple >= ``red_multiple``. Clear (hysteresis): value < ``clear_below`` x limi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rules.kinds.base import QUIET, Outcome, Series, active, fmt, label, quiet
 from rules.rule_models import LevelledRule, SectionRule, TargetRule
@@ -20,13 +20,16 @@ from station.reading import Reading
 from station.registry import StationInfo, WaterBody, WaterClass
 
 
-@dataclass(frozen=True, slots=True)
-class _Limit:
+class _Limit(NamedTuple):
     """The limit one item is held to and how it is named in messages."""
 
     value: float
     zh: str
     en: str
+
+
+#: How messages name the standard of a target class: ``("Ⅲ类标准", "class III")``.
+_CLASS_NAMES = {c: (f"{c.label}类标准", f"class {c.name}") for c in WaterClass}
 
 
 def _levels(rule: LevelledRule, multiple: float | None, run: int, *, worse_than_v: bool) -> int:
@@ -37,24 +40,31 @@ def _levels(rule: LevelledRule, multiple: float | None, run: int, *, worse_than_
     return 3 if run >= rule.consecutive else 2
 
 
+def _heads(r: Reading, v: float) -> tuple[str, str]:
+    """How a message names the reading: ``("氨氮 NH3-N 1.3 mg/L", "NH3-N 1.3 mg/L")``."""
+    zh, en = label(r.parameter)
+    shown = fmt(v)
+    return f"{zh} {shown} {r.unit}", f"{en} {shown} {r.unit}"
+
+
 def _upper(
     rule: LevelledRule, r: Reading, v: float, lim: _Limit, series: Series, *, cls: WaterClass | None
 ) -> Outcome:
-    zh, en = label(r.parameter)
     multiple = exceedance_multiple(v, lim.value)
     run = series["run"] = series.get("run", 0) + 1 if multiple is not None else 0
-    head_zh, head_en = f"{zh} {fmt(v)} {r.unit}", f"{en} {fmt(v)} {r.unit}"
     if multiple is None:
         if v >= rule.approach * lim.value:
-            share = f"{v / lim.value:.0%}"
+            head_zh, head_en = _heads(r, v)
+            shown, share = fmt(lim.value), f"{v / lim.value:.0%}"
             return active(
                 1,
                 v,
                 lim.value,
-                f"{head_zh} 接近{lim.zh}限值 {fmt(lim.value)} ({share})",
-                f"{head_en} approaching the {lim.en} limit {fmt(lim.value)} ({share})",
+                f"{head_zh} 接近{lim.zh}限值 {shown} ({share})",
+                f"{head_en} approaching the {lim.en} limit {shown} ({share})",
             )
         return quiet(v, lim.value, clear=v < rule.clear_below * lim.value)
+    head_zh, head_en = _heads(r, v)
     level = _levels(rule, multiple, run, worse_than_v=cls is WaterClass.WORSE_THAN_V)
     more_zh = f", 连续 {run} 次超标" if run > 1 else ""
     more_en = f", {run} samples in a row" if run > 1 else ""
@@ -70,13 +80,18 @@ def _upper(
     )
 
 
+def _do_heads(v: float) -> tuple[str, str]:
+    shown = fmt(v)
+    return f"溶解氧 DO {shown} mg/L", f"DO {shown} mg/L"
+
+
 def _dissolved_oxygen(rule: LevelledRule, v: float, target: WaterClass, series: Series) -> Outcome:
     limit = gb3838.DO.limit(target)
     short = v < limit
     run = series["run"] = series.get("run", 0) + 1 if short else 0
-    head_zh, head_en = f"溶解氧 DO {fmt(v)} mg/L", f"DO {fmt(v)} mg/L"
     if not short:
         if v <= limit / rule.approach:
+            head_zh, head_en = _do_heads(v)
             return active(
                 1,
                 v,
@@ -85,6 +100,7 @@ def _dissolved_oxygen(rule: LevelledRule, v: float, target: WaterClass, series: 
                 f"{head_en} approaching the class {target.name} limit {fmt(limit)}",
             )
         return quiet(v, limit, clear=v > limit / rule.clear_below)
+    head_zh, head_en = _do_heads(v)
     worse = gb3838.classify("do", v) is WaterClass.WORSE_THAN_V
     return active(
         _levels(rule, None, run, worse_than_v=worse),
@@ -135,7 +151,7 @@ class SectionKind:
         body = info.water_body or WaterBody.RIVER
         limit = gb3838.limits_for(reading.parameter, body).limit(target)
         cls = gb3838.classify(reading.parameter, v, body) if v > limit else None
-        lim = _Limit(limit, f"{target.label}类标准", f"class {target.name}")
+        lim = _Limit(limit, *_CLASS_NAMES[target])
         return _upper(self.rule, reading, v, lim, series, cls=cls)
 
 
@@ -145,6 +161,9 @@ class TargetKind:
     def __init__(self, rule: TargetRule) -> None:
         self.rule = rule
         self.name = rule.name
+        self.targets = {
+            p: _Limit(v, f"控制目标 {fmt(v)}", f"the control target {fmt(v)}") for p, v in rule.limits.items()
+        }
 
     def watches(self, info: StationInfo, parameter: str) -> bool:  # noqa: ARG002 - the protocol's signature
         """Only the parameters the rule gives limits for."""
@@ -158,6 +177,5 @@ class TargetKind:
         """Level of one valid reading against the custom target; ``None`` for invalid readings."""
         if reading.value is None or not reading.flag.valid:
             return None
-        limit = self.rule.limits[reading.parameter]
-        lim = _Limit(limit, f"控制目标 {fmt(limit)}", f"the control target {fmt(limit)}")
+        lim = self.targets[reading.parameter]
         return _upper(self.rule, reading, reading.value, lim, series, cls=None)

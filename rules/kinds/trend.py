@@ -8,6 +8,7 @@ The limit is the rule's ``limit`` or, for water items with an upper limit, the t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
 
 from rules.kinds.base import Outcome, Series, active, epoch, fmt, label, quiet
 from rules.rule_models import TrendRule
@@ -19,13 +20,21 @@ from station.registry import StationInfo, WaterBody
 
 def theil_sen(points: list[list[float]]) -> tuple[float, float]:
     """``(slope, intercept)`` of the Theil-Sen line through ``[[x, y], …]`` (>= 2 distinct x)."""
-    slopes = [
-        (y2 - y1) / (x2 - x1) for i, (x1, y1) in enumerate(points) for x2, y2 in points[i + 1 :] if x2 != x1
-    ]
+    slope = _slope(points)
+    return slope, _intercept(points, slope)
+
+
+def _slope(points: list[list[float]]) -> float:
+    """The Theil-Sen slope: the median of the pairwise slopes (>= 2 distinct x)."""
+    slopes = [(y2 - y1) / (x2 - x1) for (x1, y1), (x2, y2) in combinations(points, 2) if x2 != x1]
     if not slopes:
         raise ValueError("a trend needs at least two distinct instants")
-    slope = _median(slopes)
-    return slope, _median([y - slope * x for x, y in points])
+    return _median(slopes)
+
+
+def _intercept(points: list[list[float]], slope: float) -> float:
+    """The Theil-Sen intercept of the line of ``slope``: the median of ``y - slope * x``."""
+    return _median([y - slope * x for x, y in points])
 
 
 def _median(values: list[float]) -> float:
@@ -71,9 +80,11 @@ class TrendKind:
         series["w"] = window
         if len(window) < self.rule.min_samples:
             return quiet(v, limit)
-        slope, intercept = theil_sen(window)
-        fitted = intercept + slope * now
-        if slope <= 0 or fitted >= limit:
+        slope = _slope(window)
+        if slope <= 0:  # not rising: the intercept is not needed
+            return quiet(v, limit)
+        fitted = _intercept(window, slope) + slope * now
+        if fitted >= limit:
             return quiet(v, limit)
         eta = (limit - fitted) / slope
         if eta > self.rule.horizon.total_seconds():

@@ -57,13 +57,13 @@ class Limits:
         """The best class (I..V) whose limit ``value`` meets; 劣Ⅴ when it meets none (the hot path of
         :func:`classify`: one pass over the five limits)."""
         if self.direction is Direction.MIN:
-            for water_class, lim in zip(_CLASSES, self.values, strict=True):
+            for i, lim in enumerate(self.values):
                 if value >= lim:
-                    return water_class
+                    return _CLASSES[i]
         else:
-            for water_class, lim in zip(_CLASSES, self.values, strict=True):
+            for i, lim in enumerate(self.values):
                 if value <= lim:
-                    return water_class
+                    return _CLASSES[i]
         return WaterClass.WORSE_THAN_V
 
 

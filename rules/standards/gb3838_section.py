@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rules.standards import gb3838
+from rules.standards.common import check_concentration, exceedance_multiple, shortfall
 from station.reading import Reading
 from station.registry import WaterBody, WaterClass
 
@@ -20,13 +22,15 @@ TOXIC: frozenset[str] = frozenset({"cn", "as", "hg", "cd", "cr6", "pb", "cu", "z
 MAIN_POLLUTANTS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class ItemResult:
+class ItemResult(NamedTuple):
     """One evaluated item of a section.
 
     ``exceedance`` / ``exceedance_iii``: multiple against the target / class III, ``None`` when the value
     meets it or the item has none (pH, DO). ``do_shortfall``: mg/L below the target's DO limit.
     ``ph_out_of_range``: pH outside 6-9.
+
+    Immutable; a named tuple rather than a frozen dataclass because the engine builds a section result
+    whenever an item's class changes, and a frozen dataclass costs several times more to construct.
     """
 
     parameter: str
@@ -72,28 +76,40 @@ class SectionResult:
 
 
 def evaluate_item(code: str, value: float, target: WaterClass, water_body: WaterBody) -> ItemResult:
-    """Evaluate one item with a class limit against ``target`` and class III."""
-    ph_bad = code == "ph" and not gb3838.ph_in_range(value)
-    return ItemResult(
-        parameter=code,
-        value=value,
-        water_class=gb3838.classify(code, value, water_body),
-        exceedance=gb3838.exceedance(code, value, target, water_body),
-        exceedance_iii=gb3838.exceedance(code, value, WaterClass.III, water_body),
-        do_shortfall=gb3838.do_shortfall(value, target) if code == "do" else None,
-        ph_out_of_range=ph_bad,
-    )
+    """Evaluate one item with a class limit against ``target`` and class III.
+
+    What :func:`gb3838.classify`, :func:`gb3838.exceedance` and :func:`gb3838.do_shortfall` give, with the
+    value checked and the item's limits looked up once (a section result is built on the engine's hot path).
+    """
+    check_concentration(value, code)
+    if code == "ph":
+        bad = not gb3838.ph_in_range(value)
+        cls = WaterClass.WORSE_THAN_V if bad else WaterClass.I
+        return ItemResult(code, value, cls, None, None, None, bad)
+    limits = gb3838.limits_for(code, water_body)
+    if code == "do":  # no exceedance multiple: a shortfall below the lower limit
+        short = shortfall(value, limits.limit(target))
+        return ItemResult(code, value, limits.best_class(value), None, None, short)
+    over = exceedance_multiple(value, limits.limit(target))
+    over_iii = exceedance_multiple(value, limits.limit(WaterClass.III))
+    return ItemResult(code, value, limits.best_class(value), over, over_iii)
 
 
 def _rank_key(item: ItemResult) -> tuple[bool, int, float]:
     toxic_exceeds = item.parameter in TOXIC and item.exceedance_iii is not None
-    return (not toxic_exceeds, -item.water_class.value, -(item.exceedance_iii or 0.0))
+    return (not toxic_exceeds, -item.water_class, -(item.exceedance_iii or 0.0))  # an IntEnum: int arithmetic
 
 
 def main_pollutants(items: Iterable[ItemResult]) -> tuple[str, ...]:
     """Up to three items worse than class III: cyanide/heavy metals first, then by class, then multiple."""
-    over = [i for i in items if i.water_class > WaterClass.III]
-    return tuple(i.parameter for i in sorted(over, key=_rank_key)[:MAIN_POLLUTANTS])
+    return _main(sorted(items, key=_rank_key))
+
+
+def _main(ranked: Iterable[ItemResult]) -> tuple[str, ...]:
+    """The main pollutants of items already in :func:`_rank_key` order (a stable sort: filtering the ranked
+    items gives the order of ranking the filtered ones)."""
+    over = [i.parameter for i in ranked if i.water_class > WaterClass.III]
+    return tuple(over[:MAIN_POLLUTANTS])
 
 
 def evaluate_values(values: Mapping[str, float], target: WaterClass, water_body: WaterBody) -> SectionResult:
@@ -119,7 +135,7 @@ def evaluate_values(values: Mapping[str, float], target: WaterClass, water_body:
         water_body=water_body,
         items=items,
         worst=tuple(i.parameter for i in ranked if i.water_class == worst_class),
-        main_pollutants=main_pollutants(items),
+        main_pollutants=_main(ranked),
         separate=separate,
         excluded=excluded,
     )
