@@ -4,7 +4,6 @@ a real Modbus server; each test has a broker of its own so no other test's sessi
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import struct
 from pathlib import Path
@@ -54,7 +53,8 @@ async def test_readings_wait_in_the_spool_until_a_consumer_subscribes(tmp_path: 
     try:
         async with static_server(port, {1: Image(holding=_PH)}), running(run(cfg)):
             await until(lambda: _spool(state)[0] >= 10, 20, "the spool grows with nobody subscribed")
-            await asyncio.sleep(1.0)  # a second more of acknowledged-but-unrouted publishes
+            more = _spool(state)[1] + 5  # five more polls published, acknowledged and routed to nobody
+            await until(lambda: _spool(state)[1] >= more, 10, "the agent keeps publishing")
             waiting, produced = _spool(state)
             assert waiting == produced, "the broker took them, nobody got them: all are still spooled"
             async with Probe(broker.port, client_id="probe-hold") as probe:
