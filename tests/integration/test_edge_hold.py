@@ -4,11 +4,14 @@ a real Modbus server; each test has a broker of its own so no other test's sessi
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 import struct
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
 
 from edge.agent import run
@@ -27,6 +30,16 @@ def _spool(state_dir: Path) -> tuple[int, int]:
         return spool_state(state_dir)
     except sqlite3.OperationalError:
         return 0, 0
+
+
+async def _online(port: int) -> None:
+    """Return once the agent's retained status says online: it is connected and publishing."""
+    async with aiomqtt.Client("127.0.0.1", port, identifier="status-hold") as client:
+        await client.subscribe("stations/it-edge/status", qos=1)  # not the readings: routes none of them
+        async with asyncio.timeout(15):
+            async for message in client.messages:
+                if isinstance(message.payload, bytes) and json.loads(message.payload)["state"] == "online":
+                    return
 
 
 def _config(tmp_path: Path, broker: Mosquitto, modbus_port: int, **mqtt: Any) -> Any:
@@ -52,6 +65,7 @@ async def test_readings_wait_in_the_spool_until_a_consumer_subscribes(tmp_path: 
     assert cfg.mqtt.require_subscriber
     try:
         async with static_server(port, {1: Image(holding=_PH)}), running(run(cfg)):
+            await _online(broker.port)
             await until(lambda: _spool(state)[0] >= 10, 20, "the spool grows with nobody subscribed")
             more = _spool(state)[1] + 5  # five more polls published, acknowledged and routed to nobody
             await until(lambda: _spool(state)[1] >= more, 10, "the agent keeps publishing")
