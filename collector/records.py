@@ -13,7 +13,7 @@ from station.errors import RejectedError
 from station.messages import Derived, WarningEvent
 from station.mqtt import subscription
 
-#: The topic filters the collector subscribes to (DESIGN.md), each under ``$share/<group>/``.
+#: The topic filters the collector subscribes to (DESIGN.md); under ``$share/<group>/`` when shared.
 TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
 
 

@@ -103,7 +103,7 @@ class Client(aiomqtt.Client):
             self._reasons.pop(info.mid, None)
 
 
-def _session_options(protocol: aiomqtt.ProtocolVersion, clean_session: bool) -> dict[str, Any]:  # noqa: FBT001
+def _session_options(protocol: aiomqtt.ProtocolVersion, *, clean_session: bool) -> dict[str, Any]:
     """MQTT 3.1.1 keeps a session with the clean-session flag; MQTT 5 needs clean start off and an expiry."""
     if protocol is aiomqtt.ProtocolVersion.V311:
         return {"clean_session": clean_session}
@@ -143,7 +143,7 @@ def make_client(
         will=will,
         tls_params=tls,
         protocol=protocol,
-        **_session_options(protocol, clean_session),
+        **_session_options(protocol, clean_session=clean_session),
         **kwargs,
     )
 

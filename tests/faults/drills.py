@@ -120,9 +120,9 @@ class SharedSubscriptionsForgottenError(AssertionError):
     """Readings were lost only between a broker restart and the consumers' re-subscription.
 
     Mosquitto (2.0.11 here) restores persistent sessions from its persistence file but not their shared
-    subscriptions (``$share/<group>/…``): until the collector and the rules engine subscribe again, the
-    broker acknowledges the edges' backlog and fresh readings and delivers them to nobody (a plain
-    subscription's session keeps them). The edge deletes a message on its PUBACK, so they are gone.
+    subscriptions (``$share/<group>/…``). The edges keep what the broker routes to nobody (MQTT 5 PUBACK
+    reason 0x10), but once one consumer (or the test's probe) has subscribed again, what only it receives
+    is gone for a consumer that has not (a plain subscription's session would have kept it).
     """
 
 

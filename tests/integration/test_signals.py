@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -28,10 +27,11 @@ def test_signals_while_stopping_do_not_kill(tmp_path: Path, delay: float) -> Non
         wait_until(lambda: tcp_open("127.0.0.1", port), timeout=20, what="the simulator", proc=proc)
         proc.send_signal(signal.SIGINT)
         for _ in range(20):
-            time.sleep(delay)
-            if proc.poll() is not None:
+            try:
+                proc.wait(timeout=delay)  # stopped: no more signals to send
                 break
-            proc.send_signal(signal.SIGTERM)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=20)
     finally:
         if proc.poll() is None:
