@@ -31,7 +31,7 @@ from collector.tasks import raise_if_cancelled
 from station import health
 from station.backoff import consumer_reconnect
 from station.errors import RejectedError
-from station.mqtt import QOS, ack, enable_manual_ack, make_client, ready_messages
+from station.mqtt import QOS, ack_all, enable_manual_ack, make_client, ready_messages
 from station.reading import utc_now
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,11 @@ class Collector:
         try:
             decoded = decode(topic, payload, utc_now(), self.config.clock.max_ahead)
         except RejectedError as exc:
-            self.metrics.messages.labels("undecodable").inc()
+            self.metrics.received("undecodable").inc()
             await self.store.dead.send("undecodable", str(exc), topic, payload)
             batch.add(message, [])
             return
-        self.metrics.messages.labels(decoded.kind).inc()
+        self.metrics.received(decoded.kind).inc()
         self.stations.seen(decoded.station)
         if decoded.ahead or decoded.station in self.fast_clocks:
             self._clock(decoded)
@@ -160,8 +160,7 @@ class Collector:
             batch = await queue.get()
             if batch.lines:
                 await self.store.durable(batch.lines, batch.topics)
-            for message in batch.messages:
-                ack(client, message)
+            ack_all(client, batch.messages)
 
     async def connection(self, ready: asyncio.Event | None) -> None:
         """One broker session: subscribe, then consume and commit until the connection fails."""

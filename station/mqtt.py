@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import Field, SecretStr, model_validator
 
 from station.config import ConfigPath, Model, secret
+from station.mqtt_socket import EmptyFirstMatcher, puback_blob, read_ahead
 
 QOS = 1  # every topic of DESIGN.md is QoS 1
 #: MQTT 5 PUBACK reason code: the broker accepted the message and had no subscriber to give it to.
@@ -74,6 +76,10 @@ class Client(aiomqtt.Client):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reasons: dict[int, int] = {}
+        # plain TCP connections read ahead (station/mqtt_socket.py): a few syscalls per packet fewer
+        paho_client = self._client
+        paho_client._create_socket = read_ahead(paho_client._create_socket)  # type: ignore[method-assign]  # noqa: SLF001
+        paho_client._on_message_filtered = EmptyFirstMatcher()  # noqa: SLF001 - aiomqtt adds no filters
 
     def _on_publish(
         self, client: paho.Client, userdata: Any, mid: int, reason_code: ReasonCode, properties: Properties
@@ -159,6 +165,19 @@ def enable_manual_ack(client: aiomqtt.Client) -> None:
 def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
     """Send the PUBACK for a message received with manual acknowledgement."""
     client._client.ack(message.mid, message.qos)  # noqa: SLF001
+
+
+def ack_all(client: aiomqtt.Client, messages: Iterable[aiomqtt.Message]) -> None:
+    """Send the PUBACKs of messages received with manual acknowledgement, in order, in one write.
+
+    What ``ack`` does for each QoS 1 message, queued to paho as one packet instead of one per message.
+    """
+    paho_client = client._client  # noqa: SLF001
+    if not paho_client._manual_ack:  # noqa: SLF001 - paho acknowledged them itself
+        return
+    mids = [m.mid for m in messages if m.qos == 1]
+    if mids:
+        paho_client._packet_queue(paho.PUBACK, puback_blob(mids), 0, 0)  # noqa: SLF001
 
 
 def ready_messages(client: aiomqtt.Client, limit: int) -> list[aiomqtt.Message]:
