@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from station.errors import RejectedError
 
 FieldValue = float | int | str | bool
+#: One reading as ``reading_lines`` takes it: parameter, value, flag, and its own instant if it has one.
+ReadingFields = tuple[str, float | None, str, datetime | None]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -75,13 +77,22 @@ def _reading_head(station: str, parameter: str, flag: str) -> str:
     return f"readings,parameter={_tag_value(parameter)},station={_tag_value(station)} flag={flag_text}"
 
 
-def reading_line(station: str, parameter: str, value: float | None, flag: str, ts_ns: int) -> str:
-    """The hot path: one ``readings`` line (same text as ``line``, without the generic machinery).
+def reading_lines(station: str, ts_ns: int, rows: Iterable[ReadingFields]) -> list[str]:
+    """The hot path: the ``readings`` lines of one message stamped ``ts_ns`` (same text as ``line``,
+    without the generic machinery), from ``(parameter, value, flag, own instant or None)`` rows.
 
     The escaped head of a series (measurement, tags, flag) is cached: stations x parameters x flags is
     small, and the cache is bounded.
     """
-    head = _reading_head(station, parameter, flag)
-    if value is None:
-        return f"{head} {ts_ns}"
-    return f"{head},value={format_float(value)} {ts_ns}"
+    tail = f" {ts_ns}"
+    out = []
+    for parameter, value, flag, at in rows:
+        head = _reading_head(station, parameter, flag)
+        end = tail if at is None else f" {timestamp_ns(at)}"
+        out.append(head + end if value is None else f"{head},value={format_float(value)}{end}")
+    return out
+
+
+def reading_line(station: str, parameter: str, value: float | None, flag: str, ts_ns: int) -> str:
+    """One ``readings`` line (see ``reading_lines``)."""
+    return reading_lines(station, ts_ns, [(parameter, value, flag, None)])[0]

@@ -21,6 +21,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.messages = Counter("collector_messages", "MQTT messages received", ["kind"], registry=r)
+        self._received: dict[str, Counter] = {}
         self.points = Counter("collector_points_written", "points written to InfluxDB", registry=r)
         self.batches = Counter("collector_batches", "batches made durable", ["outcome"], registry=r)
         self.retries = Counter("collector_write_retries", "write attempts that will be retried", registry=r)
@@ -44,6 +45,13 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+
+    def received(self, kind: str) -> Counter:
+        """The ``collector_messages`` counter of one kind (``labels`` costs more than the increment)."""
+        child = self._received.get(kind)
+        if child is None:
+            child = self._received[kind] = self.messages.labels(kind)
+        return child
 
     def value(self, name: str, **labels: str) -> float:
         """Current value of one sample (for tests and the bench); 0 when it was never set."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from collector.lineproto import FieldValue, line, reading_line, timestamp_ns
+from collector.lineproto import FieldValue, line, reading_line, reading_lines, timestamp_ns
 from station.errors import RejectedError
 from station.messages import Derived, DerivedValue, WarningEvent
 from station.reading import StationMessage
@@ -33,11 +33,7 @@ def readings_lines(msg: StationMessage) -> list[str]:
 
 def rows_lines(station: str, ts: datetime, rows: list[ReadingRow]) -> list[str]:
     """The same lines as :func:`readings_lines`, from a message decoded as rows (the hot path)."""
-    ts_ns = timestamp_ns(ts)
-    return [
-        reading_line(station, r.parameter, r.value, r.flag, ts_ns if r.ts is None else timestamp_ns(r.ts))
-        for r in rows
-    ]
+    return reading_lines(station, timestamp_ns(ts), rows)
 
 
 def _derived_field(index: str, key: str, value: DerivedValue) -> FieldValue:

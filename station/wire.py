@@ -10,9 +10,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -272,9 +271,9 @@ def decode(topic: str, payload: bytes) -> _Message:
     return msg
 
 
-@dataclass(frozen=True, slots=True)
-class ReadingRow:
-    """One reading of a validated readings message, not built into a ``Reading`` (a consumer's hot path).
+class ReadingRow(NamedTuple):
+    """One reading of a validated readings message, not built into a ``Reading`` (a consumer's hot path;
+    a named tuple because it is made ten times per message and a frozen dataclass costs three times more).
 
     ``ts`` is the reading's own UTC instant when it differs from the message's, else ``None``.
     """
@@ -300,8 +299,8 @@ def decode_readings_rows(topic: str, payload: bytes) -> tuple[str, datetime, lis
     for code, point in p.readings.items():
         if not code:
             raise WireError("readings", "a parameter code must not be empty")
-        at = _utc(point.ts, f"readings.{code}.ts") if point.ts else None
-        rows.append(ReadingRow(code, point.value, point.flag.value, None if at == ts else at))
+        at = point.ts and _utc(point.ts, f"readings.{code}.ts")
+        rows.append(ReadingRow(code, point.value, point.flag.value, None if at is None or at == ts else at))
     return p.station, ts, rows
 
 
