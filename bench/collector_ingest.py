@@ -4,7 +4,8 @@ protocol straight to InfluxDB in the same run (same batch size, gzip, one reques
     .venv/bin/python bench/collector_ingest.py [--messages 20000] [--values 10] [--runs 3]
 
 Each run publishes ``--messages`` readings messages (``--values`` readings each) from a separate process
-into the broker while a collector (this process, ``collector.service.run``) stores them; the rate is the
+into the broker while ``--collectors`` collector processes (``stationpipe collector``, default one) store
+them; the rate is the
 values stored divided by the time from the first message published to the last point written. The
 baseline writes the same lines with httpx. Medians of ``--runs`` are printed, and their ratio.
 Not run by pytest.
@@ -13,7 +14,6 @@ Not run by pytest.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gzip
 import os
 import resource
@@ -29,10 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from collector.config import CollectorConfig
-from collector.metrics import Metrics
 from collector.points import readings_lines
-from collector.service import run
 from station import wire
 from station.reading import Flag, Reading, StationMessage
 from testbed.services import Services, free_port, running_services, wait_until
@@ -101,18 +98,6 @@ def _feeds(msgs: list[StationMessage], stem: Path) -> dict[str, Path]:
     return out
 
 
-def _config(svc: Services, state: Path, run_no: int) -> CollectorConfig:
-    return CollectorConfig.model_validate(
-        {
-            "group": f"bench{run_no}",
-            "state_dir": str(state),
-            "mqtt": {"port": svc.mosquitto.port, "client_id": f"bench-collector-{run_no}"},
-            "influx": {"url": svc.influx.url, "database": svc.influx.database},
-            "batch": {"max_points": 50_000, "max_messages": 500, "max_age": 1.0},
-        }
-    )
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a live process has used so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -120,18 +105,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _cpu(svc: Services) -> dict[str, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the publishers, once reaped
     procs = {"mosquitto": svc.mosquitto.proc, "influxd": svc.influx.proc}
     out = {name: cpu_seconds(p.pid) for name, p in procs.items() if p is not None}
-    out["collector"] = own.ru_utime + own.ru_stime
     out["publishers"] = kids.ru_utime + kids.ru_stime
     return out
 
 
 @dataclass
 class Peers:
-    """Further collector processes in the same shared-subscription group (``--collectors N`` > 1)."""
+    """The collector processes under test, in one shared-subscription group (``--collectors N``)."""
 
     procs: list[subprocess.Popen[bytes]]
     metrics_urls: list[str]
@@ -158,7 +141,7 @@ class Peers:
 
 
 def start_peers(svc: Services, count: int, run_no: int, work: Path) -> Peers:
-    """``count`` collector processes (``stationpipe collector``) sharing the run's group."""
+    """``count`` collector processes (``stationpipe collector``) sharing the run's group, subscribed."""
     procs, urls = [], []
     for n in range(count):
         port = free_port()
@@ -191,40 +174,37 @@ def _answers(client: httpx.Client, urls: list[str]) -> bool:
         return False
 
 
-async def collector_run(
-    svc: Services, msgs: list[StationMessage], run_no: int, work: Path, count: int
-) -> float:
-    """Values/s from the first publish to the last point written, through ``count`` real collectors
-    (this process, and ``count - 1`` further processes in the same shared-subscription group).
+def collector_run(svc: Services, msgs: list[StationMessage], run_no: int, work: Path, count: int) -> float:
+    """Values/s from the first publish to the last point written, through ``count`` real collector
+    processes (``stationpipe collector``) in one shared-subscription group.
 
-    Also prints the CPU seconds each process used meanwhile, and the wall time: that says what bounds it.
+    The collectors run as the service does, in processes of their own: in this process they would also
+    carry the benchmark's half a million prepared records through every garbage collection. Also prints
+    the CPU seconds each process used meanwhile, and the wall time: that says what bounds it.
     """
     points = sum(len(m.readings) for m in msgs)
     feeds = _feeds(msgs, work / f"feed-{run_no}")
-    metrics, ready = Metrics(), asyncio.Event()
-    task = asyncio.create_task(run(_config(svc, work / f"state-{run_no}", run_no), ready, metrics))
-    peers = start_peers(svc, count - 1, run_no, work)
+    peers = start_peers(svc, count, run_no, work)
     try:
-        async with asyncio.timeout(30):
-            await ready.wait()
-        before, peers_before = _cpu(svc), peers.cpu()
-        started = time.perf_counter()
-        pubs = publishers(svc.mosquitto.port, feeds)
         with httpx.Client(timeout=5) as client:
-            async with asyncio.timeout(600):
-                while metrics.value("collector_points_written_total") + peers.written(client) < points:  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)  # polling counters, bounded by the timeout
-        elapsed = time.perf_counter() - started
+            before, peers_before = _cpu(svc), peers.cpu()
+            started = time.perf_counter()
+            pubs = publishers(svc.mosquitto.port, feeds)
+            deadline = started + 600
+            while (stored := peers.written(client)) < points:
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"the collectors stored {stored:,.0f} of {points:,} points")
+                # polling their /metrics (served on the collectors' own thread: each scrape takes from
+                # them), slowly until the last tenth and then finely; bounded by the deadline
+                time.sleep(0.25 if stored < 0.9 * points else 0.02)
+            elapsed = time.perf_counter() - started
         for pub in pubs:
             if pub.wait(60) != 0:
                 raise SystemExit(f"publisher failed with exit code {pub.returncode}")
         used = {k: v - before[k] for k, v in _cpu(svc).items()}
-        if peers.procs:
-            used["peer collectors"] = peers.cpu() - peers_before
+        used["collectors"] = peers.cpu() - peers_before
         print(f"  wall {elapsed:.2f} s; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
         peers.stop()
     return points / elapsed
 
@@ -250,15 +230,13 @@ def direct_run(svc: Services, msgs: list[StationMessage], batch_messages: int) -
         return points / (time.perf_counter() - started)
 
 
-async def main(count: int, values: int, runs: int, collectors: int) -> None:
+def main(count: int, values: int, runs: int, collectors: int) -> None:
     """Alternate collector and direct runs on fresh timestamps; print medians and the ratio."""
     via, direct = [], []
     with running_services() as svc, tempfile.TemporaryDirectory() as tmp:
         for run_no in range(runs):
             via.append(
-                await collector_run(
-                    svc, make_messages(count, values, 2 * run_no), run_no, Path(tmp), collectors
-                )
+                collector_run(svc, make_messages(count, values, 2 * run_no), run_no, Path(tmp), collectors)
             )
             direct.append(direct_run(svc, make_messages(count, values, 2 * run_no + 1), 500))
             print(f"run {run_no + 1}: collector {via[-1]:,.0f} values/s, direct {direct[-1]:,.0f} values/s")
@@ -278,4 +256,4 @@ if __name__ == "__main__":
         "--collectors", type=int, default=1, help="collector processes sharing the load (shared subscription)"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.values, args.runs, args.collectors))
+    main(args.messages, args.values, args.runs, args.collectors)
