@@ -3,8 +3,8 @@ with the reason, never anything else: no input may crash the collector."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from collector.clock import ahead_lines, newest
 from collector.points import derived_lines, rows_lines, warning_lines
@@ -17,8 +17,7 @@ from station.mqtt import subscription
 TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):
     """What one message contributes: its kind (metrics label), its station and its lines."""
 
     kind: str

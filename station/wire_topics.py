@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -82,8 +83,12 @@ def topic_for(msg: StationMessage | StationStatus | Derived | WarningEvent | Dea
     return readings_topic(msg.station)
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_topic(topic: str) -> Topic:
-    """Parse a concrete topic (no wildcards) into its family and names; ``WireError`` when unknown."""
+    """Parse a concrete topic (no wildcards) into its family and names; ``WireError`` when unknown.
+
+    Cached (bounded): a consumer parses the same few thousand topics for every message.
+    """
     parts = topic.split("/")
     match parts:
         case ["stations", station, "readings"]:
