@@ -4,13 +4,11 @@ status bits, a dead unit on a shared line, a broker outage, and SIGKILL."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import signal
 import struct
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from testbed.services import Mosquitto, Services, free_port
 from tests.integration.edge_helpers import (
     Probe,
     edge_config,
+    running,
     spool_state,
     two_increasing_runs,
     until,
@@ -52,17 +51,6 @@ def _words(value: float, dtype: str, order: str) -> list[int]:
     if order in ("CDAB", "DCBA"):
         pairs = pairs[::-1]
     return [int.from_bytes(p, "big") for p in pairs]
-
-
-@contextlib.asynccontextmanager
-async def _running(task_coro: Any) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(task_coro)
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _device(name: str, profile: Path, port: int, unit: int, **extra: Any) -> dict[str, Any]:
@@ -145,7 +133,7 @@ async def test_every_type_and_order_and_status_bits(services: Services, tmp_path
         metrics={"port": metrics_port},
     )
     probe = Probe(services.mosquitto.port, client_id="probe-types")
-    async with static_server(port, units), probe, _running(run(cfg)):
+    async with static_server(port, units), probe, running(run(cfg)):
         await probe.wait_for(1, 15, "all")
         await probe.wait_for(1, 15, "scaled")
         await probe.wait_for(1, 15, "partial")
@@ -178,7 +166,7 @@ async def test_dead_unit_does_not_stall_its_neighbour(services: Services, tmp_pa
         [_device("alive", profile, port, 1), _device("dead", profile, port, 2)],
     )
     probe = Probe(services.mosquitto.port, client_id="probe-dead")
-    async with static_server(port, units), probe, _running(run(cfg)):
+    async with static_server(port, units), probe, running(run(cfg)):
         await probe.wait_for(8, 20, "alive")
     alive, dead = probe.of("alive"), probe.of("dead")
     assert all(m["readings"]["ph"] == {"value": 7.25, "unit": "pH", "flag": "N"} for m in alive)
@@ -209,7 +197,7 @@ async def test_broker_outage_loses_nothing_and_drains_in_order(tmp_path: Path) -
             static_server(port, {1: Image(holding=_words(7.0, "float32", "ABCD"))}),
             probe,
         ):
-            async with _running(run(cfg)):
+            async with running(run(cfg)):
                 await probe.wait_for(5, 15)
                 broker.stop()
                 await until(
