@@ -27,7 +27,7 @@ from typing import Any
 import aiomqtt
 
 from rules.config import RulesConfig
-from rules.engine import run
+from rules.engine import run, tune_gc
 from rules.evaluator import Evaluator
 from station import wire
 from station.messages import WarningEvent
@@ -98,6 +98,7 @@ def in_process(stations: int, count: int) -> None:
             wire.decode(topic, payload)
         decode_rate = values / (time.perf_counter() - started)
         ev = Evaluator(cfg, cfg.load_registry(), T0)
+        tune_gc()  # as the service does once its rules and state are loaded
         started = time.perf_counter()
         for m in msgs:
             ev.process(m, m.ts)

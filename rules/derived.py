@@ -18,7 +18,7 @@ from typing import Any
 
 from rules.standards import gb3838
 from rules.standards.common import china_date, china_day_start
-from rules.standards.gb3838_section import evaluate_values
+from rules.standards.gb3838_section import summarise_values
 from station.catalogue import Kind
 from station.messages import Derived
 from station.reading import Flag, Reading
@@ -40,7 +40,7 @@ class WaterClassTracker:
         if (
             info.target_class is None
             or reading.value is None
-            or not reading.flag.valid
+            or reading.flag is not _VALID
             or reading.parameter not in gb3838.EVALUATED
         ):
             return False
@@ -59,57 +59,64 @@ class WaterClassTracker:
     def result(self, info: StationInfo, ts: datetime) -> Derived:
         """The station's current ``water_class`` record (at reading time ``ts``)."""
         assert info.target_class is not None
-        res = evaluate_values(self.values[info.id], info.target_class, info.water_body or WaterBody.RIVER)
+        res = summarise_values(self.values[info.id], info.target_class, info.water_body or WaterBody.RIVER)
         self.published[info.id] = res.water_class.value
-        exceed = tuple(i.parameter for i in res.items if i.exceeds_target)
         values: dict[str, Any] = {
             "class": res.water_class.value,
             "worst": ",".join(res.worst),
-            "exceed": exceed,
+            "exceed": res.exceed,
         }
         return Derived(info.id, "water_class", ts, values)
+
+
+class _Day:
+    """One station's China day being counted: distinct (parameter, slot) pairs with a valid reading, and
+    the parameters seen (sets: only their sizes are published)."""
+
+    __slots__ = ("day", "end", "seen", "start", "valid")
+
+    def __init__(self, day: int, start: float) -> None:
+        self.day, self.start, self.end = day, start, start + 86400
+        self.valid: set[tuple[str, int]] = set()
+        self.seen: set[str] = set()
 
 
 @dataclass
 class CaptureTracker:
     """Per station: the China day being counted, valid (parameter, slot) pairs, parameters seen."""
 
-    days: dict[str, dict[str, Any]] = field(default_factory=dict)
+    days: dict[str, _Day] = field(default_factory=dict)
 
     def update(self, info: StationInfo, reading: Reading, interval_s: float) -> Derived | None:
         """Count one reading; at a day change return the finished day's capture record."""
         state = self.days.get(info.id)
         epoch = reading.ts.timestamp()
-        if state is not None and state["start"] <= epoch < state["start"] + 86400:
+        if state is not None and state.start <= epoch < state.end:
             self._count(state, reading, epoch, interval_s)
             return None
         day = china_date(reading.ts)
         start = china_day_start(day)
         out = None
-        if state is not None and state["day"] < day.toordinal():
+        if state is not None and state.day < day.toordinal():
             out = self._finish(info, state, interval_s)
-        if state is None or state["day"] != day.toordinal():
-            if state is not None and state["day"] > day.toordinal():
+        if state is None or state.day != day.toordinal():
+            if state is not None and state.day > day.toordinal():
                 return None  # late for a finished day
-            state = {"day": day.toordinal(), "start": start.timestamp(), "valid": [], "seen": []}
-            self.days[info.id] = state
+            state = self.days[info.id] = _Day(day.toordinal(), start.timestamp())
         self._count(state, reading, epoch, interval_s)
         return out
 
     @staticmethod
-    def _count(state: dict[str, Any], reading: Reading, epoch: float, interval_s: float) -> None:
-        if reading.parameter not in state["seen"]:
-            state["seen"].append(reading.parameter)
+    def _count(state: _Day, reading: Reading, epoch: float, interval_s: float) -> None:
+        state.seen.add(reading.parameter)
         if reading.flag is _VALID and reading.value is not None:
-            slot = f"{reading.parameter}@{int((epoch - state['start']) // interval_s)}"
-            if slot not in state["valid"]:
-                state["valid"].append(slot)
+            state.valid.add((reading.parameter, int((epoch - state.start) // interval_s)))
 
     @staticmethod
-    def _finish(info: StationInfo, state: dict[str, Any], interval_s: float) -> Derived:
-        day = datetime.fromordinal(state["day"]).date()
-        expected = len(state["seen"]) * max(round(86400 / interval_s), 1)
-        valid = len(state["valid"])
+    def _finish(info: StationInfo, state: _Day, interval_s: float) -> Derived:
+        day = datetime.fromordinal(state.day).date()
+        expected = len(state.seen) * max(round(86400 / interval_s), 1)
+        valid = len(state.valid)
         values: dict[str, Any] = {
             "rate": round(100.0 * min(valid, expected) / expected, 2) if expected else 0.0,
             "valid": valid,

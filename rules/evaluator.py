@@ -13,6 +13,7 @@ not a storm of "new" warnings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,12 +40,29 @@ class Output:
     derived: list[Derived] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
 class _Planned:
-    kind: Kind
-    policy: Policy
-    key: str  # station/rule/instance: the series and instance key
-    instance: str
+    """One rule planned for one station x parameter, with its series state and instance once looked up.
+
+    ``state`` and ``inst`` are the objects ``Evaluator.series[key]`` and ``Evaluator.instances[key]``, kept
+    here so the hot path does not look them up in those large dicts for every reading. Safe because the
+    evaluator only ever adds entries to those dicts, never replaces or removes one, and drops every plan
+    when it replaces the dicts themselves (:meth:`Evaluator.restore`) or the rules (``configure``).
+    ``inst`` is ``None`` until known, and then the dict is asked: another plan may share the key (AQI).
+    ``dirtied`` is the ``Evaluator.dirty_round`` in which ``key`` was last added to ``Evaluator.dirty``:
+    adding it again before the next tick clears that set would change nothing.
+    """
+
+    __slots__ = ("dirtied", "evaluate", "inst", "instance", "key", "kind", "policy", "state")
+
+    def __init__(self, key: str, kind: Kind, policy: Policy, instance: str) -> None:
+        self.key = key  # station/rule/instance: the series and instance key
+        self.evaluate: Callable[[StationInfo, Reading, Series], Outcome | None] = kind.evaluate  # bound once
+        self.kind = kind
+        self.policy = policy
+        self.instance = instance
+        self.state: Series | None = None
+        self.inst: Instance | None = None
+        self.dirtied = -1
 
 
 class Evaluator:
@@ -54,7 +72,8 @@ class Evaluator:
         self.reorder = Reorder(config.evaluation.offset)
         self.instances: dict[str, Instance] = {}
         self.series: dict[str, Series] = {}
-        self.dirty: set[str] = set()
+        self.dirty: set[str] = set()  # series keys evaluated since the last tick (their state is saved)
+        self.dirty_round = 0  # counts the ticks that cleared ``dirty``
         self.arrival: dict[str, datetime] = {}
         self.deferred: dict[str, Notification] = {}
         self.backfilling: dict[str, datetime] = {}
@@ -87,6 +106,7 @@ class Evaluator:
     def restore(self, instances: dict[str, Instance], series: dict[str, Series]) -> None:
         """Start from durable state (after a restart)."""
         self.instances, self.series = instances, series
+        self.plans = {}  # they hold objects of the replaced dicts
 
     def _plan(self, info: StationInfo, parameter: str) -> tuple[_Planned, ...]:
         plan = self.plans.get((info.id, parameter))
@@ -101,7 +121,7 @@ class Evaluator:
         for kind, policy, rule in self.kinds:
             if rule.applies(info) and kind.watches(info, parameter):
                 instance = kind.instance(probe)
-                plan.append(_Planned(kind, policy, f"{info.id}/{kind.name}/{instance}", instance))
+                plan.append(_Planned(f"{info.id}/{kind.name}/{instance}", kind, policy, instance))
         return tuple(plan)
 
     def process(self, msg: StationMessage, wall: datetime) -> Output:
@@ -127,17 +147,26 @@ class Evaluator:
         backfilled = (wall - r.ts).total_seconds() > self.backfill_s
         if backfilled:
             self.backfilling[info.id] = wall
-        times = (r.ts.timestamp(), wall.timestamp())
-        series, dirty, instances = self.series, self.dirty, self.instances
-        for planned in self._plan(info, r.parameter):
-            key = planned.key
-            state = series.get(key)
+        series, instances, round_ = self.series, self.instances, self.dirty_round
+        plan = self.plans.get((info.id, r.parameter))
+        times: tuple[float, float] | None = None  # (reading, arrival) as epoch seconds, once needed
+        for planned in self._plan(info, r.parameter) if plan is None else plan:
+            key, state = planned.key, planned.state
             if state is None:
-                state = series[key] = {}
-            outcome = planned.kind.evaluate(info, r, state)
-            dirty.add(key)
+                state = series.get(key)
+                if state is None:
+                    state = series[key] = {}
+                planned.state = state
+            outcome = planned.evaluate(info, r, state)
+            if planned.dirtied != round_:
+                self.dirty.add(key)
+                planned.dirtied = round_
             # Most outcomes are quiet, with no instance to step and nothing derived: nothing to apply.
-            if outcome is not None and (outcome.level or outcome.derived or key in instances):
+            if outcome is not None and (
+                outcome.level or outcome.derived or planned.inst is not None or key in instances
+            ):
+                if times is None:
+                    times = (r.ts.timestamp(), wall.timestamp())
                 self._apply(planned, info, outcome, times, out, backfilled=backfilled)
 
     def _apply(
@@ -155,12 +184,15 @@ class Evaluator:
             out.derived.append(record)
             if record.index == "aqi_daily":
                 self.headline.count_day(record)
-        key = planned.key
-        inst = self.instances.get(key)
+        inst = planned.inst
         if inst is None:
-            if outcome.level == 0:
-                return
-            inst = self.instances[key] = Instance(info.id, planned.kind.name, planned.instance)
+            key = planned.key
+            inst = self.instances.get(key)
+            if inst is None:
+                if outcome.level == 0:
+                    return
+                inst = self.instances[key] = Instance(info.id, planned.kind.name, planned.instance)
+            planned.inst = inst
         inst.backfilled = backfilled
         ts, wall_ts = times
         change = step(inst, outcome, ts, planned.policy, wall_ts)
@@ -176,14 +208,15 @@ class Evaluator:
     def _changed(
         self, inst: Instance, change: Change, info: StationInfo | None, ts: float, out: Output
     ) -> None:
-        out.batch.instances[inst.key] = inst
+        key = inst.key
+        out.batch.instances[key] = inst
         note = notification(inst, change, info, ts)
         if inst.backfilled:
-            self.deferred[inst.key] = note
-            out.batch.facts[f"deferred/{inst.key}"] = note.to_json()
+            self.deferred[key] = note
+            out.batch.facts[f"deferred/{key}"] = note.to_json()
         else:
-            if self.deferred.pop(inst.key, None) is not None:
-                out.batch.facts[f"deferred/{inst.key}"] = None
+            if self.deferred.pop(key, None) is not None:
+                out.batch.facts[f"deferred/{key}"] = None
             out.notes.append(note)
 
     def tick(self, wall: datetime) -> Output:
@@ -200,6 +233,7 @@ class Evaluator:
         self._flush_backfill(wall, out)
         out.batch.series = {k: self.series[k] for k in self.dirty if k in self.series}
         self.dirty.clear()
+        self.dirty_round += 1
         return out
 
     def _deadman(self, wall: datetime, out: Output) -> None:

@@ -12,11 +12,14 @@ from typing import Any, NamedTuple, Protocol
 
 from station.catalogue import CATALOGUE
 from station.messages import Derived
-from station.reading import Reading
+from station.reading import Flag, Reading
 from station.registry import StationInfo
 
 #: Mutable, JSON-serialisable state of one series (rule x station x parameter); persisted as is.
 Series = dict[str, Any]
+#: The one flag whose values count (:attr:`Flag.valid`): ``reading.flag is VALID`` on the hot paths, which
+#: spares a property call per reading and rule.
+VALID = Flag.N
 
 
 class Outcome(NamedTuple):
@@ -47,6 +50,9 @@ class Outcome(NamedTuple):
 
 
 QUIET = Outcome(0)
+#: ``tuple.__new__``: builds an :class:`Outcome` from all its fields in C, without the named tuple's
+#: Python-level ``__new__`` (its defaults and keywords); :func:`quiet` and :func:`active` give every field.
+_tuple_new = tuple.__new__
 
 
 def quiet(
@@ -57,7 +63,7 @@ def quiet(
     derived: tuple[Derived, ...] = (),
 ) -> Outcome:
     """The condition does not hold; ``clear=False`` keeps a firing instance firing (hysteresis band)."""
-    return Outcome(0, clear, value, limit, None, "", "", None, derived)
+    return _tuple_new(Outcome, (0, clear, value, limit, None, "", "", None, derived))
 
 
 def active(
@@ -72,7 +78,7 @@ def active(
     derived: tuple[Derived, ...] = (),
 ) -> Outcome:
     """The condition holds at ``level`` (1..4), with the bilingual message halves."""
-    return Outcome(level, False, value, limit, multiple, zh, en, expected, derived)  # noqa: FBT003 - hot path
+    return _tuple_new(Outcome, (level, False, value, limit, multiple, zh, en, expected, derived))
 
 
 class Kind(Protocol):
@@ -92,10 +98,13 @@ class Kind(Protocol):
         """Evaluate one reading; ``None`` when it says nothing (e.g. an invalid flag for a value rule)."""
 
 
+#: :func:`label` of every catalogue code, built once (the catalogue is immutable).
+_LABELS: dict[str, tuple[str, str]] = {code: (p.label, p.symbol) for code, p in CATALOGUE.items()}
+
+
 def label(code: str) -> tuple[str, str]:
     """Chinese and English names of a parameter for messages: ``("氨氮 NH3-N", "NH3-N")``."""
-    p = CATALOGUE.get(code)
-    return (p.label, p.symbol) if p else (code, code)
+    return _LABELS.get(code) or (code, code)
 
 
 def fmt(value: float | None) -> str:

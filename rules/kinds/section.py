@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from rules.kinds.base import QUIET, Outcome, Series, active, fmt, label, quiet
+from rules.kinds.base import QUIET, VALID, Outcome, Series, active, fmt, label, quiet
 from rules.rule_models import LevelledRule, SectionRule, TargetRule
 from rules.standards import gb3838
 from rules.standards.common import exceedance_multiple
@@ -21,11 +21,17 @@ from station.registry import StationInfo, WaterBody, WaterClass
 
 
 class _Limit(NamedTuple):
-    """The limit one item is held to and how it is named in messages."""
+    """The limit one item is held to, how it is named in messages and the value as shown (:func:`fmt`)."""
 
     value: float
     zh: str
     en: str
+    shown: str
+
+    @classmethod
+    def of(cls, value: float, zh: str, en: str) -> _Limit:
+        """The limit ``value`` named ``zh`` / ``en``."""
+        return cls(value, zh, en, fmt(value))
 
 
 #: How messages name the standard of a target class: ``("Ⅲ类标准", "class III")``.
@@ -55,7 +61,7 @@ def _upper(
     if multiple is None:
         if v >= rule.approach * lim.value:
             head_zh, head_en = _heads(r, v)
-            shown, share = fmt(lim.value), f"{v / lim.value:.0%}"
+            shown, share = lim.shown, f"{v / lim.value:.0%}"
             return active(
                 1,
                 v,
@@ -126,6 +132,8 @@ class SectionKind:
     def __init__(self, rule: SectionRule) -> None:
         self.rule = rule
         self.name = rule.name
+        #: The limit of each (item, water body, target class) met so far: at most 19 x 2 x 5.
+        self._limits: dict[tuple[str, WaterBody, WaterClass], _Limit] = {}
 
     def watches(self, info: StationInfo, parameter: str) -> bool:
         """Water stations with a target class; the 21 evaluated items (or the rule's subset)."""
@@ -142,16 +150,18 @@ class SectionKind:
     def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:
         """Level of one valid reading against the target class; ``None`` for invalid readings."""
         v, target = reading.value, info.target_class
-        if v is None or not reading.flag.valid or target is None:
+        if v is None or reading.flag is not VALID or target is None:
             return None
         if reading.parameter == "ph":
             return _ph(self.rule, v)
         if reading.parameter == "do":
             return _dissolved_oxygen(self.rule, v, target, series)
         body = info.water_body or WaterBody.RIVER
-        limit = gb3838.limits_for(reading.parameter, body).limit(target)
-        cls = gb3838.classify(reading.parameter, v, body) if v > limit else None
-        lim = _Limit(limit, *_CLASS_NAMES[target])
+        lim = self._limits.get((reading.parameter, body, target))
+        if lim is None:
+            limit = gb3838.limits_for(reading.parameter, body).limit(target)
+            lim = self._limits[reading.parameter, body, target] = _Limit.of(limit, *_CLASS_NAMES[target])
+        cls = gb3838.classify(reading.parameter, v, body) if v > lim.value else None
         return _upper(self.rule, reading, v, lim, series, cls=cls)
 
 
@@ -162,7 +172,8 @@ class TargetKind:
         self.rule = rule
         self.name = rule.name
         self.targets = {
-            p: _Limit(v, f"控制目标 {fmt(v)}", f"the control target {fmt(v)}") for p, v in rule.limits.items()
+            p: _Limit.of(v, f"控制目标 {fmt(v)}", f"the control target {fmt(v)}")
+            for p, v in rule.limits.items()
         }
 
     def watches(self, info: StationInfo, parameter: str) -> bool:  # noqa: ARG002 - the protocol's signature
@@ -175,7 +186,7 @@ class TargetKind:
 
     def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:  # noqa: ARG002
         """Level of one valid reading against the custom target; ``None`` for invalid readings."""
-        if reading.value is None or not reading.flag.valid:
+        if reading.value is None or reading.flag is not VALID:
             return None
         lim = self.targets[reading.parameter]
         return _upper(self.rule, reading, reading.value, lim, series, cls=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from rules.kinds.base import QUIET, Outcome, Series, active, epoch, fmt, label, quiet
+from rules.kinds.base import QUIET, VALID, Outcome, Series, active, epoch, fmt, label, quiet
 from rules.rule_models import FlagsRule, FlatlineRule, RateRule, ThresholdRule
 from station.reading import Reading
 from station.registry import StationInfo
@@ -42,7 +42,7 @@ class ThresholdKind(_OneParameter[ThresholdRule]):
     def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:  # noqa: ARG002
         """Level ``rule.level`` while past the threshold; valid readings only."""
         v = reading.value
-        if v is None or not reading.flag.valid:
+        if v is None or reading.flag is not VALID:
             return None
         zh, en = label(reading.parameter)
         if self.rule.above is not None:
@@ -82,7 +82,7 @@ class RateKind(_OneParameter[RateRule]):
     def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:  # noqa: ARG002
         """Active while the rise within the window is at least ``rise``."""
         v = reading.value
-        if v is None or not reading.flag.valid:
+        if v is None or reading.flag is not VALID:
             return None
         now = epoch(reading.ts)
         window = [p for p in series.get("w", []) if now - p[0] <= self.span]
@@ -109,7 +109,7 @@ class FlatlineKind(_OneParameter[FlatlineRule]):
     def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:  # noqa: ARG002
         """Active from the ``count``-th identical value until the value changes."""
         v = reading.value
-        if v is None or not reading.flag.valid:
+        if v is None or reading.flag is not VALID:
             return None
         last = series.get("last")
         same = last is not None and abs(v - last) <= self.rule.tolerance

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
-from rules.kinds.base import Outcome, Series, active, epoch, fmt, label, quiet
+from rules.kinds.base import VALID, Outcome, Series, active, epoch, fmt, label, quiet
 from rules.rule_models import TrendRule
 from rules.standards import gb3838
 from rules.standards.common import CHINA_TZ
@@ -73,7 +73,7 @@ class TrendKind:
     def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:
         """Active while the fitted line is below the limit and reaches it within the horizon."""
         v, limit = reading.value, self._limit(info, reading.parameter)
-        if v is None or not reading.flag.valid or limit is None:
+        if v is None or reading.flag is not VALID or limit is None:
             return None
         now = epoch(reading.ts)
         window = [*series.get("w", []), [now, v]][-self.rule.window :]

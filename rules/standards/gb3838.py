@@ -12,7 +12,8 @@ Section evaluation (the single-factor method) lives in :mod:`rules.standards.gb3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -39,6 +40,14 @@ class Limits:
 
     direction: Direction
     values: tuple[float, float, float, float, float]
+    #: The limits as a non-decreasing sequence for :func:`bisect.bisect_left` (DO's negated).
+    _ascending: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ascending = tuple(-v for v in self.values) if self.direction is Direction.MIN else self.values
+        if list(ascending) != sorted(ascending):
+            raise ValueError(f"class limits must be monotonic from I to V: {self.values}")
+        object.__setattr__(self, "_ascending", ascending)
 
     def limit(self, water_class: WaterClass) -> float:
         """The limit of ``water_class`` (I..V)."""
@@ -54,17 +63,15 @@ class Limits:
         return value <= lim
 
     def best_class(self, value: float) -> WaterClass:
-        """The best class (I..V) whose limit ``value`` meets; 劣Ⅴ when it meets none (the hot path of
-        :func:`classify`: one pass over the five limits)."""
-        if self.direction is Direction.MIN:
-            for i, lim in enumerate(self.values):
-                if value >= lim:
-                    return _CLASSES[i]
-        else:
-            for i, lim in enumerate(self.values):
-                if value <= lim:
-                    return _CLASSES[i]
-        return WaterClass.WORSE_THAN_V
+        """The best class (I..V) whose limit ``value`` meets; 劣Ⅴ when it meets none (NaN meets none).
+
+        The hot path of :func:`classify`: the limits are monotonic, so the first class met is found by
+        bisection (in C) on ``_ascending``: ``v <= limit`` (DO: ``-v <= -limit``), exact as the comparison.
+        """
+        if value != value:  # noqa: PLR0124 - NaN: bisection would call it class I
+            return WaterClass.WORSE_THAN_V
+        i = bisect_left(self._ascending, -value if self.direction is Direction.MIN else value)
+        return _CLASSES[i] if i < len(_CLASSES) else WaterClass.WORSE_THAN_V
 
 
 def _max(i: float, ii: float, iii: float, iv: float, v: float) -> Limits:

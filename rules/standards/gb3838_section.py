@@ -141,6 +141,60 @@ def evaluate_values(values: Mapping[str, float], target: WaterClass, water_body:
     )
 
 
+class ClassSummary(NamedTuple):
+    """What :func:`evaluate_values` gives for a section's class, without the exceedance multiples."""
+
+    water_class: WaterClass
+    worst: tuple[str, ...]
+    exceed: tuple[str, ...]
+
+
+def _summary_key(item: tuple[str, float, WaterClass], water_body: WaterBody) -> tuple[bool, int, float]:
+    """:func:`_rank_key` of the item :func:`evaluate_item` would build (its class III multiple, exact)."""
+    code, value, cls = item
+    over_iii = None
+    if code not in {"ph", "do"}:
+        over_iii = exceedance_multiple(value, gb3838.limits_for(code, water_body).limit(WaterClass.III))
+    return (not (code in TOXIC and over_iii is not None), -cls, -(over_iii or 0.0))
+
+
+def summarise_values(values: Mapping[str, float], target: WaterClass, water_body: WaterBody) -> ClassSummary:
+    """The class, worst items and items missing the target of :func:`evaluate_values`, identical to it.
+
+    The engine's hot path (a ``water_class`` record whenever an item's class changes): classes and the
+    target test are comparisons with the limits; the exact class III multiples that rank the worst items
+    are computed only when several items share the worst class. Same checks, same ``ValueError``.
+    """
+    if target is WaterClass.WORSE_THAN_V:
+        raise ValueError("the target class must be I..V")
+    items: list[tuple[str, float, WaterClass]] = []
+    exceed: list[str] = []
+    for code, value in values.items():
+        if code not in gb3838.EVALUATED:
+            continue
+        check_concentration(value, code)
+        if code == "ph":
+            bad = not gb3838.ph_in_range(value)
+            items.append((code, value, WaterClass.WORSE_THAN_V if bad else WaterClass.I))
+            missed = bad
+        else:
+            limits = gb3838.limits_for(code, water_body)
+            items.append((code, value, limits.best_class(value)))
+            lim = limits.limit(target)
+            missed = value < lim if code == "do" else value > lim
+        if missed:
+            exceed.append(code)
+    if not items:
+        raise ValueError("no evaluated GB 3838 item among " + (", ".join(values) or "nothing"))
+    if water_body is WaterBody.LAKE_RESERVOIR and "tn" in values:
+        check_concentration(values["tn"], "tn")  # evaluate_values classes it separately
+    worst_class = max(cls for _, _, cls in items)
+    worst = [item for item in items if item[2] == worst_class]
+    if len(worst) > 1:  # a stable sort: the order of the full ranking, filtered
+        worst.sort(key=lambda item: _summary_key(item, water_body))
+    return ClassSummary(worst_class, tuple(code for code, _, _ in worst), tuple(exceed))
+
+
 def evaluate_readings(
     readings: Iterable[Reading], target: WaterClass, water_body: WaterBody
 ) -> SectionResult:
