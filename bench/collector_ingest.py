@@ -141,14 +141,19 @@ class Peers:
 
 
 def start_peers(svc: Services, count: int, run_no: int, work: Path) -> Peers:
-    """``count`` collector processes (``stationpipe collector``) sharing the run's group, subscribed."""
+    """``count`` collector processes (``stationpipe collector``) sharing one group, subscribed.
+
+    Every run reuses the same client ids, so the broker keeps one persistent session per collector: with
+    new ids per run, the stopped collectors' sessions would stay subscribed and have the broker queue
+    every later message for them too.
+    """
     procs, urls = [], []
     for n in range(count):
         port = free_port()
         cfg = work / f"peer-{run_no}-{n}.toml"
         cfg.write_text(
-            f'kind = "collector"\ngroup = "bench{run_no}"\nstate_dir = "{work / f"peer-{run_no}-{n}"}"\n'
-            f'[mqtt]\nport = {svc.mosquitto.port}\nclient_id = "bench-peer-{run_no}-{n}"\n'
+            f'kind = "collector"\ngroup = "bench"\nstate_dir = "{work / f"peer-{run_no}-{n}"}"\n'
+            f'[mqtt]\nport = {svc.mosquitto.port}\nclient_id = "bench-peer-{n}"\n'
             f'[influx]\nurl = "{svc.influx.url}"\ndatabase = "{svc.influx.database}"\n'
             "[batch]\nmax_points = 50000\nmax_messages = 500\nmax_age = 1.0\n"
             f"[metrics]\nport = {port}\n"
