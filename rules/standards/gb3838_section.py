@@ -149,15 +149,6 @@ class ClassSummary(NamedTuple):
     exceed: tuple[str, ...]
 
 
-def _summary_key(item: tuple[str, float, WaterClass], water_body: WaterBody) -> tuple[bool, int, float]:
-    """:func:`_rank_key` of the item :func:`evaluate_item` would build (its class III multiple, exact)."""
-    code, value, cls = item
-    over_iii = None
-    if code not in {"ph", "do"}:
-        over_iii = exceedance_multiple(value, gb3838.limits_for(code, water_body).limit(WaterClass.III))
-    return (not (code in TOXIC and over_iii is not None), -cls, -(over_iii or 0.0))
-
-
 def summarise_values(values: Mapping[str, float], target: WaterClass, water_body: WaterBody) -> ClassSummary:
     """The class, worst items and items missing the target of :func:`evaluate_values`, identical to it.
 
@@ -189,10 +180,11 @@ def summarise_values(values: Mapping[str, float], target: WaterClass, water_body
     if water_body is WaterBody.LAKE_RESERVOIR and "tn" in values:
         check_concentration(values["tn"], "tn")  # evaluate_values classes it separately
     worst_class = max(cls for _, _, cls in items)
-    worst = [item for item in items if item[2] == worst_class]
-    if len(worst) > 1:  # a stable sort: the order of the full ranking, filtered
-        worst.sort(key=lambda item: _summary_key(item, water_body))
-    return ClassSummary(worst_class, tuple(code for code, _, _ in worst), tuple(exceed))
+    worst = tuple(code for code, _, cls in items if cls == worst_class)
+    if len(worst) > 1:  # ranked as evaluate_values ranks them (a stable sort: the full order, filtered)
+        tied = [evaluate_item(code, values[code], target, water_body) for code in worst]
+        worst = tuple(i.parameter for i in sorted(tied, key=_rank_key))
+    return ClassSummary(worst_class, worst, tuple(exceed))
 
 
 def evaluate_readings(
