@@ -7,8 +7,11 @@ fills. ``commit`` makes the batch durable (written, or spooled on disk) and only
 messages, in the order they arrived (manual acknowledgement on a persistent session). A collector killed
 mid-batch loses nothing: the broker redelivers and the rewrite lands on the same points.
 
-When the connection drops, the batches in memory are dropped unacknowledged (their packet ids belong to
-the old connection); the broker redelivers them on the new one.
+When the connection drops, the batches taken from it and not yet acknowledged (the one being written,
+the queued one, the one filling) are still made durable, within ``_KEEP_TIMEOUT``, though they can no
+longer be acknowledged (their packet ids belong to the old connection): a broker that is restarted
+redelivers them on the new one and the rewrite lands on the same points, but one that was killed before
+it saved them to disk cannot, and they would be lost.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from station.reading import utc_now
 
 log = logging.getLogger(__name__)
 _QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: DESIGN.md rule 9)
+_KEEP_TIMEOUT = 10.0  # seconds to make a dropped connection's unacknowledged batches durable
 
 
 @dataclass
@@ -72,6 +76,20 @@ class Batch:
             or len(self.messages) >= limits.max_messages
             or now >= deadline
         )
+
+
+@dataclass
+class Unacked:
+    """The batches of one connection not yet acknowledged: filling, queued for writing, being written."""
+
+    queue: asyncio.Queue[Batch] = field(default_factory=lambda: asyncio.Queue(_QUEUE_SLOTS))
+    filling: Batch = field(default_factory=Batch)
+    writing: Batch | None = None
+
+    def batches(self) -> list[Batch]:
+        """All of them, oldest first (taking the queued ones out of the queue)."""
+        queued = [self.queue.get_nowait() for _ in range(self.queue.qsize())]
+        return [b for b in (self.writing, *queued, self.filling) if b is not None and b.lines]
 
 
 class Collector:
@@ -119,7 +137,7 @@ class Collector:
             self.fast_clocks.discard(station)
             log.info("station %s: readings no longer ahead of this clock", station)
 
-    async def consume(self, client: aiomqtt.Client, queue: asyncio.Queue[Batch]) -> None:
+    async def consume(self, client: aiomqtt.Client, unacked: Unacked) -> None:
         """Batch messages by size, age and idleness and queue each due batch; forever.
 
         The next message is awaited in a task that a batch deadline never cancels: aiomqtt's message
@@ -129,7 +147,7 @@ class Collector:
         limits = self.config.batch
         loop = asyncio.get_running_loop()
         messages = client.messages
-        batch = Batch()
+        batch = unacked.filling
         last = loop.time()  # when the latest message arrived
         receiving: asyncio.Task[aiomqtt.Message] | None = None
         try:
@@ -147,20 +165,36 @@ class Collector:
                     for more in ready_messages(client, limits.max_messages - len(batch.messages)):
                         await self.handle(more, batch)
                 if batch.due(limits, loop.time(), last):
-                    await queue.put(batch)
-                    batch = Batch()
+                    await unacked.queue.put(batch)
+                    batch = unacked.filling = Batch()
         finally:
             if receiving is not None:
                 receiving.cancel()
 
-    async def commit(self, client: aiomqtt.Client, queue: asyncio.Queue[Batch]) -> None:
+    async def commit(self, client: aiomqtt.Client, unacked: Unacked) -> None:
         """Make each queued batch durable, then acknowledge its messages in arrival order; forever."""
         while True:
             raise_if_cancelled()
-            batch = await queue.get()
+            batch = unacked.writing = await unacked.queue.get()
             if batch.lines:
                 await self.store.durable(batch.lines, batch.topics)
             ack_all(client, batch.messages)
+            unacked.writing = None
+
+    async def keep(self, unacked: Unacked) -> None:
+        """Make a dropped connection's unacknowledged batches durable (see the module docstring)."""
+        batches = unacked.batches()
+        if not batches:
+            return
+        points = sum(len(b.lines) for b in batches)
+        try:
+            async with asyncio.timeout(_KEEP_TIMEOUT):
+                for batch in batches:
+                    await self.store.durable(batch.lines, batch.topics)
+        except TimeoutError:
+            log.warning("connection lost: %d unacknowledged points not made durable in time", points)
+            return
+        log.info("connection lost: %d unacknowledged points made durable (rewritten if redelivered)", points)
 
     async def connection(self, ready: asyncio.Event | None) -> None:
         """One broker session: subscribe, then consume and commit until the connection fails."""
@@ -179,12 +213,16 @@ class Collector:
             self.reconnect.reset()
             if ready is not None:
                 ready.set()
-            queue: asyncio.Queue[Batch] = asyncio.Queue(_QUEUE_SLOTS)
+            unacked = Unacked()
             try:
                 async with asyncio.TaskGroup() as tg:
-                    tg.create_task(self.consume(client, queue))
-                    tg.create_task(self.commit(client, queue))
+                    tg.create_task(self.consume(client, unacked))
+                    tg.create_task(self.commit(client, unacked))
                     tg.create_task(self.status(client))
+            except* aiomqtt.MqttError:
+                self.store.dead.client = None  # dead letters go to their file, not to the lost connection
+                await self.keep(unacked)
+                raise
             finally:
                 self.store.dead.client = None
 

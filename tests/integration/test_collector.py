@@ -71,7 +71,12 @@ def messages(station: str, count: int, start: int = 0) -> list[StationMessage]:
 
 async def publish(services: Services, items: list[tuple[str, bytes]]) -> None:
     """Publish each (topic, payload) at QoS 1 and wait for the broker's acknowledgements."""
-    async with aiomqtt.Client("127.0.0.1", services.mosquitto.port, max_queued_outgoing_messages=0) as pub:
+    await publish_to(services.mosquitto.port, items)
+
+
+async def publish_to(port: int, items: list[tuple[str, bytes]]) -> None:
+    """``publish`` to the broker on ``port``."""
+    async with aiomqtt.Client("127.0.0.1", port, max_queued_outgoing_messages=0) as pub:
         for topic, payload in items:
             await pub.publish(topic, payload, qos=1)
 

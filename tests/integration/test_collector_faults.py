@@ -1,5 +1,6 @@
-"""The collector through faults: InfluxDB stopped for a while (spool, restart, drain) and the collector
-process SIGKILLed mid-stream (the broker redelivers; idempotent writes leave no duplicates)."""
+"""The collector through faults: InfluxDB stopped for a while (spool, restart, drain), the collector
+process SIGKILLed mid-stream (the broker redelivers; idempotent writes leave no duplicates), and the
+broker SIGKILLed while the collector holds unwritten messages (it still stores them)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from station import wire
-from testbed.services import Services
+from testbed.services import Mosquitto, Services
 from tests.integration.test_collector import (
     PARAMS,
     collector_config,
@@ -21,6 +22,7 @@ from tests.integration.test_collector import (
     expected_values,
     messages,
     publish,
+    publish_to,
     running,
     stored_values,
     wait_for,
@@ -52,6 +54,34 @@ async def test_influx_outage_spools_survives_a_restart_and_drains(services: Serv
         if services.influx.proc is None or services.influx.proc.poll() is not None:
             services.influx.start()
     assert stored_values(services, station) == expected_values(first + second)
+
+
+async def test_a_killed_brokers_messages_held_in_a_batch_are_still_stored(
+    services: Services, tmp_path: Path
+) -> None:
+    """A broker killed before it saved what it acknowledged cannot redeliver it: the collector makes the
+    batches it holds unacknowledged durable when the connection drops (here the broker never returns)."""
+    broker = Mosquitto("mosquitto-keep", tmp_path)
+    broker.start()
+    station, msgs = "it-keep-01", messages("it-keep-01", 20)
+    config = collector_config(
+        services,
+        tmp_path / "state",
+        "it-keep",
+        mqtt={"port": broker.port, "client_id": "it-keep"},
+        batch={"max_age": 60.0, "max_idle": 60.0},  # the batch stays in memory until the broker dies
+    )
+    try:
+        async with running(config) as metrics:
+            await publish_to(broker.port, [wire.encode(m) for m in msgs])
+            held = lambda: metrics.value("collector_messages_total", kind="readings") >= len(msgs)  # noqa: E731
+            await wait_for(held, "every message received into the batch")
+            assert count(services, station) == 0
+            broker.kill()
+            await wait_for(lambda: count(services, station) == 20 * len(PARAMS), "the held batch stored")
+    finally:
+        broker.stop()
+    assert stored_values(services, station) == expected_values(msgs)
 
 
 @pytest.fixture
