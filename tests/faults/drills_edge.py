@@ -18,6 +18,7 @@ from testbed.services import free_port
 from tests.faults.harness import Plan, Run, deployment, hold, need, wait, water_stations
 from tests.faults.ledger import Key, wholly_lost
 from tests.faults.outcome import Outcome, kill
+from tests.integration.edge_helpers import two_increasing_runs
 
 # --- the uplink ---------------------------------------------------------------------------------------
 
@@ -56,21 +57,11 @@ def uplink_cut(plan: Plan, kind: Cut = "blackhole") -> Outcome:
     seen: dict[str, object] = {
         "spool depth grew to": peak,
         "drained": drained,
-        "arrived in seq order (backlog and live lanes)": _in_order(arrivals),
+        "arrived in seq order (backlog and live lanes)": two_increasing_runs(arrivals),
     }
     out = Outcome(readings, records=records, seen=seen, found=found)
     out.print()
     return out
-
-
-def _in_order(seqs: list[int]) -> bool:
-    """The arrivals interleave at most two increasing runs (backlog lane and live lane)."""
-    for threshold in {*seqs, -1}:
-        low = [s for s in seqs if s <= threshold]
-        high = [s for s in seqs if s > threshold]
-        if low == sorted(low) and high == sorted(high):
-            return True
-    return False
 
 
 def edge_spool_full(plan: Plan, max_messages: int = 10) -> Outcome:
