@@ -1,15 +1,16 @@
 """Collector ingest benchmark: sustained values/s from MQTT into InfluxDB, against writing the same line
 protocol straight to InfluxDB in the same run (same batch size, gzip, one request at a time).
 
-    .venv/bin/python bench/collector_ingest.py [--messages 20000] [--values 10] [--runs 3]
+    .venv/bin/python -m bench.collector_ingest [--messages 20000] [--values 10] [--runs 3]
+        [--collectors 1] [--publisher raw|mosquitto_pub]
 
 Each run publishes ``--messages`` readings messages (``--values`` readings each) from a separate process
 into the broker while ``--collectors`` collector processes (``stationpipe collector``, default one) store
-them; the rate is the
-values stored divided by the time from the first message published to the last point written. The
-baseline writes the same lines with httpx. Medians of ``--runs`` are printed, and their ratio.
-Not run by pytest.
-"""
+them; the rate is the values stored divided by the time from the first message published to the last
+point written. The load generator is by default ``bench/raw_publisher.py`` (packets prepared before the
+clock starts, as the baseline prepares its bodies); ``--publisher mosquitto_pub`` uses ten C clients,
+which take ~0.5 CPU-s per 50,000 messages from the same two cores. The baseline writes the same lines
+with httpx. Medians of ``--runs`` are printed, and their ratio. Not run by pytest."""
 
 from __future__ import annotations
 
@@ -56,21 +57,68 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STATIONS = 10  # one publisher process per station topic
 
 
-def publishers(port: int, feeds: dict[str, Path]) -> list[subprocess.Popen[bytes]]:
-    """One ``mosquitto_pub -l`` (C, QoS 1) per station topic, each sending its feed file line by line.
+class MosquittoPubs:
+    """One ``mosquitto_pub -l`` (C, QoS 1) per station topic, each sending its feed file line by line
+    (``--publisher mosquitto_pub``): ~10 µs of CPU a message, taken from the cores under test."""
 
-    A Python publisher costs about as much CPU per message as the collector itself and shares the same two
-    cores, so it would measure itself; the C client leaves the cores to the broker, collector and database.
-    """
-    exe = shutil.which("mosquitto_pub")
-    if exe is None:
-        raise SystemExit("mosquitto_pub not found: apt-get install mosquitto-clients (scripts/test does)")
-    out = []
-    for topic, feed in feeds.items():
-        argv = [exe, "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-M", "1000", "-l", "-t", topic]
-        with feed.open("rb") as stdin:
-            out.append(subprocess.Popen(argv, stdin=stdin))
-    return out
+    def __init__(self, port: int, feeds: dict[str, Path]) -> None:
+        exe = shutil.which("mosquitto_pub")
+        if exe is None:
+            raise SystemExit("mosquitto_pub not found: apt-get install mosquitto-clients (scripts/test does)")
+        self.argvs = [
+            ([exe, "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-M", "1000", "-l", "-t", topic], feed)
+            for topic, feed in feeds.items()
+        ]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.before = 0.0
+
+    def go(self) -> None:
+        """Start them (they connect on the clock)."""
+        self.before = _children_cpu()
+        for argv, feed in self.argvs:
+            with feed.open("rb") as stdin:
+                self.procs.append(subprocess.Popen(argv, stdin=stdin))
+
+    def finish(self) -> float:
+        """Wait for them; their CPU seconds."""
+        for proc in self.procs:
+            if proc.wait(60) != 0:
+                raise SystemExit(f"mosquitto_pub failed with exit code {proc.returncode}")
+        return _children_cpu() - self.before
+
+
+def _children_cpu() -> float:
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped children only
+    return kids.ru_utime + kids.ru_stime
+
+
+class RawPublisher:
+    """``bench/raw_publisher.py`` in its own process (the default): packets prepared and the session
+    connected before the clock starts, then written in 64 KiB chunks (see its docstring)."""
+
+    def __init__(self, port: int, feeds: dict[str, Path]) -> None:
+        argv = [sys.executable, "-m", "bench.raw_publisher", "--port", str(port)]
+        argv += [f"{topic}={path}" for topic, path in feeds.items()]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        if self.stdout.readline().strip() != b"ready":
+            raise SystemExit(f"raw publisher failed to connect (exit code {self.proc.wait(10)})")
+
+    def go(self) -> None:
+        """Start sending."""
+        self.stdin.write(b"go\n")
+        self.stdin.flush()
+
+    def finish(self) -> float:
+        """Wait until every message is acknowledged; its CPU seconds; let it exit."""
+        done = self.stdout.readline().decode().strip()
+        cpu = cpu_seconds(self.proc.pid)
+        self.stdin.close()
+        if not done.startswith("done") or self.proc.wait(30) != 0:
+            raise SystemExit(f"raw publisher failed ({done!r}, exit code {self.proc.wait(30)})")
+        return cpu
 
 
 def make_messages(count: int, values: int, run_no: int) -> list[StationMessage]:
@@ -105,11 +153,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def _cpu(svc: Services) -> dict[str, float]:
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the publishers, once reaped
     procs = {"mosquitto": svc.mosquitto.proc, "influxd": svc.influx.proc}
-    out = {name: cpu_seconds(p.pid) for name, p in procs.items() if p is not None}
-    out["publishers"] = kids.ru_utime + kids.ru_stime
-    return out
+    return {name: cpu_seconds(p.pid) for name, p in procs.items() if p is not None}
 
 
 @dataclass
@@ -179,7 +224,9 @@ def _answers(client: httpx.Client, urls: list[str]) -> bool:
         return False
 
 
-def collector_run(svc: Services, msgs: list[StationMessage], run_no: int, work: Path, count: int) -> float:
+def collector_run(
+    svc: Services, msgs: list[StationMessage], run_no: int, work: Path, *, count: int, publisher: str
+) -> float:
     """Values/s from the first publish to the last point written, through ``count`` real collector
     processes (``stationpipe collector``) in one shared-subscription group.
 
@@ -191,10 +238,11 @@ def collector_run(svc: Services, msgs: list[StationMessage], run_no: int, work: 
     feeds = _feeds(msgs, work / f"feed-{run_no}")
     peers = start_peers(svc, count, run_no, work)
     try:
+        load = (RawPublisher if publisher == "raw" else MosquittoPubs)(svc.mosquitto.port, feeds)
         with httpx.Client(timeout=5) as client:
             before, peers_before = _cpu(svc), peers.cpu()
             started = time.perf_counter()
-            pubs = publishers(svc.mosquitto.port, feeds)
+            load.go()
             deadline = started + 600
             while (stored := peers.written(client)) < points:
                 if time.perf_counter() > deadline:
@@ -203,10 +251,8 @@ def collector_run(svc: Services, msgs: list[StationMessage], run_no: int, work: 
                 # them), slowly until the last tenth and then finely; bounded by the deadline
                 time.sleep(0.25 if stored < 0.9 * points else 0.02)
             elapsed = time.perf_counter() - started
-        for pub in pubs:
-            if pub.wait(60) != 0:
-                raise SystemExit(f"publisher failed with exit code {pub.returncode}")
         used = {k: v - before[k] for k, v in _cpu(svc).items()}
+        used["publisher"] = load.finish()
         used["collectors"] = peers.cpu() - peers_before
         print(f"  wall {elapsed:.2f} s; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
     finally:
@@ -235,18 +281,20 @@ def direct_run(svc: Services, msgs: list[StationMessage], batch_messages: int) -
         return points / (time.perf_counter() - started)
 
 
-def main(count: int, values: int, runs: int, collectors: int) -> None:
+def main(count: int, values: int, runs: int, collectors: int, publisher: str) -> None:
     """Alternate collector and direct runs on fresh timestamps; print medians and the ratio."""
     via, direct = [], []
     with running_services() as svc, tempfile.TemporaryDirectory() as tmp:
         for run_no in range(runs):
-            via.append(
-                collector_run(svc, make_messages(count, values, 2 * run_no), run_no, Path(tmp), collectors)
-            )
+            msgs = make_messages(count, values, 2 * run_no)
+            via.append(collector_run(svc, msgs, run_no, Path(tmp), count=collectors, publisher=publisher))
             direct.append(direct_run(svc, make_messages(count, values, 2 * run_no + 1), 500))
             print(f"run {run_no + 1}: collector {via[-1]:,.0f} values/s, direct {direct[-1]:,.0f} values/s")
     v, d = statistics.median(via), statistics.median(direct)
-    print(f"messages/run {count}, values/message {values}, runs {runs}, collectors {collectors}")
+    print(
+        f"messages/run {count}, values/message {values}, runs {runs}, collectors {collectors}, "
+        f"publisher {publisher}"
+    )
     print(f"collector (MQTT -> InfluxDB): {v:,.0f} values/s ({v / values:,.0f} messages/s) median")
     print(f"direct line protocol -> InfluxDB: {d:,.0f} values/s median")
     print(f"ratio collector/direct: {v / d:.2f}")
@@ -260,5 +308,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--collectors", type=int, default=1, help="collector processes sharing the load (shared subscription)"
     )
+    parser.add_argument(
+        "--publisher",
+        choices=("raw", "mosquitto_pub"),
+        default="raw",
+        help="load generator: prepared packets (bench/raw_publisher.py) or ten mosquitto_pub processes",
+    )
     args = parser.parse_args()
-    main(args.messages, args.values, args.runs, args.collectors)
+    main(args.messages, args.values, args.runs, args.collectors, args.publisher)
