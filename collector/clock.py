@@ -21,11 +21,6 @@ from collector.lineproto import FieldValue, line, timestamp_ns
 from station.wire import ReadingRow
 
 
-def newest(ts: datetime, rows: list[ReadingRow]) -> datetime:
-    """The latest instant in a readings message (its own ``ts`` or a reading's)."""
-    return max((r.ts for r in rows if r.ts is not None), default=ts) if rows else ts
-
-
 def ahead_lines(
     station: str, ts: datetime, rows: list[ReadingRow], now: datetime, max_ahead: float
 ) -> tuple[list[str], int]:

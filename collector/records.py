@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from collector.clock import ahead_lines, newest
+from collector.clock import ahead_lines
 from collector.points import derived_lines, rows_lines, warning_lines
 from station import wire
 from station.errors import RejectedError
@@ -39,8 +39,8 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
     """
     try:
         if topic.endswith("/readings"):
-            station, ts, rows = wire.decode_readings_rows(topic, payload)
-            if now is not None and newest(ts, rows) > now + timedelta(seconds=max_ahead):
+            station, ts, rows, latest = wire.decode_readings_rows(topic, payload)
+            if now is not None and latest > now + timedelta(seconds=max_ahead):
                 lines, ahead = ahead_lines(station, ts, rows, now, max_ahead)
                 return Decoded("readings", station, lines, ahead)
             return Decoded("readings", station, rows_lines(station, ts, rows))

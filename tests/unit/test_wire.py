@@ -218,10 +218,11 @@ def test_rows_decoding_is_as_strict_as_decoding(payload: bytes, field: str) -> N
 @given(station_messages())
 def test_rows_decoding_agrees_with_decoding(msg: StationMessage) -> None:
     topic, payload = wire.encode(msg)
-    station, ts, rows = wire.decode_readings_rows(topic, payload)
+    station, ts, rows, latest = wire.decode_readings_rows(topic, payload)
     decoded = wire.decode(topic, payload)
     assert isinstance(decoded, StationMessage)
     assert (station, ts) == (decoded.station, decoded.ts)
+    assert latest == max([ts, *(r.ts for r in decoded.readings)])
     assert [(r.parameter, r.value, r.flag, r.ts or ts) for r in rows] == [
         (r.parameter, r.value, r.flag.value, r.ts) for r in decoded.readings
     ]
