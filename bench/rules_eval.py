@@ -27,11 +27,12 @@ from typing import Any
 import aiomqtt
 
 from rules.config import RulesConfig
-from rules.engine import run, tune_gc
+from rules.engine import run
 from rules.evaluator import Evaluator
 from station import wire
 from station.messages import WarningEvent
 from station.reading import Reading, StationMessage
+from station.runtime import tune_gc
 from testbed.services import Mosquitto
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

@@ -36,6 +36,7 @@ from station.backoff import consumer_reconnect
 from station.errors import RejectedError
 from station.mqtt import QOS, ack_all, enable_manual_ack, make_client, ready_messages
 from station.reading import utc_now
+from station.runtime import tune_gc
 
 log = logging.getLogger(__name__)
 _QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: DESIGN.md rule 9)
@@ -264,6 +265,7 @@ async def run(
         with serving(metrics, config.metrics):
             if config.registry is not None:
                 await stations.refresh(store)
+            tune_gc()  # after start-up: its modules, schemas and registry are long-lived
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(store.drain())
                 tg.create_task(stations.watch(store))

@@ -13,7 +13,6 @@ reading is recognised as already evaluated (:mod:`rules.ordering`).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections import Counter
@@ -41,42 +40,16 @@ from station.errors import RejectedError
 from station.messages import Derived
 from station.mqtt import QOS, ack, enable_manual_ack, make_client
 from station.reading import StationMessage
+from station.runtime import tune_gc
 
-__all__ = ["Engine", "run", "tune_gc"]
+__all__ = ["Engine", "run"]
 log = logging.getLogger(__name__)
 _DERIVED_QUEUE = 10_000  # derived results waiting for the broker (bounded: DESIGN.md rule 9)
 _DERIVED_BATCH = 200
-#: Allocations (net, of container objects) between young garbage collections; CPython's default is 700.
-GC_YOUNG_THRESHOLD = 10_000
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def tune_gc() -> None:
-    """Make the cyclic garbage collector cheap for the engine, once rules, registry and state are loaded.
-
-    Why: evaluation allocates several short-lived containers per reading (outcomes, window lists,
-    messages), nearly all freed by reference counting, and keeps a large long-lived state (series and
-    instances of every station, the rules, the imported modules). With CPython's default young threshold
-    (700) a collection ran every few messages and the older generations were rescanned with that state:
-    5 % of the in-process evaluation time of bench/rules_eval.py (timed with ``gc.callbacks``), 1.6 % after
-    this. So:
-
-    - ``gc.freeze()`` after one full collection: what is loaded now (modules, configuration, restored
-      state) moves to the permanent generation, which collections no longer traverse. Frozen objects are
-      still freed by reference counting; only garbage cycles among them would stay, and there are none at
-      this point (just collected);
-    - the young threshold is raised to :data:`GC_YOUNG_THRESHOLD`: young collections ~14x rarer, each
-      over at most that many objects (a few MB), so memory stays bounded; older thresholds are unchanged.
-
-    The collector stays enabled: cycles created later are still found.
-    """
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 @dataclass
