@@ -52,11 +52,10 @@ class Batch:
     messages: list[aiomqtt.Message] = field(default_factory=list)
     started: float | None = None
 
-    def add(self, message: aiomqtt.Message, lines: list[str]) -> None:
+    def add(self, message: aiomqtt.Message, topic: str, lines: list[str]) -> None:
         """Take one message (``lines`` may be empty: a dead-lettered message is acknowledged in order)."""
         if self.started is None:
             self.started = asyncio.get_running_loop().time()
-        topic = message.topic.value
         self.lines.extend(lines)
         self.topics.extend([topic] * len(lines))
         self.messages.append(message)
@@ -104,22 +103,29 @@ class Collector:
         self.fast_clocks: set[str] = set()  # stations whose readings arrive stamped in the future
         self.reconnect = consumer_reconnect()
 
-    async def handle(self, message: aiomqtt.Message, batch: Batch) -> None:
-        """Decode one message into the batch; an undecodable one is dead-lettered (and acked in order)."""
-        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
-        topic = message.topic.value
-        try:
-            decoded = decode(topic, payload, utc_now(), self.config.clock.max_ahead)
-        except RejectedError as exc:
-            self.metrics.received("undecodable").inc()
-            await self.store.dead.send("undecodable", str(exc), topic, payload)
-            batch.add(message, [])
-            return
-        self.metrics.received(decoded.kind).inc()
-        self.stations.seen(decoded.station)
-        if decoded.ahead or decoded.station in self.fast_clocks:
-            self._clock(decoded)
-        batch.add(message, decoded.lines)
+    async def handle(self, messages: list[aiomqtt.Message], batch: Batch) -> None:
+        """Decode messages into the batch, in order; an undecodable one is dead-lettered (and acked in
+        order). One clock reading and one count per kind for all of them: they arrived together."""
+        now = utc_now()
+        max_ahead = self.config.clock.max_ahead
+        counts: dict[str, int] = {}
+        for message in messages:
+            payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+            topic = message.topic.value
+            try:
+                decoded = decode(topic, payload, now, max_ahead)
+            except RejectedError as exc:
+                counts["undecodable"] = counts.get("undecodable", 0) + 1
+                await self.store.dead.send("undecodable", str(exc), topic, payload)
+                batch.add(message, topic, [])
+                continue
+            counts[decoded.kind] = counts.get(decoded.kind, 0) + 1
+            self.stations.seen(decoded.station)
+            if decoded.ahead or decoded.station in self.fast_clocks:
+                self._clock(decoded)
+            batch.add(message, topic, decoded.lines)
+        for kind, count in counts.items():
+            self.metrics.received(kind).inc(count)
 
     def _clock(self, decoded: Decoded) -> None:
         """Count readings stamped ahead of our clock; log a station's clock running ahead, and back, once."""
@@ -162,9 +168,8 @@ class Collector:
                 if receiving.done():
                     message, receiving = receiving.result(), None
                     last = loop.time()
-                    await self.handle(message, batch)
-                    for more in ready_messages(client, limits.max_messages - len(batch.messages)):
-                        await self.handle(more, batch)
+                    room = limits.max_messages - len(batch.messages) - 1
+                    await self.handle([message, *ready_messages(client, room)], batch)
                 if batch.due(limits, loop.time(), last):
                     await unacked.queue.put(batch)
                     batch = unacked.filling = Batch()

@@ -15,7 +15,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import Field, SecretStr, model_validator
 
 from station.config import ConfigPath, Model, secret
-from station.mqtt_socket import EmptyFirstMatcher, puback_blob, read_ahead
+from station.mqtt_socket import EmptyFirstMatcher, message_from_paho, puback_blob, read_ahead
 
 QOS = 1  # every topic of DESIGN.md is QoS 1
 #: MQTT 5 PUBACK reason code: the broker accepted the message and had no subscriber to give it to.
@@ -80,6 +80,18 @@ class Client(aiomqtt.Client):
         paho_client = self._client
         paho_client._create_socket = read_ahead(paho_client._create_socket)  # type: ignore[method-assign]  # noqa: SLF001
         paho_client._on_message_filtered = EmptyFirstMatcher()  # noqa: SLF001 - aiomqtt adds no filters
+
+    def _on_message(  # paho's callback signature
+        self,
+        client: paho.Client,  # noqa: ARG002
+        userdata: Any,  # noqa: ARG002
+        message: paho.MQTTMessage,
+    ) -> None:
+        """aiomqtt's own, with the cheaper ``message_from_paho`` (station/mqtt_socket.py)."""
+        try:
+            self._queue.put_nowait(message_from_paho(message))
+        except asyncio.QueueFull:
+            self._logger.warning("Message queue is full. Discarding message.")
 
     def _on_publish(
         self, client: paho.Client, userdata: Any, mid: int, reason_code: ReasonCode, properties: Properties

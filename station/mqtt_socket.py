@@ -12,15 +12,21 @@ paho also looks every message's topic up in its trie of per-filter callbacks, wh
 
 With manual acknowledgement paho queues and sends one 4-byte PUBACK per message; ``puback_blob`` packs
 a batch's into one buffer that paho writes like any other packet.
+
+aiomqtt wraps each received message in its own ``Message``, validating the topic again through a new
+``Topic`` each time; ``message_from_paho`` builds the same ``Message`` with the topic's ``Topic``
+cached (a consumer sees few distinct topics: one per station and kind).
 """
 
 from __future__ import annotations
 
+import functools
 import socket
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
+import aiomqtt
 import paho.mqtt.client as paho
 from paho.mqtt.matcher import MQTTMatcher
 
@@ -95,3 +101,24 @@ def puback_blob(mids: Iterable[int]) -> bytes:
     """
     mids = list(mids)
     return struct.pack(f"!{len(mids)}I", *((paho.PUBACK << 24) | (2 << 16) | mid for mid in mids))
+
+
+@functools.lru_cache(maxsize=8192)
+def _topic(raw: bytes) -> aiomqtt.Topic:
+    return aiomqtt.Topic(raw.decode())  # UnicodeDecodeError, as paho's ``MQTTMessage.topic`` raises
+
+
+_new_message = object.__new__
+
+
+def message_from_paho(message: paho.MQTTMessage) -> aiomqtt.Message:
+    """What aiomqtt's ``Message._from_paho_message`` returns, without its per-message ``Topic`` check
+    (done once per distinct topic, cached and bounded) and keyword-argument constructor."""
+    out: aiomqtt.Message = _new_message(aiomqtt.Message)
+    out.topic = _topic(message._topic)  # noqa: SLF001 - the raw bytes: its ``topic`` decodes each time
+    out.payload = cast("bytes", message.payload)  # paho types it bytes | bytearray; it is bytes
+    out.qos = message.qos
+    out.retain = message.retain
+    out.mid = message.mid
+    out.properties = getattr(message, "properties", None)  # MQTT 5 only
+    return out

@@ -1,16 +1,27 @@
-"""The read-ahead socket, the batched PUBACKs and the empty-first topic matcher (station/mqtt_socket.py),
-over a real socket pair; their use against a real broker is in tests/integration/test_mqtt_batching.py."""
+"""The read-ahead socket, the batched PUBACKs, the empty-first topic matcher and the message builder
+(station/mqtt_socket.py), over a real socket pair; their use against a real broker is in
+tests/integration/test_mqtt_batching.py."""
 
 from __future__ import annotations
 
 import socket
 import struct
 
+import aiomqtt
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.matcher import MQTTMatcher
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
-from station.mqtt_socket import READ_AHEAD, EmptyFirstMatcher, ReadAheadSocket, puback_blob, read_ahead
+from station.mqtt_socket import (
+    READ_AHEAD,
+    EmptyFirstMatcher,
+    ReadAheadSocket,
+    message_from_paho,
+    puback_blob,
+    read_ahead,
+)
 
 
 def _pair() -> tuple[ReadAheadSocket, socket.socket]:
@@ -88,3 +99,21 @@ def test_empty_first_matcher_matches_like_pahos() -> None:
     expected = list(theirs.iter_match("stations/s1/readings"))  # type: ignore[no-untyped-call]
     assert list(ours.iter_match("stations/s1/readings")) == expected
     assert list(ours.iter_match("stations/s1/readings")) == ["cb"]
+
+
+@pytest.mark.parametrize("protocol", [paho.MQTTv311, paho.MQTTv5])
+def test_messages_are_what_aiomqtt_builds(protocol: int) -> None:
+    raw = paho.MQTTMessage(7, b"stations/s1/readings")
+    raw.payload, raw.qos, raw.retain = b'{"v":1}', 1, True
+    if protocol == paho.MQTTv5:
+        raw.properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    ours, theirs = message_from_paho(raw), aiomqtt.Message._from_paho_message(raw)
+    assert type(ours) is type(theirs)
+    assert vars(ours) == vars(theirs)
+    assert ours.topic.value == "stations/s1/readings"
+    assert message_from_paho(raw).topic is ours.topic  # one Topic per distinct topic
+
+
+def test_a_topic_that_is_not_utf8_fails_as_paho_does() -> None:
+    with pytest.raises(UnicodeDecodeError):
+        message_from_paho(paho.MQTTMessage(1, b"\xff/readings"))
