@@ -41,8 +41,8 @@ from station.runtime import tune_gc
 log = logging.getLogger(__name__)
 _QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: DESIGN.md rule 9)
 _KEEP_TIMEOUT = 10.0  # seconds to make a dropped connection's unacknowledged batches durable
-#: Messages decoded between two turns of the event loop: a write that has finished meanwhile is then
-#: acknowledged and the next one started within ~1.5 ms, not after a whole batch (~15 ms) is decoded.
+#: Messages taken and decoded between two turns of the event loop: a write that has finished meanwhile
+#: is then acknowledged and the next one started within ~1.5 ms, not after a whole batch (~15 ms).
 _YIELD_EVERY = 50
 
 
@@ -108,20 +108,23 @@ class Collector:
 
     async def handle(self, messages: list[aiomqtt.Message], batch: Batch) -> None:
         """Decode messages into the batch, in order; an undecodable one is dead-lettered (and acked in
-        order). One clock reading and one count per kind for all of them: they arrived together."""
+        order). One clock reading and one count per kind for all of them: they arrived together.
+
+        Nothing is awaited before every message is in the batch (the dead letters are sent after), so a
+        connection lost meanwhile still finds them all there (``keep``).
+        """
         now = utc_now()
         max_ahead = self.config.clock.max_ahead
         counts: dict[str, int] = {}
-        for n, message in enumerate(messages, 1):
-            if n % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # see _YIELD_EVERY
+        dead: list[tuple[str, str, bytes]] = []
+        for message in messages:
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
             topic = message.topic.value
             try:
                 decoded = decode(topic, payload, now, max_ahead)
             except RejectedError as exc:
                 counts["undecodable"] = counts.get("undecodable", 0) + 1
-                await self.store.dead.send("undecodable", str(exc), topic, payload)
+                dead.append((str(exc), topic, payload))
                 batch.add(message, topic, [])
                 continue
             counts[decoded.kind] = counts.get(decoded.kind, 0) + 1
@@ -131,6 +134,8 @@ class Collector:
             batch.add(message, topic, decoded.lines)
         for kind, count in counts.items():
             self.metrics.received(kind).inc(count)
+        for reason, topic, payload in dead:
+            await self.store.dead.send("undecodable", reason, topic, payload)
 
     def _clock(self, decoded: Decoded) -> None:
         """Count readings stamped ahead of our clock; log a station's clock running ahead, and back, once."""
@@ -173,14 +178,30 @@ class Collector:
                 if receiving.done():
                     message, receiving = receiving.result(), None
                     last = loop.time()
-                    room = limits.max_messages - len(batch.messages) - 1
-                    await self.handle([message, *ready_messages(client, room)], batch)
+                    await self.take(client, message, batch)
                 if batch.due(limits, loop.time(), last):
                     await unacked.queue.put(batch)
                     batch = unacked.filling = Batch()
         finally:
             if receiving is not None:
                 receiving.cancel()
+
+    async def take(self, client: aiomqtt.Client, message: aiomqtt.Message, batch: Batch) -> None:
+        """Decode ``message`` and whatever else the client has received into the batch, until it holds
+        ``max_messages``, ``_YIELD_EVERY`` at a time with a turn of the event loop in between.
+
+        Each turn comes when every message taken from the client is in the batch: a connection lost
+        then still finds them all there (``keep``).
+        """
+        limits = self.config.batch
+        group = [message]
+        while group:
+            await self.handle(group, batch)
+            room = min(_YIELD_EVERY, limits.max_messages - len(batch.messages))
+            if room <= 0:
+                return
+            await asyncio.sleep(0)  # see _YIELD_EVERY
+            group = ready_messages(client, room)
 
     async def commit(self, client: aiomqtt.Client, unacked: Unacked) -> None:
         """Make each queued batch durable, then acknowledge its messages in arrival order; forever."""
