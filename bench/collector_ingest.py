@@ -182,14 +182,26 @@ class Peers:
     procs: list[subprocess.Popen[bytes]]
     metrics_urls: list[str]
 
-    def written(self, client: httpx.Client) -> float:
-        """Points the peers have written so far (their ``/metrics``)."""
+    def sample(self, client: httpx.Client, name: str) -> float:
+        """One unlabelled sample of the peers' ``/metrics``, summed over them."""
         total = 0.0
         for url in self.metrics_urls:
             for line in client.get(url).text.splitlines():
-                if line.startswith("collector_points_written_total "):
+                if line.startswith(f"{name} "):
                     total += float(line.split()[1])
         return total
+
+    def written(self, client: httpx.Client) -> float:
+        """Points the peers have written so far."""
+        return self.sample(client, "collector_points_written_total")
+
+    def writes(self, client: httpx.Client, elapsed: float) -> str:
+        """Their batch writes: how many, mean latency, and the share of the run one was in progress."""
+        count = self.sample(client, "collector_write_seconds_count")
+        busy = self.sample(client, "collector_write_seconds_sum")
+        mean = busy / count * 1000 if count else 0.0
+        share = busy / len(self.procs) / elapsed * 100
+        return f"{count:.0f} writes, mean {mean:.1f} ms, a write in progress {share:.0f} % of the run"
 
     def cpu(self) -> float:
         """CPU seconds the peers have used so far."""
@@ -270,10 +282,12 @@ def collector_run(
                 # them), slowly until the last tenth and then finely; bounded by the deadline
                 time.sleep(0.25 if stored < 0.9 * points else 0.02)
             elapsed = time.perf_counter() - started
+            writes = peers.writes(client, elapsed)
         used = {k: v - before[k] for k, v in _cpu(svc).items()}
         used["publisher"] = load.finish()
         used["collectors"] = peers.cpu() - peers_before
         print(f"  wall {elapsed:.2f} s; CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in used.items()))
+        print(f"  collectors: {writes}")
     finally:
         peers.stop()
     return points / elapsed
@@ -300,7 +314,12 @@ def direct_run(svc: Services, msgs: list[StationMessage], batch_messages: int) -
             )
             resp.raise_for_status()
         elapsed = time.perf_counter() - started
-    print(f"  direct: wall {elapsed:.2f} s; CPU s: influxd {_cpu(svc)['influxd'] - before['influxd']:.2f}")
+    influx = _cpu(svc)["influxd"] - before["influxd"]
+    mean = elapsed / len(batches) * 1000
+    print(
+        f"  direct: wall {elapsed:.2f} s, {len(batches)} writes, mean {mean:.1f} ms; "
+        f"CPU s: influxd {influx:.2f}"
+    )
     return points / elapsed
 
 
