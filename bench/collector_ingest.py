@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import resource
 import shutil
 import statistics
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.procstat import cpu_seconds
 from collector.points import readings_lines
 from station import wire
 from station.reading import Flag, Reading, StationMessage
@@ -144,12 +144,6 @@ def _feeds(msgs: list[StationMessage], stem: Path) -> dict[str, Path]:
         out[topic] = stem.with_suffix(f".{n}")
         out[topic].write_bytes(b"\n".join(payloads) + b"\n")
     return out
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a live process has used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def settle(svc: Services, quiet: float = 0.01, period: float = 0.25, timeout: float = 60.0) -> None:
