@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 import aiomqtt
@@ -115,7 +116,7 @@ class Collector:
         """
         now = utc_now()
         max_ahead = self.config.clock.max_ahead
-        counts: dict[str, int] = {}
+        counts: Counter[str] = Counter()
         dead: list[tuple[str, str, bytes]] = []
         for message in messages:
             payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
@@ -123,11 +124,11 @@ class Collector:
             try:
                 decoded = decode(topic, payload, now, max_ahead)
             except RejectedError as exc:
-                counts["undecodable"] = counts.get("undecodable", 0) + 1
+                counts["undecodable"] += 1
                 dead.append((str(exc), topic, payload))
                 batch.add(message, topic, [])
                 continue
-            counts[decoded.kind] = counts.get(decoded.kind, 0) + 1
+            counts[decoded.kind] += 1
             self.stations.seen(decoded.station)
             if decoded.ahead or decoded.station in self.fast_clocks:
                 self._clock(decoded)
