@@ -79,6 +79,8 @@ class V1Writer:
         if settings.username:
             auth = httpx.BasicAuth(settings.username, password.get_secret_value() if password else "")
         self._settings = settings
+        # the query string once: httpx merges ``params`` into the URL anew on every request
+        self._url = httpx.URL("/write", params={"db": settings.database or "", "precision": "ns"})
         self._client = httpx.AsyncClient(
             base_url=str(settings.url).rstrip("/"), auth=auth, timeout=settings.timeout, transport=transport
         )
@@ -91,12 +93,7 @@ class V1Writer:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         try:
-            resp = await self._client.post(
-                "/write",
-                params={"db": self._settings.database or "", "precision": "ns"},
-                content=body,
-                headers=headers,
-            )
+            resp = await self._client.post(self._url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise StoreUnavailableError(f"InfluxDB unreachable: {exc!r}") from exc
         classify(resp)
