@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 class Metrics:
     """Counters: messages in (by kind), points written, batches (by outcome), retries, dead letters (by
-    cause), unknown-station messages; gauges: spool points and bytes; histogram: write latency (seconds)."""
+    cause), unknown-station messages; gauges: spool points and bytes, when the last write succeeded (Unix
+    seconds: an alert on its age finds a collector that has stopped writing); histogram: write latency."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -39,6 +40,11 @@ class Metrics:
         )
         self.spool_points = Gauge("collector_spool_points", "points waiting in the disk spool", registry=r)
         self.spool_bytes = Gauge("collector_spool_bytes", "bytes used by the disk spool", registry=r)
+        self.last_write = Gauge(
+            "collector_last_write_timestamp_seconds",
+            "when the last successful batch write finished, seconds since the Unix epoch",
+            registry=r,
+        )
         self.latency = Histogram(
             "collector_write_seconds",
             "duration of one successful batch write, seconds",

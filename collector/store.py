@@ -47,6 +47,7 @@ class Store:
         started = time.perf_counter()
         refused = await write_all(self.writer, lines)
         self.metrics.latency.observe(time.perf_counter() - started)
+        self.metrics.last_write.set_to_current_time()
         self.metrics.points.inc(len(lines) - len(refused))
         if refused:
             origin = dict(zip(lines, topics, strict=True))

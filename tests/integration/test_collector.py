@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,10 +111,12 @@ async def test_n_messages_in_exactly_their_points_stored(services: Services, tmp
     station = "it-exact-01"
     msgs = messages(station, 300)
     async with running(collector_config(services, tmp_path, "it-exact")) as metrics:
+        before = time.time()
         await publish(services, [wire.encode(m) for m in msgs])
         await wait_for(lambda: count(services, station) >= 300 * len(PARAMS), "all points stored")
         await wait_for(lambda: metrics.value("collector_points_written_total") >= 1500, "metrics caught up")
         assert metrics.value("collector_messages_total", kind="readings") == 300
+        assert before <= metrics.value("collector_last_write_timestamp_seconds") <= time.time()
     assert stored_values(services, station) == expected_values(msgs)
     assert count(services, station) == 300 * len(PARAMS)
 
@@ -281,6 +284,7 @@ async def test_registry_is_stored_reloaded_and_unknown_stations_counted(
         "collector_spool_points",
         "collector_dead_letters_total",
         "collector_write_seconds_bucket",
+        "collector_last_write_timestamp_seconds",
         "collector_unknown_station_messages_total 3.0",
     ):
         assert name in text, name
