@@ -176,14 +176,19 @@ class Peers:
     procs: list[subprocess.Popen[bytes]]
     metrics_urls: list[str]
 
+    def samples(self, client: httpx.Client, name: str) -> list[float]:
+        """One unlabelled sample of each peer's ``/metrics``."""
+        prefix = f"{name} "
+        texts = [client.get(url).text for url in self.metrics_urls]
+        return [float(x.split()[1]) for t in texts for x in t.splitlines() if x.startswith(prefix)]
+
     def sample(self, client: httpx.Client, name: str) -> float:
         """One unlabelled sample of the peers' ``/metrics``, summed over them."""
-        total = 0.0
-        for url in self.metrics_urls:
-            for line in client.get(url).text.splitlines():
-                if line.startswith(f"{name} "):
-                    total += float(line.split()[1])
-        return total
+        return sum(self.samples(client, name))
+
+    def last_write(self, client: httpx.Client) -> float:
+        """When the last of the peers' writes finished (Unix seconds, the collectors' own clock)."""
+        return max(self.samples(client, "collector_last_write_timestamp_seconds"))
 
     def written(self, client: httpx.Client) -> float:
         """Points the peers have written so far."""
@@ -266,16 +271,17 @@ def collector_run(
         settle(svc)
         with httpx.Client(timeout=5) as client:
             before, peers_before = _cpu(svc), peers.cpu()
-            started = time.perf_counter()
+            started = time.time()  # the clock of the collectors' last-write gauge
             load.go()
-            deadline = started + 600
+            deadline = time.perf_counter() + 600
             while (stored := peers.written(client)) < points:
                 if time.perf_counter() > deadline:
                     raise SystemExit(f"the collectors stored {stored:,.0f} of {points:,} points")
-                # polling their /metrics (served on the collectors' own thread: each scrape takes from
-                # them), slowly until the last tenth and then finely; bounded by the deadline
-                time.sleep(0.25 if stored < 0.9 * points else 0.02)
-            elapsed = time.perf_counter() - started
+                # polling their /metrics slowly (served on the collectors' own thread: each scrape takes
+                # from them); the end of the run is their own record of their last write, bounded by the
+                # deadline
+                time.sleep(0.25)
+            elapsed = peers.last_write(client) - started
             writes = peers.writes(client, elapsed)
         used = {k: v - before[k] for k, v in _cpu(svc).items()}
         used["publisher"] = load.finish()
