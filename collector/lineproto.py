@@ -9,7 +9,6 @@ empty tag); floats keep Python's shortest round-trip repr without a trailing ``.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -71,25 +70,40 @@ def line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, FieldVa
     return f"{head}{tag_text} {field_text} {ts_ns}"
 
 
-@functools.lru_cache(maxsize=65536)
+#: Escaped heads of series (measurement, tags, flag) by (station, parameter, flag); emptied when full.
+_HEADS: dict[tuple[str, str, str], str] = {}
+_HEADS_MAX = 65536
+
+
 def _reading_head(station: str, parameter: str, flag: str) -> str:
+    if len(_HEADS) >= _HEADS_MAX:
+        _HEADS.clear()
     flag_text = '"' + flag.translate(_ESCAPE_STRING) + '"'
-    return f"readings,parameter={_tag_value(parameter)},station={_tag_value(station)} flag={flag_text}"
+    head = f"readings,parameter={_tag_value(parameter)},station={_tag_value(station)} flag={flag_text}"
+    _HEADS[station, parameter, flag] = head
+    return head
 
 
 def reading_lines(station: str, ts_ns: int, rows: Iterable[ReadingFields]) -> list[str]:
     """The hot path: the ``readings`` lines of one message stamped ``ts_ns`` (same text as ``line``,
     without the generic machinery), from ``(parameter, value, flag, own instant or None)`` rows.
 
-    The escaped head of a series (measurement, tags, flag) is cached: stations x parameters x flags is
-    small, and the cache is bounded.
+    The escaped head of a series is cached in a plain dict (stations x parameters x flags is small; the
+    cache is emptied when it reaches ``_HEADS_MAX``), and ``format_float`` is inlined: both cost a
+    function call per line, a fifth of the time.
     """
     tail = f" {ts_ns}"
+    heads = _HEADS
     out = []
     for parameter, value, flag, at in rows:
-        head = _reading_head(station, parameter, flag)
+        head = heads.get((station, parameter, flag)) or _reading_head(station, parameter, flag)
         end = tail if at is None else f" {timestamp_ns(at)}"
-        out.append(head + end if value is None else f"{head},value={format_float(value)}{end}")
+        if value is None:
+            out.append(head + end)
+            continue
+        if not math.isfinite(value):
+            raise RejectedError(f"value {value!r} is not finite")
+        out.append(f"{head},value={repr(float(value)).removesuffix('.0')}{end}")
     return out
 
 

@@ -65,6 +65,24 @@ def test_reading_line_matches_the_generic_line(value: float | None, flag: str) -
     assert lineproto.reading_line("a b,c", "nh3n", value, flag, 5) == expected
 
 
+def test_the_series_head_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lineproto, "_HEADS", {})
+    monkeypatch.setattr(lineproto, "_HEADS_MAX", 3)
+    for n in range(10):
+        line = lineproto.reading_line("s1", f"p{n}", 1.5, "N", 5)
+        assert line == lineproto.line(
+            "readings", {"station": "s1", "parameter": f"p{n}"}, {"flag": "N", "value": 1.5}, 5
+        )
+        assert len(lineproto._HEADS) <= 3
+    assert lineproto.reading_line("s1", "p0", None, "N", 5) == 'readings,parameter=p0,station=s1 flag="N" 5'
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_a_reading_that_is_not_finite_is_rejected(value: float) -> None:
+    with pytest.raises(RejectedError, match="not finite"):
+        lineproto.reading_line("s1", "ph", value, "N", 5)
+
+
 @given(
     st.datetimes(
         min_value=datetime(1970, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive; values carry UTC
