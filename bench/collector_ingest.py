@@ -1,7 +1,7 @@
 """Collector ingest benchmark: sustained values/s from MQTT into InfluxDB, against writing the same line
 protocol straight to InfluxDB in the same run (same batch size, gzip, one request at a time).
 
-    .venv/bin/python -m bench.collector_ingest [--messages 20000] [--values 10] [--runs 3]
+    .venv/bin/python -m bench.collector_ingest [--messages 50000] [--values 10] [--runs 5]
         [--collectors 1] [--publisher raw|mosquitto_pub]
 
 Each run publishes ``--messages`` readings messages (``--values`` readings each) from a separate process
@@ -350,9 +350,9 @@ def main(count: int, values: int, runs: int, collectors: int, publisher: str) ->
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--values", type=int, default=10, choices=range(1, len(PARAMS) + 1))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--collectors", type=int, default=1, help="collector processes sharing the load (shared subscription)"
     )
