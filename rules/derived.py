@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rules.kinds.base import VALID
 from rules.standards import gb3838
 from rules.standards.common import china_date, china_day_start
 from rules.standards.gb3838_section import summarise_values
 from station.catalogue import Kind
 from station.messages import Derived
-from station.reading import Flag, Reading
+from station.reading import Reading
 from station.registry import StationInfo, WaterBody, WaterClass
-
-_VALID = Flag.N
 
 
 @dataclass
@@ -40,7 +39,7 @@ class WaterClassTracker:
         if (
             info.target_class is None
             or reading.value is None
-            or reading.flag is not _VALID
+            or reading.flag is not VALID
             or reading.parameter not in gb3838.EVALUATED
         ):
             return False
@@ -109,7 +108,7 @@ class CaptureTracker:
     @staticmethod
     def _count(state: _Day, reading: Reading, epoch: float, interval_s: float) -> None:
         state.seen.add(reading.parameter)
-        if reading.flag is _VALID and reading.value is not None:
+        if reading.flag is VALID and reading.value is not None:
             state.valid.add((reading.parameter, int((epoch - state.start) // interval_s)))
 
     @staticmethod
