@@ -18,11 +18,19 @@ from testbed.showcase.fleet import EVENT_STATION, FAULT_STATION, HAZE_STATION
 FULL = 140.0
 #: Below this the events are too short for the rules to see them (one sample a second).
 MIN_SCALE = 0.4
-#: Peak NH3-N of the pollution event as a multiple of the GB 3838-2002 class III limit (1.0 mg/L).
-NH3N_MULTIPLE = 1.8
+#: NH3-N of the approach, then the peak of the pollution event, as multiples of the GB 3838-2002 class III
+#: limit (1.0 mg/L). The approach holds in the blue band (>= 80 % of the limit) for several samples before
+#: the event and again after it, so the warning's course shows at every compression.
+NH3N_APPROACH, NH3N_MULTIPLE = 0.9, 1.8
 #: How much the haze adds to PM2.5 and PM10 by the time it clears, µg/m³.
 HAZE_RISE = 160.0
 _CONTROL_TIMEOUT = 5.0
+#: The story's instants (uncompressed, seconds). NH3-N: the approach starts, the event starts, peaks, starts
+#: to fall, is back at the approach's level; the approach starts to fall and is gone. Then the sonde
+#: fault, the haze and the end.
+_APPROACH, _EVENT, _PEAK, _FALLS, _BACK, _APPROACH_FALLS, _DECAYED = 15.0, 30.0, 45.0, 55.0, 70.0, 75.0, 81.0
+_APPROACH_RISE = 8.0
+_FAULT, _REPAIRED, _HAZE, _CLEARS = 40.0, 65.0, 85.0, 110.0
 
 
 def scale_for(duration: float) -> float:
@@ -58,41 +66,78 @@ class Story:
         return self.steps[-1].at
 
 
+def _pollution(name: str, multiple: float, rise: float, hold: float, decay: float) -> str:
+    return (
+        f'[[scenarios]]\nname = "{name}"\nkind = "pollution"\ndevices = ["{EVENT_STATION}-nutrients"]\n'
+        f'parameter = "nh3n"\nmultiple = {multiple}\nrise = {rise:.2f}\nhold = {hold:.2f}\n'
+        f"decay = {decay:.2f}\n\n"
+    )
+
+
+def _scenarios(scale: float) -> str:
+    """Two pollution scenarios on the same NH3-N: the simulator applies them in the order they start, so
+    the event rises from the approach's level and falls back to it."""
+    approach = _pollution(
+        "nh3n-approach",
+        NH3N_APPROACH,
+        _APPROACH_RISE * scale,
+        (_APPROACH_FALLS - _APPROACH - _APPROACH_RISE) * scale,
+        (_DECAYED - _APPROACH_FALLS) * scale,
+    )
+    event = _pollution(
+        "nh3n-event",
+        NH3N_MULTIPLE,
+        (_PEAK - _EVENT) * scale,
+        (_FALLS - _PEAK) * scale,
+        (_BACK - _FALLS) * scale,
+    )
+    haze_for = (_CLEARS - _HAZE) * scale
+    return (
+        approach
+        + event
+        + f'[[scenarios]]\nname = "sonde-fault"\nkind = "fault"\ndevices = ["{FAULT_STATION}-sonde"]\n\n'
+        + f'[[scenarios]]\nname = "haze"\nkind = "drift"\ndevices = ["{HAZE_STATION}-air"]\n'
+        + f'parameters = ["pm25", "pm10"]\nrate = {HAZE_RISE * 3600 / haze_for:.1f}\n'
+    )
+
+
 def story(scale: float = 1.0) -> Story:
     """The demo's story compressed by ``scale`` (1.0 = :data:`FULL` seconds)."""
-    rise, hold, decay = 20 * scale, 15 * scale, 20 * scale
-    haze_for = 25 * scale
-    scenarios = (
-        f'[[scenarios]]\nname = "nh3n-event"\nkind = "pollution"\ndevices = ["{EVENT_STATION}-nutrients"]\n'
-        f'parameter = "nh3n"\nmultiple = {NH3N_MULTIPLE}\nrise = {rise:.2f}\nhold = {hold:.2f}\n'
-        f"decay = {decay:.2f}\n\n"
-        f'[[scenarios]]\nname = "sonde-fault"\nkind = "fault"\ndevices = ["{FAULT_STATION}-sonde"]\n\n'
-        f'[[scenarios]]\nname = "haze"\nkind = "drift"\ndevices = ["{HAZE_STATION}-air"]\n'
-        f'parameters = ["pm25", "pm10"]\nrate = {HAZE_RISE * 3600 / haze_for:.1f}\n'
-    )
-    at = [t * scale for t in (0, 15, 35, 40, 65, 70, 85, 110, FULL)]
+    at = [t * scale for t in (0, _APPROACH, _EVENT, _FAULT, _PEAK, _REPAIRED, _BACK, _DECAYED)]
+    at += [t * scale for t in (_HAZE, _CLEARS, FULL)]
     steps = (
         Step(at[0], "管线启动, 十个站点上线", "pipeline up, ten stations online"),
         Step(
             at[1],
-            "七堡 Ⅲ类断面 氨氮污染事件",
-            f"NH3-N pollution event at Qibao (class III section), peak {NH3N_MULTIPLE:g} mg/L",
+            "七堡 Ⅲ类断面 氨氮上升, 接近限值",
+            f"NH3-N at Qibao (class III section) rising towards the limit, {NH3N_APPROACH:g} mg/L",
+            ("start", "nh3n-approach"),
+        ),
+        Step(
+            at[2],
+            "七堡 氨氮污染事件",
+            f"NH3-N pollution event at Qibao, peak {NH3N_MULTIPLE:g} mg/L",
             ("start", "nh3n-event"),
         ),
-        Step(at[2], "七堡 氨氮达峰", f"NH3-N at its peak, {NH3N_MULTIPLE:g} × class III limit"),
         Step(
             at[3],
             "杭长桥 探头故障 (标记 D)",
             "sonde fault at Hangchangqiao (flag D)",
             ("start", "sonde-fault"),
         ),
-        Step(at[4], "杭长桥 探头修复", "sonde repaired", ("stop", "sonde-fault")),
-        Step(at[5], "七堡 污染消退", "NH3-N event has decayed"),
-        Step(at[6], "嘉兴学院 细颗粒物上升", "haze at Jiaxing University (PM2.5)", ("start", "haze")),
-        Step(at[7], "嘉兴学院 雾霾消散", "haze clears", ("stop", "haze")),
-        Step(at[8], "故事结束", "end of the story"),
+        Step(at[4], "七堡 氨氮达峰", f"NH3-N at its peak, {NH3N_MULTIPLE:g} × class III limit"),
+        Step(at[5], "杭长桥 探头修复", "sonde repaired", ("stop", "sonde-fault")),
+        Step(
+            at[6],
+            "七堡 氨氮回落至限值以下",
+            f"NH3-N back to {NH3N_APPROACH:g} mg/L, under the class III limit",
+        ),
+        Step(at[7], "七堡 污染消退", "NH3-N event has decayed"),
+        Step(at[8], "嘉兴学院 细颗粒物上升", "haze at Jiaxing University (PM2.5)", ("start", "haze")),
+        Step(at[9], "嘉兴学院 雾霾消散", "haze clears", ("stop", "haze")),
+        Step(at[10], "故事结束", "end of the story"),
     )
-    return Story(scale, steps, scenarios, flag_persist=10 * scale)
+    return Story(scale, steps, _scenarios(scale), flag_persist=10 * scale)
 
 
 State = Literal["pending", "done", "failed", "cut"]

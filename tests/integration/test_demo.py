@@ -56,7 +56,7 @@ def test_demo_story_reaches_every_channel(tmp_path: Path) -> None:
     seq = summary["sequences"]
     for ch in CHANNELS:
         nh3n = seq["nh3n-event"][ch]
-        assert _in_order(["blue", "yellow", "orange"], nh3n), (ch, nh3n)
+        assert _in_order(["blue", "yellow", "orange", "blue"], nh3n), (ch, nh3n)
         assert nh3n[-1] == "resolved", (ch, nh3n)
         assert seq["sonde-fault"][ch] == ["blue", "resolved"], (ch, seq["sonde-fault"])
         assert seq["haze"][ch] == ["yellow", "resolved"], (ch, seq["haze"])

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
 from rules.config import RulesConfig
 from rules.rule_models import FlagsRule
+from simulators.board import Board
 from simulators.config import SimConfig
+from simulators.model import StationModel
+from simulators.scenarios import Scenario
 from station.config import load
+from station.registry import WaterClass
 from testbed.pipeline import registry_toml, sim_toml
 from testbed.pipeline import rules_toml as pipeline_rules_toml
 from testbed.showcase.alerts import groups, sequence
 from testbed.showcase.feeds import Latest, Seen
-from testbed.showcase.fleet import fleet, rules_toml
+from testbed.showcase.fleet import EVENT_STATION, fleet, rules_toml
 from testbed.showcase.indices import realtime_aqi
 from testbed.showcase.timeline import FULL, MIN_SCALE, Timeline, scale_for, story
 
@@ -32,7 +39,7 @@ def test_scale_for_duration(duration: float, scale: float) -> None:
     [
         (0, 0),  # until Ctrl-C: nothing is cut in advance
         (FULL * MIN_SCALE, 0),  # the whole compressed story fits: the end marker sits at the end
-        (6, 8),  # only the start; the NH3-N event at exactly 6 s would have no time left: cut
+        (6, 10),  # only the start; the NH3-N approach at exactly 6 s would have no time left: cut
     ],
 )
 def test_timeline_cuts_what_does_not_fit(stop_at: float, cut: int) -> None:
@@ -60,7 +67,7 @@ def test_story_and_rules_load_as_the_pipeline_writes_them(tmp_path: Path) -> Non
         pipeline_rules_toml(1883, registry, tmp_path / "state.sqlite3", rules_toml(plot.flag_persist), None)
     )
     sim = load(sim_file, SimConfig)
-    assert {s.name for s in sim.scenarios} == {"nh3n-event", "sonde-fault", "haze"}
+    assert {s.name for s in sim.scenarios} == {"nh3n-approach", "nh3n-event", "sonde-fault", "haze"}
     rules = load(rules_file, RulesConfig)
     flags = next(r for r in rules.rules if r.name == "instrument")
     assert isinstance(flags, FlagsRule)
@@ -100,3 +107,44 @@ def test_the_realtime_aqi_indexes_stored_concentrations() -> None:
     assert result is not None
     assert result.level.number == 1
     assert realtime_aqi({"pm25": Latest(None, "D", 0.0)}) is None
+
+
+def _nh3n_course(scale: float, phase: float) -> list[float]:
+    """NH3-N at the event station, sampled once a second from ``phase`` on, as the simulator computes it
+    with the story's scenarios started at their instants."""
+    plot = story(scale)
+    scenarios = tomllib.loads(plot.scenarios)["scenarios"]
+    parsed = TypeAdapter(tuple[Scenario, ...]).validate_python(scenarios)
+    t0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    board = Board.of(parsed)
+    starts = {
+        s.action[1]: t0 + timedelta(seconds=s.at) for s in plot.steps if s.action and s.action[0] == "start"
+    }
+    model = StationModel.typical(WaterClass.II, seed=12)  # the event station's water (class II, target III)
+    out = []
+    for i in range(int(plot.length)):
+        at = t0 + timedelta(seconds=i + phase)
+        for name in ("nh3n-approach", "nh3n-event"):
+            if starts[name] <= at and name not in board.active:
+                board.start(name, starts[name])
+        out.append(board.effects(f"{EVENT_STATION}-nutrients", at).value(model, "nh3n", at))
+    return out
+
+
+def _bands(values: list[float]) -> list[str]:
+    """The section rule's view of each sample (class III NH3-N limit 1.0 mg/L, approach 0.8, exceeds)."""
+    return ["yellow" if v > 1.0 else "blue" if v >= 0.8 else "-" for v in values]
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.25, 0.5, 0.75])
+def test_nh3n_story_dwells_in_the_blue_band_before_and_after_the_event(phase: float) -> None:
+    """At the shortest story the approach band lasts several one-second samples on both sides of the
+    exceedance, whatever the sampling phase: the course blue -> yellow -> ... -> blue does not hang on one
+    sample landing in a second-long window."""
+    bands = _bands(_nh3n_course(MIN_SCALE, phase))
+    first, last = bands.index("yellow"), len(bands) - 1 - bands[::-1].index("yellow")
+    before = bands[:first]
+    after = bands[last + 1 :]
+    assert before[-3:] == ["blue"] * 3, before
+    assert after[:3] == ["blue"] * 3, after
+    assert bands[-1] == "-"  # and it is gone by the end
