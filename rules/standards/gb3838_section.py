@@ -171,8 +171,7 @@ def summarise_values(values: Mapping[str, float], target: WaterClass, water_body
         else:
             limits = gb3838.limits_for(code, water_body)
             items.append((code, value, limits.best_class(value)))
-            lim = limits.limit(target)
-            missed = value < lim if code == "do" else value > lim
+            missed = not limits.meets(value, target)
         if missed:
             exceed.append(code)
     if not items:
