@@ -10,12 +10,14 @@ import pytest
 from pydantic import TypeAdapter
 
 from rules.config import RulesConfig
-from rules.rule_models import FlagsRule
+from rules.kinds.section import SectionKind
+from rules.rule_models import FlagsRule, SectionRule
 from simulators.board import Board
 from simulators.config import SimConfig
 from simulators.model import StationModel
 from simulators.scenarios import Scenario
 from station.config import load
+from station.reading import Reading
 from station.registry import WaterClass
 from testbed.pipeline import registry_toml, sim_toml
 from testbed.pipeline import rules_toml as pipeline_rules_toml
@@ -56,19 +58,24 @@ def test_markers_happen_without_the_control_channel() -> None:
     assert {(e.state, e.error) for e in timeline.entries[1:]} == {("cut", "Ctrl-C")}
 
 
-def test_story_and_rules_load_as_the_pipeline_writes_them(tmp_path: Path) -> None:
-    stations = fleet()
+def _demo_rules(tmp_path: Path) -> RulesConfig:
+    """The rules and registry the demo runs with (the minimal story), loaded as the pipeline writes them."""
     plot = story(MIN_SCALE)
-    sim_file, registry = tmp_path / "sim.toml", tmp_path / "registry.toml"
-    sim_file.write_text(sim_toml(stations, plot.scenarios, control_port=1))
-    registry.write_text(registry_toml(stations))
-    rules_file = tmp_path / "rules.toml"
+    registry, rules_file = tmp_path / "registry.toml", tmp_path / "rules.toml"
+    registry.write_text(registry_toml(fleet()))
     rules_file.write_text(
         pipeline_rules_toml(1883, registry, tmp_path / "state.sqlite3", rules_toml(plot.flag_persist), None)
     )
+    return load(rules_file, RulesConfig)
+
+
+def test_story_and_rules_load_as_the_pipeline_writes_them(tmp_path: Path) -> None:
+    stations = fleet()
+    sim_file = tmp_path / "sim.toml"
+    sim_file.write_text(sim_toml(stations, story(MIN_SCALE).scenarios, control_port=1))
     sim = load(sim_file, SimConfig)
     assert {s.name for s in sim.scenarios} == {"nh3n-approach", "nh3n-event", "sonde-fault", "haze"}
-    rules = load(rules_file, RulesConfig)
+    rules = _demo_rules(tmp_path)
     flags = next(r for r in rules.rules if r.name == "instrument")
     assert isinstance(flags, FlagsRule)
     assert flags.persist_for.total_seconds() == pytest.approx(10 * MIN_SCALE)
@@ -109,7 +116,7 @@ def test_the_realtime_aqi_indexes_stored_concentrations() -> None:
     assert realtime_aqi({"pm25": Latest(None, "D", 0.0)}) is None
 
 
-def _nh3n_course(scale: float, phase: float) -> list[float]:
+def _nh3n_course(scale: float, phase: float) -> list[Reading]:
     """NH3-N at the event station, sampled once a second from ``phase`` on, as the simulator computes it
     with the story's scenarios started at their instants."""
     plot = story(scale)
@@ -127,22 +134,27 @@ def _nh3n_course(scale: float, phase: float) -> list[float]:
         for name in ("nh3n-approach", "nh3n-event"):
             if starts[name] <= at and name not in board.active:
                 board.start(name, starts[name])
-        out.append(board.effects(f"{EVENT_STATION}-nutrients", at).value(model, "nh3n", at))
+        value = board.effects(f"{EVENT_STATION}-nutrients", at).value(model, "nh3n", at)
+        out.append(Reading(EVENT_STATION, "nh3n", value, "mg/L", at))
     return out
 
 
-def _bands(values: list[float]) -> list[str]:
-    """The section rule's view of each sample (class III NH3-N limit 1.0 mg/L, approach 0.8, exceeds)."""
-    return ["yellow" if v > 1.0 else "blue" if v >= 0.8 else "-" for v in values]
+def _bands(rules: RulesConfig, readings: list[Reading]) -> list[str]:
+    """The demo's section rule's view of each sample: "blue" (level 1), "exceeds" (2 and up) or "-"."""
+    section = SectionKind(next(r for r in rules.rules if isinstance(r, SectionRule)))
+    info = rules.load_registry().get(EVENT_STATION)
+    series: dict[str, object] = {}
+    levels = [outcome.level if (outcome := section.evaluate(info, r, series)) else 0 for r in readings]
+    return ["exceeds" if level >= 2 else "blue" if level == 1 else "-" for level in levels]
 
 
 @pytest.mark.parametrize("phase", [0.0, 0.25, 0.5, 0.75])
-def test_nh3n_story_dwells_in_the_blue_band_before_and_after_the_event(phase: float) -> None:
+def test_nh3n_story_dwells_in_the_blue_band_before_and_after_the_event(phase: float, tmp_path: Path) -> None:
     """At the shortest story the approach band lasts several one-second samples on both sides of the
     exceedance, whatever the sampling phase: the course blue -> yellow -> ... -> blue does not hang on one
     sample landing in a second-long window."""
-    bands = _bands(_nh3n_course(MIN_SCALE, phase))
-    first, last = bands.index("yellow"), len(bands) - 1 - bands[::-1].index("yellow")
+    bands = _bands(_demo_rules(tmp_path), _nh3n_course(MIN_SCALE, phase))
+    first, last = bands.index("exceeds"), len(bands) - 1 - bands[::-1].index("exceeds")
     before = bands[:first]
     after = bands[last + 1 :]
     assert before[-3:] == ["blue"] * 3, before
