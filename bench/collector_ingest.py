@@ -33,10 +33,10 @@ from pathlib import Path
 import httpx
 
 from bench.procstat import cpu_seconds
-from collector.points import readings_lines
-from station import wire
-from station.reading import Flag, Reading, StationMessage
-from testbed.services import Services, free_port, running_services, wait_until
+from stationpipe.collector.points import readings_lines
+from stationpipe.kernel import wire
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
+from stationpipe.testbed.services import Services, free_port, running_services, wait_until
 
 PARAMS = (
     "ph",
@@ -236,7 +236,7 @@ def start_peers(svc: Services, count: int, run_no: int, work: Path) -> Peers:
             f"[metrics]\nport = {port}\n"
         )
         log = (work / f"peer-{run_no}-{n}.log").open("wb")
-        argv = [sys.executable, "-m", "station", "collector", "--config", str(cfg)]
+        argv = [sys.executable, "-m", "stationpipe", "collector", "--config", str(cfg)]
         procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
         urls.append(f"http://127.0.0.1:{port}/metrics")
     peers = Peers(procs, urls)

@@ -4,12 +4,13 @@ with the rules engine on the same broker), measured from outside.
     .venv/bin/python -m bench.e2e --stations 1000 --seconds 120 [--interval 10] [--per-pack 250]
     .venv/bin/python -m bench.e2e --ramp --seconds 60 [--steps 500,1000,1500,2000,2500,3000,4000,5000]
 
-What runs (all real processes, fresh per run): Mosquitto and InfluxDB 1.x (``testbed.services``);
+What runs (all real processes, fresh per run): Mosquitto and InfluxDB 1.x (``stationpipe.testbed.services``);
 ``stationpipe sim --fleet N`` serving N stations of 10 parameters each (two in three water: a sonde of 5
 parameters, a nutrient analyser of 4 and a chlorophyll-a analyser of 1; one in three air: a logger of 6
 and a weather station of 4) on Modbus TCP; the N edge agents, polling every ``--interval`` s, hosted
-``--per-pack`` agents per process by ``bench/edge_pack.py`` (the real ``edge.agent.run`` per station in
-one TaskGroup: one agent per process costs ~50 MB and 1,000 of them do not fit this machine); one
+``--per-pack`` agents per process by ``bench/edge_pack.py`` (the real edge agent's
+``run`` per station in one TaskGroup: one agent per process costs ~50 MB and 1,000 of them do not fit
+this machine); one
 ``stationpipe collector`` (production batch settings); one ``stationpipe rules`` with every rule of
 ``deploy/config/rules.example.toml`` (no Alertmanager/webhook delivery).
 
@@ -55,7 +56,7 @@ from bench.e2e_probe import StoreSampler, Subscriber, influx_count, stop_task
 from bench.e2e_report import Figures, ProcessFigures, Window, count_polls, count_stored, print_figures
 from bench.e2e_stack import Stack, points_per_poll
 from bench.procstat import Usage, usage
-from testbed.services import running_services
+from stationpipe.testbed.services import running_services
 
 _COLLECTOR_METRICS = {
     "collector_points_written_total": "points written",

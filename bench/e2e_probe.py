@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import aiomqtt
 import httpx
 
-from collector.lineproto import timestamp_ns
-from station import wire
-from station.reading import StationMessage
+from stationpipe.collector.lineproto import timestamp_ns
+from stationpipe.kernel import wire
+from stationpipe.kernel.reading import StationMessage
 
 Key = tuple[str, str, int]  # station, parameter, timestamp (ns): the point key in InfluxDB
 

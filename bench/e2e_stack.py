@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from rules.config import RulesConfig
-from simulators.fleetgen import FleetStation, plan
-from station.config import load
-from station.registermap import load_profile
-from testbed.services import Services, free_port
+from stationpipe.kernel.config import load
+from stationpipe.kernel.registermap import load_profile
+from stationpipe.rules.config import RulesConfig
+from stationpipe.simulators.fleetgen import FleetStation, plan
+from stationpipe.testbed.services import Services, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_EXAMPLE = ROOT / "deploy" / "config" / "rules.example.toml"
@@ -119,7 +119,7 @@ def collector_toml(services: Services, registry: Path, state: Path, metrics_port
 
 def points_per_poll(station: FleetStation) -> dict[str, int]:
     """Readings each device of ``station`` yields per poll, by device name."""
-    from simulators.fleetgen import PROFILES  # noqa: PLC0415
+    from stationpipe.simulators.fleetgen import PROFILES  # noqa: PLC0415
 
     return {dev: len(load_profile(PROFILES / f"{prof}.toml").points) for dev, prof, _ in station.devices()}
 
@@ -186,7 +186,7 @@ class Stack:
         """Generate the fleet and serve it; return once every station's port accepts connections."""
         self.base_port = free_range(self.stations)
         self.fleet = plan(self.stations, 1, self.base_port)
-        py = [sys.executable, "-m", "station"]
+        py = [sys.executable, "-m", "stationpipe"]
         self.spawn(
             "sim",
             [*py, "sim", "--fleet", str(self.stations), "--out", str(self.out), "--base-port",
@@ -213,7 +213,7 @@ class Stack:
             collector_toml(self.services, self.out / "registry.toml", self.work / "collector-state",
                            self.metrics_port)
         )  # fmt: skip
-        self.spawn("collector", [sys.executable, "-m", "station", "collector", "--config", str(cfg)])
+        self.spawn("collector", [sys.executable, "-m", "stationpipe", "collector", "--config", str(cfg)])
         self.wait_for(
             "collector", partial(self._logged, "collector", "collector subscribed"), 60, "subscribed"
         )
@@ -224,7 +224,7 @@ class Stack:
         state = self.work / "rules-state.sqlite3"
         cfg.write_text(rules_toml(self.services.mosquitto.port, self.out / "registry.toml", state))
         load(cfg, RulesConfig)  # fail here, with the key path, if the example no longer fits
-        self.spawn("rules", [sys.executable, "-m", "station", "rules", "--config", str(cfg)])
+        self.spawn("rules", [sys.executable, "-m", "stationpipe", "rules", "--config", str(cfg)])
         self.wait_for("rules", partial(self._logged, "rules", "rules engine subscribed"), 60, "subscribed")
 
     def start_packs(self) -> None:

@@ -17,10 +17,10 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from edge.agent import run
-from edge.config import EdgeConfig
-from station.config import load
-from station.runtime import run_service, setup_logging
+from stationpipe.edge.agent import run
+from stationpipe.edge.config import EdgeConfig
+from stationpipe.kernel.config import load
+from stationpipe.kernel.runtime import run_service, setup_logging
 
 
 def load_configs(paths: list[Path]) -> list[EdgeConfig]:

@@ -27,9 +27,9 @@ import aiomqtt
 from pymodbus.client import AsyncModbusTcpClient
 
 from bench.procstat import usage
-from station.catalogue import CATALOGUE
-from testbed.modbus import Image, static_server
-from testbed.services import Mosquitto, free_port
+from stationpipe.kernel.catalogue import CATALOGUE
+from stationpipe.testbed.modbus import Image, static_server
+from stationpipe.testbed.services import Mosquitto, free_port
 
 PARAMS = list(CATALOGUE)
 
@@ -169,7 +169,7 @@ def main() -> None:
             base_req = statistics.median(b[1] for b in base)
             cfg = _edge_config(work, ports, broker.port, points, args.interval)
             agent = subprocess.Popen(
-                [sys.executable, "-m", "station", "edge", "--config", str(cfg), "--log-level", "WARNING"]
+                [sys.executable, "-m", "stationpipe", "edge", "--config", str(cfg), "--log-level", "WARNING"]
             )
             try:
                 rates, cpus, rss = asyncio.run(_count_mqtt(broker.port, args.seconds, args.rounds, agent.pid))

@@ -5,7 +5,7 @@
 1. In process: ``--stations`` stations (90 % water sections, 10 % air stations) with the full rule set
    (section, target, trend, rate, flat-line, flags, threshold, AQI, deadman); ``--messages`` readings
    messages (5 water items or 6 pollutants each) through ``Evaluator.process``. Baseline in the same run:
-   strict wire decoding of the same messages (``station.wire.decode``); the ratio is printed.
+   strict wire decoding of the same messages (``stationpipe.kernel.wire.decode``); the ratio is printed.
 2. End to end through a real Mosquitto: the engine (``rules.engine.run``) on a state file; ``--rate``
    single-reading messages per second for ``--seconds``, each flipping its station's NH3-N across the
    class III limit so each one changes a warning; latency = warning received - reading published (p50, p99).
@@ -26,14 +26,14 @@ from typing import Any
 
 import aiomqtt
 
-from rules.config import RulesConfig
-from rules.engine import run
-from rules.evaluator import Evaluator
-from station import wire
-from station.messages import WarningEvent
-from station.reading import Reading, StationMessage
-from station.runtime import tune_gc
-from testbed.services import Mosquitto
+from stationpipe.kernel import wire
+from stationpipe.kernel.messages import WarningEvent
+from stationpipe.kernel.reading import Reading, StationMessage
+from stationpipe.kernel.runtime import tune_gc
+from stationpipe.rules.config import RulesConfig
+from stationpipe.rules.engine import run
+from stationpipe.rules.evaluator import Evaluator
+from stationpipe.testbed.services import Mosquitto
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 WATER = {"ph": 7.5, "do": 6.0, "codmn": 4.0, "nh3n": 0.9, "tp": 0.15}

@@ -1,7 +1,7 @@
 # Shared by scripts/demo, scripts/test and scripts/check: make this checkout ready to run.
 # - a Python >= 3.11 virtual environment in .venv with the project and its dev extras;
 # - the Debian packages mosquitto and influxdb (apt-get as root, sudo when available, else one clear line).
-# The services themselves are started by the Python harness (testbed/services.py) on free loopback ports.
+# The services themselves are started by the Python harness (testbed/stationpipe/testbed/services.py) on free loopback ports.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

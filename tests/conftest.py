@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from testbed.services import Services, running_services
+from stationpipe.testbed.services import Services, running_services
 
 
 @pytest.fixture(scope="session")

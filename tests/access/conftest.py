@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.services import InfluxDB, Mosquitto, find_binary
-from testbed.tls import Pki, make_pki
+from stationpipe.testbed.services import InfluxDB, Mosquitto, find_binary
+from stationpipe.testbed.tls import Pki, make_pki
 from tests.access.clients import Client
 
 REGISTRY = """kind = "registry"
@@ -79,8 +79,10 @@ class SecureBroker:
 
 def deploy_acl(registry: Path, out: Path) -> str:
     """Run the real ``stationpipe deploy acl``; return its output."""
+    argv = [sys.executable, "-m", "stationpipe", "deploy", "acl", "--registry", str(registry)]
+    argv += ["--out", str(out)]
     result = subprocess.run(
-        [sys.executable, "-m", "station", "deploy", "acl", "--registry", str(registry), "--out", str(out)],
+        argv,
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,5 +1,5 @@
 """Config files of services that log in for real (TLS broker user, InfluxDB user), and launching them as
-``python -m station <verb>`` processes whose output is kept for inspection."""
+``python -m stationpipe <verb>`` processes whose output is kept for inspection."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from testbed.services import Child
+from stationpipe.testbed.services import Child
 from tests.access.conftest import SecureBroker, SecureInflux
 
-PROFILE = Path(__file__).resolve().parents[2] / "simulators/profiles/water_five.toml"
+PROFILE = Path(__file__).resolve().parents[2] / "deploy/config/profiles/water_five.toml"
 
 
 def mqtt_table(broker: SecureBroker, user: str, client_id: str, secret: str) -> str:
@@ -46,11 +46,11 @@ def edge_toml(broker: SecureBroker, station: str, state: Path, modbus_port: int,
 
 @dataclass
 class Service(Child):
-    """``python -m station <verb> --config FILE`` with its output in ``log_path``."""
+    """``python -m stationpipe <verb> --config FILE`` with its output in ``log_path``."""
 
     def run(self, verb: str, config: Path, ready_line: str | None, timeout: float = 30.0) -> None:
         """Start and wait until the log shows ``ready_line`` (``None``: do not wait)."""
-        argv = [sys.executable, "-m", "station", verb, "--config", str(config), "--log-level", "DEBUG"]
+        argv = [sys.executable, "-m", "stationpipe", verb, "--config", str(config), "--log-level", "DEBUG"]
         if ready_line is None:
             with self.log_path.open("ab") as log:
                 self.proc = subprocess.Popen(

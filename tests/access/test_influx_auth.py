@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from collector.config import CollectorConfig
-from collector.service import run
-from station import wire
-from station.config import load
-from station.reading import Flag, Reading, StationMessage
+from stationpipe.collector.config import CollectorConfig
+from stationpipe.collector.service import run
+from stationpipe.kernel import wire
+from stationpipe.kernel.config import load
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
 from tests.access.conftest import SecureBroker, SecureInflux
 from tests.access.secured import Service, collector_toml
 from tests.waiting import service

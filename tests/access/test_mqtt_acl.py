@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ops.deploy.acl import deploy_app
+from stationpipe.ops.deploy.acl import deploy_app
 from tests.access.clients import NOT_AUTHORIZED, Client
 from tests.access.conftest import AUDIT, REGISTRY, SecureBroker
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from station.reading import utc_now
-from station.wire import rfc3339
-from testbed.modbus import Image, static_server
-from testbed.services import free_port
+from stationpipe.kernel.reading import utc_now
+from stationpipe.kernel.wire import rfc3339
+from stationpipe.testbed.modbus import Image, static_server
+from stationpipe.testbed.services import free_port
 from tests.access.conftest import AUDIT, SecureBroker, SecureInflux
 from tests.access.secured import Service, collector_toml, edge_toml, mqtt_table
 from tests.waiting import until

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from rules.config import WebhookSettings
-from rules.delivery.webhook import IDEMPOTENCY, SIGNATURE, WebhookSink
-from rules.lifecycle import Change, Instance, Phase
-from rules.notify import notification
-from station.errors import RejectedError
-from testbed.services import free_port
+from stationpipe.kernel.errors import RejectedError
+from stationpipe.rules.config import WebhookSettings
+from stationpipe.rules.delivery.webhook import IDEMPOTENCY, SIGNATURE, WebhookSink
+from stationpipe.rules.lifecycle import Change, Instance, Phase
+from stationpipe.rules.notify import notification
+from stationpipe.testbed.services import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 KEY = "acc-webhook-key-0123456789"

@@ -15,9 +15,9 @@ import contextlib
 import time
 from collections.abc import Iterator
 
-from collector.lineproto import timestamp_ns
-from station.reading import utc_now
-from testbed.webhook import Receiver
+from stationpipe.collector.lineproto import timestamp_ns
+from stationpipe.kernel.reading import utc_now
+from stationpipe.testbed.webhook import Receiver
 from tests.faults import warnings
 from tests.faults.harness import Plan, Progress, Run, deployment, hold, need, wait, water_stations
 from tests.faults.ledger import EdgeRecord, wholly_lost

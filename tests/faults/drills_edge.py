@@ -11,10 +11,10 @@ from typing import Literal
 
 import httpx
 
-from collector.lineproto import timestamp_ns
-from station.reading import utc_now
-from testbed.proxy import Cut, Proxy
-from testbed.services import free_port
+from stationpipe.collector.lineproto import timestamp_ns
+from stationpipe.kernel.reading import utc_now
+from stationpipe.testbed.proxy import Cut, Proxy
+from stationpipe.testbed.services import free_port
 from tests.faults.harness import Plan, Run, deployment, hold, need, wait, water_stations
 from tests.faults.ledger import Key, wholly_lost
 from tests.faults.outcome import Outcome, kill

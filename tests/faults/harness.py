@@ -22,9 +22,9 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from testbed.pipeline import Pipeline, SimStation
-from testbed.proxy import Proxy
-from testbed.services import Services, running_services
+from stationpipe.testbed.pipeline import Pipeline, SimStation
+from stationpipe.testbed.proxy import Proxy
+from stationpipe.testbed.services import Services, running_services
 from tests.faults import ledger
 from tests.faults.ledger import EdgeRecord, Tally
 

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collector.lineproto import timestamp_ns
-from edge.spool import Spool, SpoolLimits
-from station import wire
-from station.reading import StationMessage
-from testbed.services import InfluxDB
+from stationpipe.collector.lineproto import timestamp_ns
+from stationpipe.edge.spool import Spool, SpoolLimits
+from stationpipe.kernel import wire
+from stationpipe.kernel.reading import StationMessage
+from stationpipe.testbed.services import InfluxDB
 
 #: (station, parameter, timestamp ns)
 Key = tuple[str, str, int]
@@ -46,7 +46,7 @@ BEGIN INSERT INTO fault_ledger (seq, topic, payload) VALUES (NEW.seq, NEW.topic,
 
 
 def spool_path(state_dir: Path) -> Path:
-    """The edge agent's spool file under its ``state_dir`` (see edge.agent.open_spool)."""
+    """The edge agent's spool file under its ``state_dir`` (see stationpipe.edge.agent.open_spool)."""
     return state_dir / "spool.sqlite"
 
 

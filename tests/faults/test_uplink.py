@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from testbed.proxy import Cut
+from stationpipe.testbed.proxy import Cut
 from tests.faults import drills_edge
 from tests.faults.checks import nothing_lost, only_the_oldest_dropped
 from tests.faults.harness import TIMEOUT, Plan

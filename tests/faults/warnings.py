@@ -2,7 +2,7 @@
 against those the early-warning receiver got.
 
 **Expected** replays what the edges produced (the ledger, every message in seq order) through the same
-rules with ``rules.cli.run_test`` (in-memory state, reading time as arrival time) and keeps the
+rules with ``stationpipe.rules.cli.run_test`` (in-memory state, reading time as arrival time) and keeps the
 notifications routed to the webhook. Notification ids are deterministic (station, instance, start,
 change, level), so a live engine that saw the same readings raises the same ids.
 
@@ -19,13 +19,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.cli import run_test
-from rules.config import RulesConfig
-from rules.delivery import WEBHOOK, route
-from station import wire
-from station.config import load
-from testbed.pipeline import WEBHOOK_SECRET_ENV
-from testbed.webhook import Receiver
+from stationpipe.kernel import wire
+from stationpipe.kernel.config import load
+from stationpipe.rules.cli import run_test
+from stationpipe.rules.config import RulesConfig
+from stationpipe.rules.delivery import WEBHOOK, route
+from stationpipe.testbed.pipeline import WEBHOOK_SECRET_ENV
+from stationpipe.testbed.webhook import Receiver
 from tests.faults.ledger import EdgeRecord
 
 #: Pollution event on one station's nutrient analyser and the GB 3838 section rule on NH3-N: rise, hold

@@ -35,11 +35,11 @@ def targets() -> dict[str, Target]:
     import atheris  # noqa: PLC0415 - optional: only this script needs it
 
     with atheris.instrument_imports(include=["station", "collector"]):
-        from collector.records import decode as collector_decode  # noqa: PLC0415
-        from station import wire  # noqa: PLC0415
-        from station.cli import check_file  # noqa: PLC0415
-        from station.errors import ConfigError, RejectedError  # noqa: PLC0415
-        from station.hj212 import Hj212Error, decode  # noqa: PLC0415
+        from stationpipe.cli import check_file  # noqa: PLC0415
+        from stationpipe.collector.records import decode as collector_decode  # noqa: PLC0415
+        from stationpipe.hj212 import Hj212Error, decode  # noqa: PLC0415
+        from stationpipe.kernel import wire  # noqa: PLC0415
+        from stationpipe.kernel.errors import ConfigError, RejectedError  # noqa: PLC0415
 
     config = Path(tempfile.mkdtemp(prefix="atheris-config-")) / "fuzz.toml"
 

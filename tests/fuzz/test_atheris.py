@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from station import wire
-from station.hj212 import CST, CpArea, DataSegment, FactorValue, encode
-from station.messages import AgentState, StationStatus
-from station.reading import Flag, Reading, StationMessage
+from stationpipe.hj212 import CST, CpArea, DataSegment, FactorValue, encode
+from stationpipe.kernel import wire
+from stationpipe.kernel.messages import AgentState, StationStatus
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
 from tests.fuzz.atheris_targets import TOPICS
 
 pytestmark = [

@@ -13,11 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from edge.agent import run
-from station.spl import frame
-from testbed.faulty_devices import exception_server, rtu_exception, rtu_reply, scripted_line, spl_reply
-from testbed.modbus import Image
-from testbed.services import Services, free_port
+from stationpipe.edge.agent import run
+from stationpipe.kernel.spl import frame
+from stationpipe.testbed.faulty_devices import (
+    exception_server,
+    rtu_exception,
+    rtu_reply,
+    scripted_line,
+    spl_reply,
+)
+from stationpipe.testbed.modbus import Image
+from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running, write_toml_profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -40,7 +46,7 @@ def _flags(probe: Probe, device: str) -> set[str]:
 async def test_modbus_exception_codes_flag_points_b_and_the_agent_goes_on(
     services: Services, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="edge.poller")
+    caplog.set_level(logging.WARNING, logger="stationpipe.edge.poller")
     port, profile = free_port(), _ph_profile(tmp_path)
     units: dict[int, int | Image] = {code: code for code in CODES}
     units[20] = Image(holding=[PH])
@@ -102,7 +108,7 @@ def _spl_noise(rng: random.Random, request: bytes) -> bytes:
 async def test_garbage_on_serial_lines_flags_b_then_recovers(
     services: Services, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="edge.poller")
+    caplog.set_level(logging.INFO, logger="stationpipe.edge.poller")
     rng, noisy = random.Random(7), {"on": True}
 
     def rtu(request: bytes) -> bytes:

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from collector.hj212_config import Logger
-from collector.hj212_map import to_message
-from edge.ascii_protocol import parse_reply
-from edge.decode import decode_point, point_reading
-from station import wire
-from station.cli import check_file
-from station.config import read_toml
-from station.errors import ConfigError, DeviceError, RejectedError, WireError
-from station.hj212 import decode, encode
-from station.hj212_frame import wrap
-from station.reading import Flag
-from station.registermap import DataType, Point
-from station.spl import checksum
+from stationpipe.cli import check_file
+from stationpipe.collector.hj212_config import Logger
+from stationpipe.collector.hj212_map import to_message
+from stationpipe.edge.ascii_protocol import parse_reply
+from stationpipe.edge.decode import decode_point, point_reading
+from stationpipe.hj212 import decode, encode
+from stationpipe.hj212.frame import wrap
+from stationpipe.kernel import wire
+from stationpipe.kernel.config import read_toml
+from stationpipe.kernel.errors import ConfigError, DeviceError, RejectedError, WireError
+from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.registermap import DataType, Point
+from stationpipe.kernel.spl import checksum
 
 TS = datetime(2026, 11, 22, tzinfo=UTC)
 UPLOAD = "QN={qn};ST=21;CN=2011;PW=1;MN=MN1;Flag=5;CP=&&DataTime={time};w21003-Rtd=1&&"

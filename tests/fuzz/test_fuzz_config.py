@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from station.cli import check_file
-from station.errors import ConfigError
+from stationpipe.cli import check_file
+from stationpipe.kernel.errors import ConfigError
 from tests.fuzz.mutations import (
     attempt,
     json_values,
@@ -52,10 +52,9 @@ _names = itertools.count()
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of deploy/config and simulators/profiles (what the examples' relative paths reach)."""
+    """A copy of deploy/config, its profiles/ link copied as a folder (what the examples' paths reach)."""
     root = tmp_path_factory.mktemp("configs")
     shutil.copytree(ROOT / "deploy/config", root / "deploy/config")
-    shutil.copytree(ROOT / "simulators/profiles", root / "simulators/profiles")
     for kind, example in EXAMPLES.items():
         assert check_file(root / example).model_dump()["kind"] == kind
     return root

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.ascii_protocol import AsciiReply, parse_reply
-from edge.decode import decode_request, plan_requests, status_flags
-from station.errors import DeviceError
-from station.reading import Flag
-from station.registermap import DataType, Order, Point, Profile, load_profile
-from station.spl import frame
+from stationpipe.edge.ascii_protocol import AsciiReply, parse_reply
+from stationpipe.edge.decode import decode_request, plan_requests, status_flags
+from stationpipe.kernel.errors import DeviceError
+from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.registermap import DataType, Order, Point, Profile, load_profile
+from stationpipe.kernel.spl import frame
 from tests.fuzz.mutations import attempt, mutate_bytes
 
 pytestmark = pytest.mark.timeout(60)

@@ -16,10 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.hj212_config import Logger
-from collector.hj212_map import UPLOADS, to_message
-from station.errors import RejectedError
-from station.hj212 import (
+from stationpipe.collector.hj212_config import Logger
+from stationpipe.collector.hj212_map import UPLOADS, to_message
+from stationpipe.hj212 import (
     CST,
     Codec2017,
     CpArea,
@@ -32,7 +31,8 @@ from station.hj212 import (
     encode,
     reassemble,
 )
-from station.hj212_frame import OVERHEAD, wrap
+from stationpipe.hj212.frame import OVERHEAD, wrap
+from stationpipe.kernel.errors import RejectedError
 from tests.fuzz.mutations import attempt, mutate_bytes
 from tests.unit.test_hj212_props import _fits, segments
 

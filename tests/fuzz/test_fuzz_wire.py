@@ -1,7 +1,7 @@
 """Fuzzing the wire decoder (every topic family) and the collector's decoding step on top of it.
 
 Whatever the bytes, ``wire.decode`` either returns a whole record (that re-encodes and decodes to
-itself) or raises ``WireError`` naming a field and a reason; ``collector.records.decode`` raises only
+itself) or raises ``WireError`` naming a field and a reason; the collector's ``records.decode`` raises only
 ``RejectedError``. Inputs: arbitrary bytes, arbitrary JSON, mutated valid payloads (bytes and document
 edits), deep nesting, huge numbers, NaN and infinities, malformed topics.
 """
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.records import decode as collector_decode
-from station import wire
-from station.errors import RejectedError, WireError
-from station.reading import StationMessage
+from stationpipe.collector.records import decode as collector_decode
+from stationpipe.kernel import wire
+from stationpipe.kernel.errors import RejectedError, WireError
+from stationpipe.kernel.reading import StationMessage
 from tests.fuzz.mutations import attempt, json_values, mutate_bytes, mutate_doc, nasty_values, nested
 from tests.unit.test_wire import derived, letters, station_messages, statuses, warnings
 

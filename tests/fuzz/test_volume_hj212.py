@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from station.hj212 import CST, CpArea, DataSegment, FactorValue, FrameSplitter, decode, encode
-from station.hj212_frame import wrap
-from testbed.services import Child, Services, free_port
+from stationpipe.hj212 import CST, CpArea, DataSegment, FactorValue, FrameSplitter, decode, encode
+from stationpipe.hj212.frame import wrap
+from stationpipe.testbed.services import Child, Services, free_port
 from tests.integration.test_collector import collector_config, count, running, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -168,7 +168,7 @@ async def test_thousands_of_bad_frames_are_refused_and_good_uploads_stored(
     rng = random.Random(212)
     streams = [_stream(rng, n) for n in range(LOGGERS)]
     async with running(collector_config(services, tmp_path / "collector", "fz-hj212")):
-        argv = [sys.executable, "-m", "station", "hj212-server", "--config", str(config)]
+        argv = [sys.executable, "-m", "stationpipe", "hj212-server", "--config", str(config)]
         await asyncio.to_thread(server.launch, argv, lambda: "HJ 212 server on" in _log(server), 30)
         try:
             results = await asyncio.gather(

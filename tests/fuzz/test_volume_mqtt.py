@@ -23,11 +23,11 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from collector.records import decode
-from station import wire
-from station.errors import RejectedError
-from station.reading import Flag, Reading, StationMessage
-from testbed.services import Services
+from stationpipe.collector.records import decode
+from stationpipe.kernel import wire
+from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
+from stationpipe.testbed.services import Services
 from tests.integration.test_collector import (
     PARAMS,
     collector_config,

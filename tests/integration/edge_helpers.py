@@ -13,7 +13,7 @@ from typing import Any
 
 import aiomqtt
 
-from edge.config import EdgeConfig
+from stationpipe.edge.config import EdgeConfig
 from tests import waiting
 
 

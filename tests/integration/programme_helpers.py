@@ -1,7 +1,7 @@
 """The chemical-park and radiation programmes through the real pipeline: ``stationpipe sim`` and one
-``stationpipe edge`` per station as child processes (the harness's :class:`~testbed.pipeline.Pipeline`
-starts and stops them), Mosquitto, and the rules engine in this loop; a listener records what the
-stations published and the warnings the engine sent back."""
+``stationpipe edge`` per station as child processes (the harness's
+:class:`~stationpipe.testbed.pipeline.Pipeline` starts and stops them), Mosquitto, and the rules engine in
+this loop; a listener records what the stations published and the warnings the engine sent back."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from typing import Any
 import aiomqtt
 import httpx
 
-from rules.config import RulesConfig
-from station import wire
-from station.messages import AlertState, WarningEvent
-from station.reading import StationMessage
-from testbed.pipeline import PROFILES, Pipeline
-from testbed.services import Services, free_port, tcp_open
+from stationpipe.kernel import wire
+from stationpipe.kernel.messages import AlertState, WarningEvent
+from stationpipe.kernel.reading import StationMessage
+from stationpipe.rules.config import RulesConfig
+from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.testbed.pipeline import Pipeline
+from stationpipe.testbed.services import Services, free_port, tcp_open
 from tests import waiting
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import aiomqtt
 
-from rules.config import RulesConfig
-from rules.engine import run
-from station import wire
-from station.messages import WarningEvent
-from station.reading import Reading, StationMessage
-from testbed.services import Services, free_port
+from stationpipe.kernel import wire
+from stationpipe.kernel.messages import WarningEvent
+from stationpipe.kernel.reading import Reading, StationMessage
+from stationpipe.rules.config import RulesConfig
+from stationpipe.rules.engine import run
+from stationpipe.testbed.services import Services, free_port
 from tests.unit.rules_helpers import REGISTRY
 from tests.waiting import service, until
 

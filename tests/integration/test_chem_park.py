@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rules.kinds.context import compass
-from station.messages import WarningEvent
-from testbed.services import Services
+from stationpipe.kernel.messages import WarningEvent
+from stationpipe.rules.kinds.context import compass
+from stationpipe.testbed.services import Services
 from tests.integration.programme_helpers import (
     Heard,
     Station,

@@ -17,13 +17,13 @@ import aiomqtt
 import httpx
 import pytest
 
-from collector.config import CollectorConfig
-from collector.metrics import Metrics
-from collector.service import run
-from station import wire
-from station.messages import AlertState, Derived, WarningEvent
-from station.reading import Flag, Reading, StationMessage
-from testbed.services import Services, free_port
+from stationpipe.collector.config import CollectorConfig
+from stationpipe.collector.metrics import Metrics
+from stationpipe.collector.service import run
+from stationpipe.kernel import wire
+from stationpipe.kernel.messages import AlertState, Derived, WarningEvent
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
+from stationpipe.testbed.services import Services, free_port
 from tests.waiting import service, until
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from station import wire
-from testbed.services import Mosquitto, Services
+from stationpipe.kernel import wire
+from stationpipe.testbed.services import Mosquitto, Services
 from tests.integration.test_collector import (
     PARAMS,
     collector_config,
@@ -86,7 +86,7 @@ async def test_a_killed_brokers_messages_held_in_a_batch_are_still_stored(
 
 @pytest.fixture
 def collector_process(services: Services, tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """``python -m station collector --config …`` children (appended by the test); killed at the end."""
+    """``python -m stationpipe collector --config …`` children (appended by the test); killed at the end."""
     procs: list[subprocess.Popen[bytes]] = []
     yield procs
     for proc in procs:
@@ -98,7 +98,7 @@ def collector_process(services: Services, tmp_path: Path) -> Iterator[list[subpr
 def _start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "station", "collector", "--config", str(config)],
+            [sys.executable, "-m", "stationpipe", "collector", "--config", str(config)],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from collector.config import CollectorConfig
-from collector.metrics import Metrics
-from collector.service import run
-from station import wire
-from station.errors import StoreAuthError
-from testbed.services import Services
-from testbed.victoria import Victoria, available, running_victoria
+from stationpipe.collector.config import CollectorConfig
+from stationpipe.collector.metrics import Metrics
+from stationpipe.collector.service import run
+from stationpipe.kernel import wire
+from stationpipe.kernel.errors import StoreAuthError
+from stationpipe.testbed.services import Services
+from stationpipe.testbed.victoria import Victoria, available, running_victoria
 from tests.integration.test_collector import PARAMS, messages, publish, running, wait_for
 
 pytestmark = [

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.integration
 
 CHANNELS = ("mqtt", "influxdb", "webhook")
 STATIONS = 10
-#: Parameters each kind of station reports (simulators/profiles: water_five + water_nutrients, air_station).
+#: Parameters each kind of station reports (deploy/config/profiles: water_five +
+#: water_nutrients, air_station).
 WATER_PARAMETERS, AIR_PARAMETERS = 9, 6
 
 
@@ -35,7 +36,7 @@ def _demo(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str],
     start = time.monotonic()
     summary = tmp_path / "summary.json"
     done = subprocess.run(
-        [sys.executable, "-m", "testbed.demo", *args, "--summary-json", str(summary)],
+        [sys.executable, "-m", "stationpipe.testbed.demo", *args, "--summary-json", str(summary)],
         capture_output=True,
         text=True,
         timeout=100,
@@ -92,7 +93,7 @@ def test_demo_cuts_the_story_to_a_short_duration(tmp_path: Path) -> None:
 
 def test_demo_stops_cleanly_on_ctrl_c() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "testbed.demo"],
+        [sys.executable, "-m", "stationpipe.testbed.demo"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -22,9 +22,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
-from ops.deploy.acl import deploy_app
-from ops.deploy.mosquitto_auth import verify_password
-from testbed.services import find_binary, free_port
+from stationpipe.ops.deploy.acl import deploy_app
+from stationpipe.ops.deploy.mosquitto_auth import verify_password
+from stationpipe.testbed.services import find_binary, free_port
 
 pytestmark = pytest.mark.integration
 REGISTRY = """kind = "registry"

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from edge.agent import run
-from station.catalogue import CATALOGUE
-from testbed.modbus import Image, static_server
-from testbed.services import Mosquitto, Services, free_port
+from stationpipe.edge.agent import run
+from stationpipe.kernel.catalogue import CATALOGUE
+from stationpipe.testbed.modbus import Image, static_server
+from stationpipe.testbed.services import Mosquitto, Services, free_port
 from tests.integration.edge_helpers import (
     Probe,
     edge_config,
@@ -43,7 +43,7 @@ _VALUES = {
 
 
 def _words(value: float, dtype: str, order: str) -> list[int]:
-    """Registers of a value, written independently of station.registermap."""
+    """Registers of a value, written independently of stationpipe.kernel.registermap."""
     data = struct.pack(">" + _FMT[dtype], value)
     pairs = [data[i : i + 2] for i in range(0, len(data), 2)]
     if order in ("BADC", "DCBA"):
@@ -230,7 +230,7 @@ async def test_sigkill_loses_nothing(services: Services, tmp_path: Path) -> None
         f'[devices.transport]\nhost = "127.0.0.1"\nport = {port}\n'
     )
     probe = Probe(services.mosquitto.port, client_id="probe-kill")
-    argv = [sys.executable, "-m", "station", "edge", "--config", str(cfg_path)]
+    argv = [sys.executable, "-m", "stationpipe", "edge", "--config", str(cfg_path)]
     async with static_server(port, {1: Image(holding=_words(7.0, "float32", "ABCD"))}), probe:
         for _ in range(2):
             agent = await asyncio.create_subprocess_exec(*argv, stderr=subprocess.DEVNULL)

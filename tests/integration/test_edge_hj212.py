@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from collector.hj212_config import Hj212ServerConfig
-from collector.hj212_server import run as run_server
-from edge.agent import run as run_edge
-from testbed.modbus import Image, static_server
-from testbed.services import Services, free_port
+from stationpipe.collector.hj212_config import Hj212ServerConfig
+from stationpipe.collector.hj212_server import run as run_server
+from stationpipe.edge.agent import run as run_edge
+from stationpipe.testbed.modbus import Image, static_server
+from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running, until, write_toml_profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -14,9 +14,9 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from edge.agent import run
-from testbed.modbus import Image, static_server
-from testbed.services import Mosquitto, free_port
+from stationpipe.edge.agent import run
+from stationpipe.testbed.modbus import Image, static_server
+from stationpipe.testbed.services import Mosquitto, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running, spool_state, until, write_toml_profile
 
 pytestmark = pytest.mark.integration

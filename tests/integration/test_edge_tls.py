@@ -10,10 +10,10 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from edge.agent import run
-from testbed.modbus import Image, static_server
-from testbed.services import Mosquitto, find_binary, free_port
-from testbed.tls import make_pki
+from stationpipe.edge.agent import run
+from stationpipe.testbed.modbus import Image, static_server
+from stationpipe.testbed.services import Mosquitto, find_binary, free_port
+from stationpipe.testbed.tls import make_pki
 from tests.integration.edge_helpers import Probe, edge_config, running, write_toml_profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from testbed.pipeline import (
+from stationpipe.testbed.pipeline import (
     Pipeline,
     SimStation,
     collector_toml,
@@ -23,7 +23,7 @@ from testbed.pipeline import (
     rules_toml,
     sim_toml,
 )
-from testbed.services import Services, free_port
+from stationpipe.testbed.services import Services, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 RADIUS = 50.0

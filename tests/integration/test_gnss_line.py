@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from edge.agent import run
-from simulators.config import SimConfig
-from simulators.harness import serving
-from station.config import load
-from testbed.pipeline import PROFILES
-from testbed.services import Services, free_port
+from stationpipe.edge.agent import run
+from stationpipe.kernel.config import load
+from stationpipe.simulators.config import SimConfig
+from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.simulators.harness import serving
+from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

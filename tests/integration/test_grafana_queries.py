@@ -18,10 +18,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ops.grafana.generate import dashboards
-from ops.grafana.inspect import Query, queries
-from testbed.pipeline import Pipeline, SimStation
-from testbed.services import Services, running_services
+from stationpipe.ops.grafana.generate import dashboards
+from stationpipe.ops.grafana.inspect import Query, queries
+from stationpipe.testbed.pipeline import Pipeline, SimStation
+from stationpipe.testbed.services import Services, running_services
 
 pytestmark = pytest.mark.integration
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from collector.hj212_config import Hj212ServerConfig
-from collector.hj212_server import run
-from simulators.hj212_logger import DataLogger
-from simulators.model import StationModel
-from station.hj212 import CST, CpArea, DataSegment, FactorValue, FrameSplitter, decode, encode
-from station.registry import WaterClass
-from testbed.pipeline import collector_toml
-from testbed.services import Services, free_port
+from stationpipe.collector.hj212_config import Hj212ServerConfig
+from stationpipe.collector.hj212_server import run
+from stationpipe.hj212 import CST, CpArea, DataSegment, FactorValue, FrameSplitter, decode, encode
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.simulators.hj212_logger import DataLogger
+from stationpipe.simulators.model import StationModel
+from stationpipe.testbed.pipeline import collector_toml
+from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -174,8 +174,7 @@ async def test_simulated_logger_end_to_end_into_influxdb(
     config.write_text(collector_toml(services.mosquitto.port, services.influx.url, services.influx.database))
     collector = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "station",
+        "-m", "stationpipe",
         "collector",
         "--config",
         str(config),

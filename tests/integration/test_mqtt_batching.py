@@ -9,8 +9,16 @@ import asyncio
 import aiomqtt
 import pytest
 
-from station.mqtt import QOS, Client, MqttSettings, ack_all, enable_manual_ack, make_client, ready_messages
-from testbed.services import Services
+from stationpipe.kernel.mqtt import (
+    QOS,
+    Client,
+    MqttSettings,
+    ack_all,
+    enable_manual_ack,
+    make_client,
+    ready_messages,
+)
+from stationpipe.testbed.services import Services
 
 pytestmark = pytest.mark.integration
 

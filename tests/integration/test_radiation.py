@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed.services import Services
+from stationpipe.testbed.services import Services
 from tests.integration.programme_helpers import (
     Station,
     listening,

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from ops.report.cli import report_app
-from ops.report.data import BEIJING
-from testbed.services import Services
+from stationpipe.ops.report.cli import report_app
+from stationpipe.ops.report.data import BEIJING
+from stationpipe.testbed.services import Services
 
 pytestmark = pytest.mark.integration
 DAY = date(2025, 6, 1)

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from ops.report.cli import report_app
-from ops.report.data import BEIJING
-from ops.report.influx import InfluxSource
-from ops.report.ranking_data import Period, air_hourly
-from testbed.services import Services
+from stationpipe.ops.report.cli import report_app
+from stationpipe.ops.report.data import BEIJING
+from stationpipe.ops.report.influx import InfluxSource
+from stationpipe.ops.report.ranking_data import Period, air_hourly
+from stationpipe.testbed.services import Services
 from tests.integration.test_report_html import _chromium
 
 pytestmark = pytest.mark.integration

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from rules.delivery.webhook import IDEMPOTENCY
-from station.messages import AlertState
-from testbed.alertmanager import Alertmanager
-from testbed.services import HarnessError, Services
-from testbed.webhook import Receiver
+from stationpipe.kernel.messages import AlertState
+from stationpipe.rules.delivery.webhook import IDEMPOTENCY
+from stationpipe.testbed.alertmanager import Alertmanager
+from stationpipe.testbed.services import HarnessError, Services
+from stationpipe.testbed.webhook import Receiver
 from tests.integration.rules_helpers import (
     engine,
     listening,

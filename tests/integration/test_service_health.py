@@ -14,10 +14,10 @@ import aiomqtt
 import httpx
 import pytest
 
-from station.health import component_id
-from station.messages import AlertState
-from testbed.pipeline import Pipeline, SimStation
-from testbed.services import Services, free_port
+from stationpipe.kernel.health import component_id
+from stationpipe.kernel.messages import AlertState
+from stationpipe.testbed.pipeline import Pipeline, SimStation
+from stationpipe.testbed.services import Services, free_port
 from tests.integration.rules_helpers import engine, listening, publish, recent, rules_config, wait_for
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.pipeline import SimStation, sim_toml
-from testbed.services import free_port, tcp_open, wait_until
+from stationpipe.testbed.pipeline import SimStation, sim_toml
+from stationpipe.testbed.services import free_port, tcp_open, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ def test_signals_while_stopping_do_not_kill(tmp_path: Path, delay: float) -> Non
     port = free_port()
     config = tmp_path / "sim.toml"
     config.write_text(sim_toml([SimStation("sig-01", "II", seed=1, port=port)]))
-    argv = [sys.executable, "-m", "station", "sim", "--config", str(config)]
+    argv = [sys.executable, "-m", "stationpipe", "sim", "--config", str(config)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until(lambda: tcp_open("127.0.0.1", port), timeout=20, what="the simulator", proc=proc)

@@ -15,11 +15,11 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from simulators.config import SimConfig
-from simulators.harness import serving
-from station.config import load
-from testbed.pipeline import PROFILES
-from testbed.services import free_port
+from stationpipe.kernel.config import load
+from stationpipe.simulators.config import SimConfig
+from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.simulators.harness import serving
+from stationpipe.testbed.services import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(40)]
 DT = AsyncModbusTcpClient.DATATYPE

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from simulators.config import SimConfig
-from simulators.encode import span
-from simulators.harness import serving
-from simulators.model import StationModel
-from station.config import load
-from station.registermap import Order, Point, Profile, RegisterType, load_profile
-from station.registry import WaterClass
-from station.units import convert
-from testbed.pipeline import PROFILES
-from testbed.services import free_port
+from stationpipe.kernel.config import load
+from stationpipe.kernel.registermap import Order, Point, Profile, RegisterType, load_profile
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.kernel.units import convert
+from stationpipe.simulators.config import SimConfig
+from stationpipe.simulators.encode import span
+from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.simulators.harness import serving
+from stationpipe.simulators.model import StationModel
+from stationpipe.testbed.services import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
 DT = AsyncModbusTcpClient.DATATYPE

@@ -19,13 +19,13 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 from pymodbus.framer.rtu import FramerRTU
 
-from simulators.ascii_sensor import parse
-from simulators.config import SimConfig
-from simulators.harness import serving
-from station.config import load
-from station.spl import frame
-from testbed.pipeline import PROFILES
-from testbed.services import free_port
+from stationpipe.kernel.config import load
+from stationpipe.kernel.spl import frame
+from stationpipe.simulators.ascii_sensor import parse
+from stationpipe.simulators.config import SimConfig
+from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.simulators.harness import serving
+from stationpipe.testbed.services import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
 DT = AsyncModbusTcpClient.DATATYPE

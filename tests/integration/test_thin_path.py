@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from station.registermap import Profile, from_registers, load_profile
-from testbed.pipeline import PROFILES, Pipeline, SimStation
-from testbed.services import Services
+from stationpipe.kernel.registermap import Profile, from_registers, load_profile
+from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.testbed.pipeline import Pipeline, SimStation
+from stationpipe.testbed.services import Services
 
 pytestmark = pytest.mark.integration
 POLLS = 3

@@ -8,13 +8,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from rules.config import RulesConfig
-from rules.kinds import Kind, build
-from rules.rule_models import Rule
-from station.catalogue import Kind as StationKind
-from station.catalogue import parameter
-from station.reading import Flag, Reading
-from station.registry import StationInfo
+from stationpipe.kernel.catalogue import Kind as StationKind
+from stationpipe.kernel.catalogue import parameter
+from stationpipe.kernel.reading import Flag, Reading
+from stationpipe.kernel.registry import StationInfo
+from stationpipe.rules.config import RulesConfig
+from stationpipe.rules.kinds import Kind, build
+from stationpipe.rules.rule_models import Rule
 from tests.unit.rules_helpers import T0
 
 PARK = "宁波石化经济技术开发区"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rules.config import RulesConfig
-from station.catalogue import Kind
-from station.reading import Flag, Reading, StationMessage
-from station.registry import StationInfo, WaterBody, WaterClass
+from stationpipe.kernel.catalogue import Kind
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
+from stationpipe.kernel.registry import StationInfo, WaterBody, WaterClass
+from stationpipe.rules.config import RulesConfig
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 WATER = StationInfo(

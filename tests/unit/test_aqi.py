@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rules.standards.aqi import LEVELS, compute_aqi, level_of, ppb_to_concentration
-from rules.standards.common import Period
-from rules.standards.hj633 import AqiStandard, Item, SubstituteRequiredError
+from stationpipe.standards.aqi import LEVELS, compute_aqi, level_of, ppb_to_concentration
+from stationpipe.standards.common import Period
+from stationpipe.standards.hj633 import AqiStandard, Item, SubstituteRequiredError
 
 V12, V26 = AqiStandard.HJ633_2012, AqiStandard.HJ633_2026
 H1, H8, H24 = Period.H1, Period.H8, Period.H24

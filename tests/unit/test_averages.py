@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from rules.standards.averages import (
+from stationpipe.kernel.reading import Flag, Reading
+from stationpipe.standards.averages import (
     as_hourly_readings,
     china_day,
     daily_mean,
     hourly_mean,
     o3_8h_mean,
 )
-from station.reading import Flag, Reading
 
 T0 = datetime(2026, 3, 1, 8, tzinfo=UTC)
 MIN, HOUR = timedelta(minutes=1), timedelta(hours=1)

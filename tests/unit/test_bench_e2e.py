@@ -9,10 +9,10 @@ import pytest
 from bench.e2e_probe import Seen, percentile
 from bench.e2e_report import Figures, Window, count_polls, count_stored
 from bench.e2e_stack import edit_tables, points_per_poll, rules_toml
-from rules.config import RulesConfig
-from simulators.fleetfiles import registry_toml
-from simulators.fleetgen import plan
-from station.config import load
+from stationpipe.kernel.config import load
+from stationpipe.rules.config import RulesConfig
+from stationpipe.simulators.fleetfiles import registry_toml
+from stationpipe.simulators.fleetgen import plan
 
 TEXT = """kind = "rules"
 group = "rules"   # comment

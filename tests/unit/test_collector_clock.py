@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collector import lineproto, records
-from station import wire
-from station.reading import Flag, Reading, StationMessage
+from stationpipe.collector import lineproto, records
+from stationpipe.kernel import wire
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
 
 NOW = datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)
 NS = lineproto.timestamp_ns

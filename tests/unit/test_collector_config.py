@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import CollectorConfig
-from station.cli import check_file
-from station.config import load
-from station.errors import ConfigError
+from stationpipe.cli import check_file
+from stationpipe.collector.config import CollectorConfig
+from stationpipe.kernel.config import load
+from stationpipe.kernel.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "config" / "collector.example.toml"
 _HEAD = 'kind = "collector"\n[mqtt]\nclient_id = "c"\n'

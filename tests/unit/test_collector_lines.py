@@ -12,13 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from influxdb_client.client.write.point import Point
 
-from collector import lineproto, points, records
-from station import wire
-from station.catalogue import Kind
-from station.errors import RejectedError
-from station.messages import AlertState, Derived, DerivedValue, WarningEvent
-from station.reading import Flag, Reading, StationMessage
-from station.registry import StationInfo, WaterBody, WaterClass
+from stationpipe.collector import lineproto, points, records
+from stationpipe.kernel import wire
+from stationpipe.kernel.catalogue import Kind
+from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.messages import AlertState, Derived, DerivedValue, WarningEvent
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
+from stationpipe.kernel.registry import StationInfo, WaterBody, WaterClass
 
 TS = datetime(2026, 11, 22, 3, 4, 5, 123456, tzinfo=UTC)
 _name = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12).filter(

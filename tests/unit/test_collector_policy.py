@@ -9,10 +9,10 @@ import json
 import httpx
 import pytest
 
-from collector.config import InfluxSettings
-from collector.influx import V1Writer, raise_for_status, retry_after
-from collector.policy import Refused, write_all
-from station.errors import (
+from stationpipe.collector.config import InfluxSettings
+from stationpipe.collector.influx import V1Writer, raise_for_status, retry_after
+from stationpipe.collector.policy import Refused, write_all
+from stationpipe.kernel.errors import (
     StationpipeError,
     StoreAuthError,
     StoreRejectedError,

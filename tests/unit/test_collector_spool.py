@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.spool import Spool, SpoolFullError
+from stationpipe.collector.spool import Spool, SpoolFullError
 
 
 async def test_batches_leave_in_order_and_survive_a_reopen(tmp_path: Path) -> None:

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from edge.config import EdgeConfig
-from station.cli import app, check_file
-from station.config import load
-from station.errors import ConfigError
-from station.registry import Registry, WaterClass
+from stationpipe.cli import app, check_file
+from stationpipe.edge.config import EdgeConfig
+from stationpipe.kernel.config import load
+from stationpipe.kernel.errors import ConfigError
+from stationpipe.kernel.registry import Registry, WaterClass
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "deploy" / "config").glob("*.toml")) + sorted(
-    (ROOT / "simulators/profiles").glob("*.toml")
+    (ROOT / "deploy/config/profiles").glob("*.toml")
 )
 
 EDGE = """
@@ -36,7 +36,7 @@ port = 5020
 
 def _edge(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "edge.toml"
-    path.write_text(text.replace("{profile}", str(ROOT / "simulators/profiles/water_five.toml")))
+    path.write_text(text.replace("{profile}", str(ROOT / "deploy/config/profiles/water_five.toml")))
     return path
 
 

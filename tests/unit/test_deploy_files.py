@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ops.grafana.panels import DATASOURCE
-from ops.grafana.push import FOLDER_UID
+from stationpipe.ops.grafana.panels import DATASOURCE
+from stationpipe.ops.grafana.push import FOLDER_UID
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")

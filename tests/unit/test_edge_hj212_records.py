@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from edge.hj212_records import Aggregator, realtime
-from station.hj212 import CST
-from station.reading import Flag, Reading
+from stationpipe.edge.hj212_records import Aggregator, realtime
+from stationpipe.hj212 import CST
+from stationpipe.kernel.reading import Flag, Reading
 
 T0 = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 

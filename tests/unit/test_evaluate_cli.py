@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from rules.evaluate_cli import evaluate_app
+from stationpipe.rules.evaluate_cli import evaluate_app
 
 runner = CliRunner()
 ACCEPTANCE_WATER = [

@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from edge.config import EdgeConfig, GnssReceiver
-from edge.drivers.gnss import Fix, parse_fix
-from edge.fence import POSITION_PARAMETERS, FenceState
-from rules.kinds import build
-from rules.kinds.fence import FenceKind
-from rules.rule_models import Rule
-from simulators.gnss_sensor import gga, nmea_angle, rmc
-from station.errors import ConfigError, DeviceError
-from station.geo import KNOT_M_S, MEAN_EARTH_RADIUS_M, haversine_m, offset
-from station.reading import Flag, Reading
-from station.spl import frame
+from stationpipe.edge.config import EdgeConfig, GnssReceiver
+from stationpipe.edge.drivers.gnss import Fix, parse_fix
+from stationpipe.edge.fence import POSITION_PARAMETERS, FenceState
+from stationpipe.kernel.errors import ConfigError, DeviceError
+from stationpipe.kernel.geo import KNOT_M_S, MEAN_EARTH_RADIUS_M, haversine_m, offset
+from stationpipe.kernel.reading import Flag, Reading
+from stationpipe.kernel.spl import frame
+from stationpipe.rules.kinds import build
+from stationpipe.rules.kinds.fence import FenceKind
+from stationpipe.rules.rule_models import Rule
+from stationpipe.simulators.gnss_sensor import gga, nmea_angle, rmc
 from tests.unit.rules_helpers import WATER
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from rules.standards.common import Period
-from rules.standards.gb3095 import LIMITS, Gb3095Version, exceedance, exceeds, limit, version_for
+from stationpipe.standards.common import Period
+from stationpipe.standards.gb3095 import LIMITS, Gb3095Version, exceedance, exceeds, limit, version_for
 
 A, D, H8, H1 = Period.ANNUAL, Period.H24, Period.H8, Period.H1
 V12 = Gb3095Version.GB3095_2012

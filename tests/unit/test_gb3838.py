@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.standards import gb3838
-from station.registry import WaterBody, WaterClass
+from stationpipe.kernel.registry import WaterBody, WaterClass
+from stationpipe.standards import gb3838
 
 RIVER, LAKE = WaterBody.RIVER, WaterBody.LAKE_RESERVOIR
 W6 = WaterClass.WORSE_THAN_V

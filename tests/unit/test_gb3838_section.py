@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.standards.gb3838_section import evaluate_readings, evaluate_values
-from station.reading import Flag, Reading
-from station.registry import WaterBody, WaterClass
+from stationpipe.kernel.reading import Flag, Reading
+from stationpipe.kernel.registry import WaterBody, WaterClass
+from stationpipe.standards.gb3838_section import evaluate_readings, evaluate_values
 
 RIVER, LAKE = WaterBody.RIVER, WaterBody.LAKE_RESERVOIR
 III = WaterClass.III

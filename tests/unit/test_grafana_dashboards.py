@@ -1,4 +1,4 @@
-"""The committed dashboards are exactly what ops.grafana generates, and follow the house rules:
+"""The committed dashboards are exactly what stationpipe.ops.grafana generates, and follow the house rules:
 Asia/Shanghai, raw InfluxQL on the one provisioned datasource, bilingual titles, city/river/station."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ops.grafana.generate import BUILDERS, DEFAULT_OUT, dashboards, render, write
-from ops.grafana.inspect import queries
-from ops.grafana.panels import DATASOURCE, JSON
-from ops.grafana.section import class_bands, target_limit_expr
-from rules.standards.gb3838 import UPPER_LIMITS
+from stationpipe.ops.grafana.generate import BUILDERS, DEFAULT_OUT, dashboards, render, write
+from stationpipe.ops.grafana.inspect import queries
+from stationpipe.ops.grafana.panels import DATASOURCE, JSON
+from stationpipe.ops.grafana.section import class_bands, target_limit_expr
+from stationpipe.standards.gb3838 import UPPER_LIMITS
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{2,}")
@@ -22,7 +22,7 @@ BOARDS = dashboards()
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_committed_json_equals_generated(name: str) -> None:
     committed = (DEFAULT_OUT / name).read_text(encoding="utf-8")
-    assert committed == render(BOARDS[name]), f"run: python -m ops.grafana.generate ({name} is stale)"
+    assert committed == render(BOARDS[name]), f"{name} is stale: python -m stationpipe.ops.grafana.generate"
 
 
 def test_nothing_else_is_committed() -> None:

@@ -14,8 +14,8 @@ from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaUnauthorizedError
 from typer.testing import CliRunner
 
-from ops.grafana.generate import BUILDERS
-from ops.grafana.push import FOLDER_UID, grafana_app
+from stationpipe.ops.grafana.generate import BUILDERS
+from stationpipe.ops.grafana.push import FOLDER_UID, grafana_app
 
 TOKEN = "glsa_secret_token_value"
 

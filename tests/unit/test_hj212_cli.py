@@ -7,9 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from station.hj212 import CpArea, DataSegment, FactorValue, decode, encode
-from station.hj212_cli import hj212_app
-from station.hj212_frame import wrap
+from stationpipe.hj212 import CpArea, DataSegment, FactorValue, decode, encode
+from stationpipe.hj212.cli import hj212_app
+from stationpipe.hj212.frame import wrap
 
 VECTOR = (
     b"QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&"

@@ -6,10 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from station import hj212
-from station.catalogue import BY_HJ212
-from station.errors import RejectedError
-from station.hj212 import (
+from stationpipe import hj212
+from stationpipe.hj212 import (
     CpArea,
     CpError,
     CrcError,
@@ -27,11 +25,13 @@ from station.hj212 import (
     decode,
     encode,
 )
-from station.hj212_codes import CST, cst_to_utc, format_time, make_qn, parse_time, qn_time, utc_to_cst
-from station.hj212_cp import format_number, parse_cp
-from station.hj212_frame import wrap
-from station.hj212_segment import format_segment, parse_segment
-from station.reading import Flag
+from stationpipe.hj212.codes import CST, cst_to_utc, format_time, make_qn, parse_time, qn_time, utc_to_cst
+from stationpipe.hj212.cp import format_number, parse_cp
+from stationpipe.hj212.frame import wrap
+from stationpipe.hj212.segment import format_segment, parse_segment
+from stationpipe.kernel.catalogue import BY_HJ212
+from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.reading import Flag
 
 VECTOR = (
     "QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&"

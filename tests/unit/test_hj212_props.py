@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from station.hj212 import (
+from stationpipe.hj212 import (
     Codec2017,
     CpArea,
     DataSegment,
@@ -23,8 +23,8 @@ from station.hj212 import (
     encode_packets,
     reassemble,
 )
-from station.hj212_json import segment_from_json, segment_to_json
-from station.hj212_segment import format_segment, parse_segment
+from stationpipe.hj212.jsonform import segment_from_json, segment_to_json
+from stationpipe.hj212.segment import format_segment, parse_segment
 
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 tokens = st.text(_ALNUM, min_size=1, max_size=12)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from station.hj212 import (
+from stationpipe.hj212 import (
     CST,
     Codec2017,
     CpArea,
@@ -21,7 +21,7 @@ from station.hj212 import (
     encode_packets,
     reassemble,
 )
-from station.hj212_codes import PacketFlag
+from stationpipe.hj212.codes import PacketFlag
 
 A = encode(DataSegment(st="21", cn="2011", qn="20240101000000001", mn="A", cp=CpArea(params=(("X", "1"),))))
 B = encode(DataSegment(st="22", cn="2061", qn="20240101000000002", mn="B", flag=5))

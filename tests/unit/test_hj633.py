@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.standards.common import Period
-from rules.standards.hj633 import (
+from stationpipe.standards.common import Period
+from stationpipe.standards.hj633 import (
     BREAKPOINTS,
     AqiStandard,
     Item,

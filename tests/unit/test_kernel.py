@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from station.backoff import Backoff
-from station.catalogue import BY_HJ212, CATALOGUE, Kind, parameter
-from station.reading import Flag, Reading, StationMessage
+from stationpipe.kernel.backoff import Backoff
+from stationpipe.kernel.catalogue import BY_HJ212, CATALOGUE, Kind, parameter
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
 
 REQUIRED = {
     "temp": ("w01010", Kind.WATER),

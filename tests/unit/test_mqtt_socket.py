@@ -14,7 +14,7 @@ from paho.mqtt.matcher import MQTTMatcher
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from station.mqtt_socket import (
+from stationpipe.kernel.mqtt_socket import (
     READ_AHEAD,
     EmptyFirstMatcher,
     ReadAheadSocket,

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from rules.kinds.context import compass, place, span, wind_words
-from simulators.board import Board
-from simulators.encode import point_registers
-from simulators.model import StationModel
-from simulators.scenarios import Leak, Rain, Scenario, Washout
-from station.catalogue import CATALOGUE, Kind, parameter
-from station.registermap import from_registers, load_profile
-from station.registry import StationInfo, WaterClass
+from stationpipe.kernel.catalogue import CATALOGUE, Kind, parameter
+from stationpipe.kernel.registermap import from_registers, load_profile
+from stationpipe.kernel.registry import StationInfo, WaterClass
+from stationpipe.rules.kinds.context import compass, place, span, wind_words
+from stationpipe.simulators.board import Board
+from stationpipe.simulators.encode import point_registers
+from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.scenarios import Leak, Rain, Scenario, Washout
 from tests.unit.programme_helpers import GAS, PARK, PLANT, RAD
 
-PROFILES = Path(__file__).resolve().parents[2] / "simulators" / "profiles"
+PROFILES = Path(__file__).resolve().parents[2] / "deploy" / "config" / "profiles"
 GASES = ("benzene", "toluene", "xylene", "h2s", "nh3", "cl2", "nmhc", "tvoc")
 _SCENARIO: TypeAdapter[Scenario] = TypeAdapter(Scenario)
 

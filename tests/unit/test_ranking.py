@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from ops.report.data import Station
-from ops.report.ranking import (
+from stationpipe.kernel.registry import WaterBody, WaterClass
+from stationpipe.ops.report.data import Station
+from stationpipe.ops.report.ranking import (
     Options,
     air_city,
     city_daily,
@@ -15,7 +16,7 @@ from ops.report.ranking import (
     station_daily,
     water_cities,
 )
-from ops.report.ranking_calc import (
+from stationpipe.ops.report.ranking_calc import (
     city_cwqi,
     competition_ranks,
     composite_index,
@@ -23,9 +24,8 @@ from ops.report.ranking_calc import (
     cwqi_item,
     percentile,
 )
-from ops.report.ranking_data import Period, PeriodData, beijing_month
-from rules.standards.gb3095 import Gb3095Version
-from station.registry import WaterBody, WaterClass
+from stationpipe.ops.report.ranking_data import Period, PeriodData, beijing_month
+from stationpipe.standards.gb3095 import Gb3095Version
 
 RIVER, LAKE = WaterBody.RIVER, WaterBody.LAKE_RESERVOIR
 FEB = Period.month(2025, 2)

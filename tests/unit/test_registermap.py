@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.decode import MAX_REGISTERS, decode_point, decode_request, plan_requests
-from station.catalogue import CATALOGUE
-from station.reading import Flag
-from station.registermap import DataType, Order, Point, Profile, from_registers, to_registers
+from stationpipe.edge.decode import MAX_REGISTERS, decode_point, decode_request, plan_requests
+from stationpipe.kernel.catalogue import CATALOGUE
+from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.registermap import DataType, Order, Point, Profile, from_registers, to_registers
 
 F32, I16 = DataType.FLOAT32, DataType.INT16
 

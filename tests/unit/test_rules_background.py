@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from rules.evaluator import Evaluator
-from rules.kinds import bins
-from rules.kinds.base import Kind, Outcome, Series
-from rules.lifecycle import Change
-from station.reading import Flag, StationMessage
+from stationpipe.kernel.reading import Flag, StationMessage
+from stationpipe.rules.evaluator import Evaluator
+from stationpipe.rules.kinds import bins
+from stationpipe.rules.kinds.base import Kind, Outcome, Series
+from stationpipe.rules.lifecycle import Change
 from tests.unit.programme_helpers import PLANT, RAD, at, config, kind_of, rule
 from tests.unit.rules_helpers import T0
 

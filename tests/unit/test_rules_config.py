@@ -12,13 +12,13 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from rules.cli import rules_app
-from rules.config import Partition, RulesConfig
-from rules.delivery.webhook import sign
-from rules.durations import parse_duration
-from rules.reload import try_reload
-from station.config import load
-from station.errors import ConfigError
+from stationpipe.kernel.config import load
+from stationpipe.kernel.errors import ConfigError
+from stationpipe.rules.cli import rules_app
+from stationpipe.rules.config import Partition, RulesConfig
+from stationpipe.rules.delivery.webhook import sign
+from stationpipe.rules.durations import parse_duration
+from stationpipe.rules.reload import try_reload
 from tests.unit.rules_helpers import REGISTRY, T0, config
 
 RULES = """kind = "rules"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules.delivery import _attempt
-from rules.state import Queued
-from station.errors import BrokerUnavailableError
+from stationpipe.kernel.errors import BrokerUnavailableError
+from stationpipe.rules.delivery import _attempt
+from stationpipe.rules.state import Queued
 
 
 def _row(seq: int, instance: str, level: int) -> Queued:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from rules.delivery import route
-from rules.evaluator import Evaluator
-from rules.lifecycle import Change
-from rules.state import Batch, State
+from stationpipe.rules.delivery import route
+from stationpipe.rules.evaluator import Evaluator
+from stationpipe.rules.lifecycle import Change
+from stationpipe.rules.state import Batch, State
 from tests.unit.rules_helpers import T0, config, message
 
 SECTION = [{"name": "section", "kind": "section", "parameters": ["nh3n"], "consecutive": 10}]

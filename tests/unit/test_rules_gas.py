@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from rules.evaluator import Evaluator
-from rules.kinds.base import Outcome, Series
-from rules.lifecycle import Change
-from station.reading import Flag, StationMessage
+from stationpipe.kernel.reading import Flag, StationMessage
+from stationpipe.rules.evaluator import Evaluator
+from stationpipe.rules.kinds.base import Outcome, Series
+from stationpipe.rules.lifecycle import Change
 from tests.unit.programme_helpers import GAS, PARK, at, config, kind_of, rule
 from tests.unit.rules_helpers import AIR, T0
 

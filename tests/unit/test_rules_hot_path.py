@@ -18,15 +18,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.derived import CaptureTracker
-from rules.evaluator import Evaluator
-from rules.kinds.base import Outcome, active, label, quiet
-from rules.lifecycle import Change, Instance, Policy, step
-from rules.notify import notification
-from rules.standards import gb3838
-from rules.standards.gb3838_section import evaluate_values, summarise_values
-from station.registry import WaterBody, WaterClass
-from station.runtime import GC_YOUNG_THRESHOLD, tune_gc
+from stationpipe.kernel.registry import WaterBody, WaterClass
+from stationpipe.kernel.runtime import GC_YOUNG_THRESHOLD, tune_gc
+from stationpipe.rules.derived import CaptureTracker
+from stationpipe.rules.evaluator import Evaluator
+from stationpipe.rules.kinds.base import Outcome, active, label, quiet
+from stationpipe.rules.lifecycle import Change, Instance, Policy, step
+from stationpipe.rules.notify import notification
+from stationpipe.standards import gb3838
+from stationpipe.standards.gb3838_section import evaluate_values, summarise_values
 from tests.unit.rules_helpers import T0, WATER, config, message, reading
 
 _TABLES = [gb3838.DO, gb3838.TP_RIVER, gb3838.TP_LAKE, *gb3838.UPPER_LIMITS.values()]

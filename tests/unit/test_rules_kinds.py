@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from rules.kinds import Kind, build
-from rules.kinds.base import Outcome, Series
-from rules.kinds.deadman import silent
-from rules.kinds.trend import theil_sen
-from rules.rule_models import DeadmanRule, Rule, RuleBase
-from station.reading import Flag
-from station.registry import StationInfo
+from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.registry import StationInfo
+from stationpipe.rules.kinds import Kind, build
+from stationpipe.rules.kinds.base import Outcome, Series
+from stationpipe.rules.kinds.deadman import silent
+from stationpipe.rules.kinds.trend import theil_sen
+from stationpipe.rules.rule_models import DeadmanRule, Rule, RuleBase
 from tests.unit.rules_helpers import AIR, T0, WATER, reading
 
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.kinds.base import Outcome, active, quiet
-from rules.lifecycle import Change, Instance, Phase, Policy, no_data, step
+from stationpipe.rules.kinds.base import Outcome, active, quiet
+from stationpipe.rules.lifecycle import Change, Instance, Phase, Policy, no_data, step
 
 ON1, ON2, ON3 = (active(n, 1.0, 1.0, "z", "e") for n in (1, 2, 3))
 OFF, BAND = quiet(), quiet(clear=False)

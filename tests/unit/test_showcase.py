@@ -9,23 +9,23 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from rules.config import RulesConfig
-from rules.kinds.section import SectionKind
-from rules.rule_models import FlagsRule, SectionRule
-from simulators.board import Board
-from simulators.config import SimConfig
-from simulators.model import StationModel
-from simulators.scenarios import Scenario
-from station.config import load
-from station.reading import Reading
-from station.registry import WaterClass
-from testbed.pipeline import registry_toml, sim_toml
-from testbed.pipeline import rules_toml as pipeline_rules_toml
-from testbed.showcase.alerts import groups, sequence
-from testbed.showcase.feeds import Latest, Seen
-from testbed.showcase.fleet import EVENT_STATION, fleet, rules_toml
-from testbed.showcase.indices import realtime_aqi
-from testbed.showcase.timeline import FULL, MIN_SCALE, Timeline, scale_for, story
+from stationpipe.kernel.config import load
+from stationpipe.kernel.reading import Reading
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.rules.config import RulesConfig
+from stationpipe.rules.kinds.section import SectionKind
+from stationpipe.rules.rule_models import FlagsRule, SectionRule
+from stationpipe.simulators.board import Board
+from stationpipe.simulators.config import SimConfig
+from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.scenarios import Scenario
+from stationpipe.testbed.pipeline import registry_toml, sim_toml
+from stationpipe.testbed.pipeline import rules_toml as pipeline_rules_toml
+from stationpipe.testbed.showcase.alerts import groups, sequence
+from stationpipe.testbed.showcase.feeds import Latest, Seen
+from stationpipe.testbed.showcase.fleet import EVENT_STATION, fleet, rules_toml
+from stationpipe.testbed.showcase.indices import realtime_aqi
+from stationpipe.testbed.showcase.timeline import FULL, MIN_SCALE, Timeline, scale_for, story
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,15 @@ import random
 
 import pytest
 
-from simulators.ascii_sensor import FrameError, answer, parse
-from simulators.board import Board
-from simulators.instrument import Instrument
-from simulators.model import StationModel
-from simulators.scenarios import Fault, Garbage, ModbusException, Scenario, Silent
-from station.registermap import load_profile
-from station.registry import WaterClass
-from station.spl import checksum, frame
-from testbed.pipeline import PROFILES
+from stationpipe.kernel.registermap import load_profile
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.kernel.spl import checksum, frame
+from stationpipe.simulators.ascii_sensor import FrameError, answer, parse
+from stationpipe.simulators.board import Board
+from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.simulators.instrument import Instrument
+from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.scenarios import Fault, Garbage, ModbusException, Scenario, Silent
 
 
 def sensor(*scenarios: Scenario) -> dict[int, Instrument]:

@@ -6,10 +6,18 @@ import math
 
 import pytest
 
-from simulators.encode import point_registers, span, status_words
-from station.reading import Flag
-from station.registermap import DataType, Order, Point, Profile, RegisterType, StatusBit, from_registers
-from station.units import convert
+from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.registermap import (
+    DataType,
+    Order,
+    Point,
+    Profile,
+    RegisterType,
+    StatusBit,
+    from_registers,
+)
+from stationpipe.kernel.units import convert
+from stationpipe.simulators.encode import point_registers, span, status_words
 
 
 def point(**kw: object) -> Point:
@@ -94,8 +102,8 @@ def test_status_words_and_span() -> None:
 def test_the_edge_publishes_gases_in_the_catalogue_unit() -> None:
     from datetime import UTC, datetime  # noqa: PLC0415 - local to this one check
 
-    from edge.decode import point_reading  # noqa: PLC0415
-    from station.registermap import Point  # noqa: PLC0415
+    from stationpipe.edge.decode import point_reading  # noqa: PLC0415
+    from stationpipe.kernel.registermap import Point  # noqa: PLC0415
 
     co = Point.model_validate({"parameter": "co", "address": 0, "unit": "ppb", "range": [0, 50_000]})
     at = datetime(2026, 11, 22, tzinfo=UTC)

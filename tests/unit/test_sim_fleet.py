@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from simulators.config import SimConfig
-from simulators.fleetfiles import EdgeSettings, write_fleet
-from simulators.fleetgen import PROFILES, plan
-from simulators.model import StationModel
-from simulators.zhejiang import BOUNDS, CITIES, RIVERS
-from station.catalogue import Kind, parameter
-from station.cli import check_file
-from station.config import load
-from station.errors import ConfigError
-from station.registermap import load_profile
-from station.registry import Registry, WaterClass
+from stationpipe.cli import check_file
+from stationpipe.kernel.catalogue import Kind, parameter
+from stationpipe.kernel.config import load
+from stationpipe.kernel.errors import ConfigError
+from stationpipe.kernel.registermap import load_profile
+from stationpipe.kernel.registry import Registry, WaterClass
+from stationpipe.simulators.config import SimConfig
+from stationpipe.simulators.fleetfiles import EdgeSettings, write_fleet
+from stationpipe.simulators.fleetgen import PROFILES, plan
+from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.zhejiang import BOUNDS, CITIES, RIVERS
 
 ROOT = Path(__file__).resolve().parents[2]
 

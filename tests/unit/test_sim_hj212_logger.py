@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from simulators.config import SimConfig
-from simulators.hj212_logger import DataLogger
-from simulators.model import StationModel
-from station.config import load
-from station.errors import ConfigError
-from station.hj212 import CST, decode, encode
-from station.registry import WaterClass
+from stationpipe.hj212 import CST, decode, encode
+from stationpipe.kernel.config import load
+from stationpipe.kernel.errors import ConfigError
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.simulators.config import SimConfig
+from stationpipe.simulators.hj212_logger import DataLogger
+from stationpipe.simulators.model import StationModel
 
 AT = datetime(2026, 11, 22, 1, 17, 30, 250000, tzinfo=UTC)
 

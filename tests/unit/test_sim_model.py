@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from simulators.model import StationModel, local_hour
-from station.registry import WaterClass
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.simulators.model import StationModel, local_hour
 
 DAY = datetime(2025, 7, 1, tzinfo=UTC) - timedelta(hours=8)  # local midnight, China Standard Time
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from simulators.board import Board, UnknownScenarioError
-from simulators.model import StationModel
-from simulators.scenarios import Pollution, Scenario
-from station.reading import Flag
-from station.registry import WaterClass
+from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.simulators.board import Board, UnknownScenarioError
+from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.scenarios import Pollution, Scenario
 
 T0 = datetime(2025, 7, 1, 2, 0, tzinfo=UTC)
 MODEL = StationModel.typical(WaterClass.II, 3)

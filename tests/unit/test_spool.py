@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.spool import Spool, SpoolLimits
+from stationpipe.edge.spool import Spool, SpoolLimits
 
 
 def _fill(spool: Spool, n: int, size: int = 10) -> list[int]:

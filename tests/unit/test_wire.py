@@ -9,11 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from station import wire
-from station.catalogue import CATALOGUE
-from station.errors import WireError
-from station.messages import AgentState, AlertState, DeadLetter, Derived, StationStatus, WarningEvent
-from station.reading import Flag, Reading, StationMessage
+from stationpipe.kernel import wire
+from stationpipe.kernel.catalogue import CATALOGUE
+from stationpipe.kernel.errors import WireError
+from stationpipe.kernel.messages import (
+    AgentState,
+    AlertState,
+    DeadLetter,
+    Derived,
+    StationStatus,
+    WarningEvent,
+)
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
 
 ids = st.from_regex(r"[A-Za-z0-9_.\-]{1,24}", fullmatch=True)
 instants = st.datetimes(

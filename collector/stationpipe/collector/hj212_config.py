@@ -1,0 +1,89 @@
+"""Configuration of the HJ 212 server (``kind = "hj212-server"``): where it listens, which loggers it
+knows (MN, password, station), how their factor codes and units map, and the broker it publishes to."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from stationpipe.kernel.catalogue import BY_HJ212, is_known
+from stationpipe.kernel.config import ConfigPath, Model, secret
+from stationpipe.kernel.mqtt import MqttSettings
+from stationpipe.kernel.registry import load_registry
+
+
+class Logger(Model):
+    """One data logger (数采仪): its MN, its password, the station it reports for."""
+
+    mn: str = Field(min_length=1, max_length=64)
+    station: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")
+    password_env: str | None = None
+    password_file: ConfigPath | None = None
+    factors: dict[str, str] = Field(
+        default_factory=dict, description="HJ 212 code -> parameter code overrides"
+    )
+    units: dict[str, str] = Field(default_factory=dict, description="parameter -> unit the logger reports in")
+
+    @field_validator("factors")
+    @classmethod
+    def _known_parameters(cls, factors: dict[str, str]) -> dict[str, str]:
+        for code, param in factors.items():
+            if not is_known(param):
+                raise ValueError(f"{code} -> {param!r}: not a catalogue parameter code")
+        return factors
+
+    @model_validator(mode="after")
+    def _secret_readable(self) -> Logger:
+        secret(self.password_env, self.password_file)
+        return self
+
+    def password(self) -> SecretStr | None:
+        """The PW this logger must send (``None``: any)."""
+        return secret(self.password_env, self.password_file)
+
+    def parameter(self, code: str) -> str | None:
+        """Our parameter code for an HJ 212 factor code, or ``None`` when it is not mapped."""
+        if code in self.factors:
+            return self.factors[code]
+        row = BY_HJ212.get(code)
+        return row.code if row else None
+
+
+class Hj212ServerConfig(Model):
+    """A ``kind = "hj212-server"`` file."""
+
+    kind: Literal["hj212-server"] = "hj212-server"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8212, ge=0, le=65535)
+    idle_timeout: float = Field(default=300.0, gt=0, description="seconds without a byte before we hang up")
+    max_frame: int = Field(default=10_011, ge=64, le=10_011, description="bytes; larger frames are discarded")
+    max_connections: int = Field(default=1000, ge=1)
+    publish_timeout: float = Field(default=10.0, gt=0, description="seconds to get a PUBACK before no 9014")
+    registry: ConfigPath | None = Field(default=None, description="stations whose hj212_mn is set are known")
+    mqtt: MqttSettings
+    loggers: tuple[Logger, ...] = Field(default=(), description="per-MN password, factor and unit settings")
+
+    @field_validator("loggers")
+    @classmethod
+    def _unique_mn(cls, loggers: tuple[Logger, ...]) -> tuple[Logger, ...]:
+        mns = [lg.mn for lg in loggers]
+        if len(mns) != len(set(mns)):
+            raise ValueError("each MN may appear once")
+        return loggers
+
+    @model_validator(mode="after")
+    def _someone_to_serve(self) -> Hj212ServerConfig:
+        if not self.loggers and self.registry is None:
+            raise ValueError("give a registry (stations with hj212_mn) or [[loggers]]")
+        return self
+
+    def by_mn(self) -> dict[str, Logger]:
+        """Every known logger by MN: the registry's stations with an MN, refined by ``[[loggers]]``."""
+        known: dict[str, Logger] = {}
+        if self.registry is not None:
+            for st in load_registry(self.registry).stations:
+                if st.hj212_mn:
+                    known[st.hj212_mn] = Logger(mn=st.hj212_mn, station=st.id)
+        known.update({lg.mn: lg for lg in self.loggers})
+        return known

@@ -1,0 +1,69 @@
+"""HJ 212 uploads -> Readings (pure).
+
+- 2011 real-time data gives ``-Rtd``; 2051/2061/2031 (minute, hourly, daily) give ``-Avg`` stamped at the
+  interval start (DataTime), falling back to ``-Rtd`` when a logger sends only that.
+- ``-Flag`` letters are the HJ 212 data flags; an unknown letter is kept as D (instrument fault) so it is
+  never mistaken for valid data. No flag means N.
+- Factor codes the logger's mapping and the catalogue do not know are skipped and reported.
+- DataTime is China Standard Time; Readings are UTC. The message's ``seq`` is the frame's QN (a
+  millisecond timestamp, so it grows with every upload of one logger), and ``device`` names the CN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stationpipe.collector.hj212_config import Logger
+from stationpipe.hj212 import Cn, DataSegment, FactorValue, cst_to_utc
+from stationpipe.kernel.catalogue import parameter
+from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.reading import Flag, Reading, StationMessage
+
+UPLOADS = {Cn.REALTIME.value, Cn.MINUTE.value, Cn.HOURLY.value, Cn.DAILY.value}
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """The message made of one upload, and the factor codes that were skipped."""
+
+    message: StationMessage
+    skipped: tuple[str, ...]
+
+
+def _flag(factor: FactorValue) -> Flag:
+    if factor.flag is None:
+        return Flag.N
+    return Flag(factor.flag) if factor.flag in Flag.__members__ else Flag.D
+
+
+def _value(segment: DataSegment, factor: FactorValue) -> float | None:
+    if segment.cn == Cn.REALTIME.value:
+        return factor.rtd
+    return factor.avg if factor.avg is not None else factor.rtd
+
+
+def to_message(segment: DataSegment, logger: Logger) -> Mapped:
+    """Readings of one upload; ``RejectedError`` when it has no DataTime or is not an upload."""
+    if segment.cn not in UPLOADS:
+        raise RejectedError(f"CN {segment.cn} is not a data upload")
+    if segment.cp.data_time is None:
+        raise RejectedError("upload without DataTime")
+    try:
+        ts = cst_to_utc(segment.cp.data_time)
+    except OverflowError:  # e.g. DataTime=00010101000000: a CST wall clock with no UTC instant
+        raise RejectedError(f"DataTime {segment.cp.data_time.isoformat()} is out of range") from None
+    readings, skipped = [], []
+    for factor in segment.cp.factors:
+        code = logger.parameter(factor.code)
+        if code is None:
+            skipped.append(factor.code)
+            continue
+        unit = logger.units.get(code, parameter(code).unit)
+        readings.append(Reading(logger.station, code, _value(segment, factor), unit, ts, _flag(factor)))
+    qn = segment.qn or ""
+    seq = int(qn) if qn.isascii() and qn.isdigit() else int(ts.timestamp() * 1000)  # "²".isdigit()
+    try:
+        message = StationMessage(logger.station, f"hj212-{segment.cn}", seq, ts, tuple(readings))
+    except ValueError as exc:  # two factor codes mapped to one parameter
+        raise RejectedError(str(exc)) from None
+    return Mapped(message, tuple(skipped))

@@ -1,0 +1,187 @@
+"""``stationpipe hj212-server``: an asyncio TCP server for HJ 212-2017 data loggers.
+
+Per connection: frames are cut from the byte stream across partial reads (several per read, garbage
+between them skipped, oversized ones discarded); each frame is checked (CRC, MN, PW) and answered with
+the QnRtn code where the protocol has one (9 CRC, 4 unknown MN, 3 wrong password); uploads become Readings
+(collector/hj212_map.py) published to MQTT, and 9014 is sent when the A bit asks for it and the broker
+has the data. Idle connections are closed after ``idle_timeout``; reasons are logged once per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from stationpipe.collector.hj212_config import Hj212ServerConfig, Logger
+from stationpipe.collector.hj212_map import UPLOADS, to_message
+from stationpipe.collector.hj212_uplink import Uplink
+from stationpipe.hj212 import (
+    CrcError,
+    DataSegment,
+    FrameSplitter,
+    FrameTooLargeError,
+    Hj212Error,
+    QnRtn,
+    data_reply,
+    decode,
+    encode,
+    qn_rtn,
+    reassemble,
+)
+from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError
+
+log = logging.getLogger(__name__)
+
+
+class Connection:
+    """State of one logger connection: its splitter, split packets waiting, reasons already logged."""
+
+    def __init__(self, server: Hj212Server, peer: str) -> None:
+        self.server, self.peer = server, peer
+        self.splitter = FrameSplitter(server.config.max_frame)
+        self.parts: dict[tuple[str | None, str | None], dict[int, DataSegment]] = defaultdict(dict)
+        self.logged: set[str] = set()
+
+    def note(self, reason: str) -> None:
+        """Log a rejection once per connection and reason."""
+        self.server.rejected += 1
+        if reason not in self.logged:
+            self.logged.add(reason)
+            log.warning("HJ 212 %s: %s", self.peer, reason)
+
+    def frames(self, data: bytes) -> list[bytes]:
+        """Complete frames in this chunk (oversized ones are discarded and noted)."""
+        out: list[bytes] = []
+        self.splitter.feed(data)
+        while True:
+            try:
+                out.append(next(self.splitter))
+            except StopIteration:
+                return out
+            except FrameTooLargeError as exc:
+                self.note(str(exc))
+
+    def _segment(self, raw: bytes) -> DataSegment | None:
+        try:
+            return decode(raw, max_frame=self.server.config.max_frame).segment
+        except CrcError as exc:
+            self.note(str(exc))
+            try:
+                bad = decode(raw, verify_crc=False).segment
+            except Hj212Error:
+                return None
+            raise _Reply(qn_rtn(bad, QnRtn.CRC_ERROR)) from None
+        except Hj212Error as exc:
+            self.note(f"undecodable frame: {exc}")
+            return None
+
+    def _logger(self, segment: DataSegment) -> Logger:
+        logger = self.server.by_mn.get(segment.mn or "")
+        if logger is None:
+            self.note(f"unknown MN {segment.mn!r}")
+            raise _Reply(qn_rtn(segment, QnRtn.WRONG_MN))
+        expected = logger.password()
+        if expected is not None and segment.pw != expected.get_secret_value():
+            self.note(f"wrong password from MN {segment.mn}")
+            raise _Reply(qn_rtn(segment, QnRtn.WRONG_PW))
+        return logger
+
+    def _complete(self, segment: DataSegment) -> DataSegment | None:
+        if not segment.is_split:
+            return segment
+        parts = self.parts[(segment.mn, segment.qn)]
+        parts[segment.pno or 0] = segment
+        if len(parts) < (segment.pnum or 0):
+            return None
+        del self.parts[(segment.mn, segment.qn)]
+        return reassemble([parts[k] for k in sorted(parts)])
+
+    async def handle(self, raw: bytes) -> DataSegment | None:
+        """The reply to one frame, if any."""
+        try:
+            segment = self._segment(raw)
+            if segment is None:
+                return None
+            logger = self._logger(segment)
+            whole = self._complete(segment)
+            if whole is not None and whole.cn in UPLOADS:
+                await self.server.store(whole, logger, self)
+        except _Reply as reply:
+            return reply.segment
+        except (RejectedError, Hj212Error) as exc:
+            self.note(str(exc))
+            return None
+        except BrokerUnavailableError as exc:
+            self.note(f"not acknowledged, the logger will resend: {exc}")
+            return None
+        return data_reply(segment) if segment.needs_reply else None
+
+
+class _Reply(Exception):  # noqa: N818 - control flow inside Connection.handle, never escapes it
+    def __init__(self, segment: DataSegment) -> None:
+        super().__init__(segment.cn)
+        self.segment = segment
+
+
+class Hj212Server:
+    """The listening server and what all connections share."""
+
+    def __init__(self, config: Hj212ServerConfig, uplink: Uplink) -> None:
+        self.config, self.uplink = config, uplink
+        self.by_mn = config.by_mn()
+        self.slots = asyncio.Semaphore(config.max_connections)
+        self.uploads = 0
+        self.rejected = 0
+        self.port = config.port
+
+    async def store(self, segment: DataSegment, logger: Logger, conn: Connection) -> None:
+        """Map one upload and publish it (raises when the broker does not take it)."""
+        mapped = to_message(segment, logger)
+        if mapped.skipped:
+            conn.note(f"factor codes not mapped for {logger.station}: {', '.join(mapped.skipped)}")
+        await self.uplink.publish(mapped.message)
+        self.uploads += 1
+
+    async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One logger connection, until it closes, idles out or sends nothing useful."""
+        peer = "%s:%s" % writer.get_extra_info("peername")[:2]  # noqa: UP031
+        conn = Connection(self, peer)
+        async with self.slots:
+            try:
+                await self._loop(reader, writer, conn)
+            except TimeoutError:
+                log.info("HJ 212 %s: idle for %.0f s, closing", peer, self.config.idle_timeout)
+            except OSError as exc:
+                log.info("HJ 212 %s: connection lost (%s)", peer, exc)
+            finally:
+                writer.close()
+
+    async def _loop(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, conn: Connection
+    ) -> None:
+        while True:
+            async with asyncio.timeout(self.config.idle_timeout):
+                data = await reader.read(4096)
+            if not data:
+                return
+            for raw in conn.frames(data):
+                reply = await conn.handle(raw)
+                if reply is not None:
+                    writer.write(encode(reply))
+                    async with asyncio.timeout(self.config.idle_timeout):
+                        await writer.drain()
+
+
+async def run(config: Hj212ServerConfig, ready: asyncio.Event | None = None) -> None:
+    """Serve loggers and keep the broker session, until cancelled; ``ready`` is set once listening."""
+    uplink = Uplink(config.mqtt, config.publish_timeout)
+    server = Hj212Server(config, uplink)
+    listener = await asyncio.start_server(server.serve_client, config.host, config.port)
+    server.port = listener.sockets[0].getsockname()[1]
+    log.info("HJ 212 server on %s:%d for %d loggers", config.host, server.port, len(server.by_mn))
+    if ready is not None:
+        ready.set()
+    async with listener, asyncio.TaskGroup() as tg:
+        tg.create_task(uplink.run())
+        tg.create_task(listener.serve_forever())

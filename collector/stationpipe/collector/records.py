@@ -1,0 +1,55 @@
+"""One MQTT message -> the lines it stores (pure). Anything that does not fit raises ``RejectedError``
+with the reason, never anything else: no input may crash the collector."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from stationpipe.collector.clock import ahead_lines
+from stationpipe.collector.points import derived_lines, rows_lines, warning_lines
+from stationpipe.kernel import wire
+from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.messages import Derived, WarningEvent
+from stationpipe.kernel.mqtt import subscription
+
+#: The topic filters the collector subscribes to (DESIGN.md); under ``$share/<group>/`` when shared.
+TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
+
+
+class Decoded(NamedTuple):
+    """What one message contributes: its kind (metrics label), its station and its lines."""
+
+    kind: str
+    station: str
+    lines: list[str]
+    ahead: int = 0  # readings stamped ahead of the collector's clock (collector/clock.py)
+
+
+def subscriptions(group: str, *, shared: bool) -> list[str]:
+    """The filters a collector subscribes to: shared in its group, or plain for a single instance."""
+    return [subscription(topic, group, shared=shared) for topic in TOPICS]
+
+
+def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: float = 60.0) -> Decoded:
+    """Decode strictly and map to line protocol; ``RejectedError`` (with the reason) for anything else.
+
+    With ``now`` (the collector's clock, UTC), readings more than ``max_ahead`` seconds ahead of it are
+    marked (collector/clock.py).
+    """
+    try:
+        if topic.endswith("/readings"):
+            station, ts, rows, latest = wire.decode_readings_rows(topic, payload)
+            if now is not None and latest > now + timedelta(seconds=max_ahead):
+                lines, ahead = ahead_lines(station, ts, rows, now, max_ahead)
+                return Decoded("readings", station, lines, ahead)
+            return Decoded("readings", station, rows_lines(station, ts, rows))
+        msg = wire.decode(topic, payload)
+        if isinstance(msg, Derived):
+            return Decoded("derived", msg.station, derived_lines(msg))
+        if isinstance(msg, WarningEvent):
+            return Decoded("warnings", msg.station, warning_lines(msg))
+    except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
+        # wire.decode translates what it knows; these would be gaps in it and still are bad input
+        raise RejectedError(f"undecodable: {exc}") from exc
+    raise RejectedError(f"the collector does not store records from {topic!r}")

@@ -1,0 +1,167 @@
+"""HJ 212 framing: ``##`` + 4-digit length + data segment + 4 hex CRC + CR LF, and a stream splitter.
+
+The length counts the bytes of the data segment; the CRC (not the Modbus CRC) is computed over the same
+bytes and written as 4 upper-case hex digits, read case-insensitively. Framing is strict: every deviation
+raises a ``FrameError`` subclass that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Self
+
+from stationpipe.hj212.errors import CrcError, FrameError, FrameTooLargeError, LengthError
+
+#: The largest data segment a 4-digit length field can describe.
+MAX_LENGTH_FIELD = 9999
+#: ``##`` + length (6 bytes) before the segment, CRC + CR LF (6 bytes) after it.
+OVERHEAD = 12
+#: The largest possible frame, the default size limit.
+MAX_FRAME_BYTES = MAX_LENGTH_FIELD + OVERHEAD
+
+_HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
+_DIGITS4 = re.compile(rb"[0-9]{4}")
+
+
+def crc16(data: bytes) -> int:
+    """HJ 212 CRC of ``data``: register 0xFFFF; per byte ``r = (r >> 8) ^ b``, then 8 x shift/XOR 0xA001."""
+    register = 0xFFFF
+    for byte in data:
+        register = (register >> 8) ^ byte
+        for _ in range(8):
+            carry = register & 1
+            register >>= 1
+            if carry:
+                register ^= 0xA001
+    return register
+
+
+def wrap(segment: bytes) -> bytes:
+    """Frame a data segment; raise ``LengthError`` if it is longer than a 4-digit length can say."""
+    if len(segment) > MAX_LENGTH_FIELD:
+        raise LengthError(f"data segment is {len(segment)} bytes, over {MAX_LENGTH_FIELD}")
+    return b"##%04d%s%04X\r\n" % (len(segment), segment, crc16(segment))
+
+
+@dataclass(frozen=True, slots=True)
+class Unwrapped:
+    """A frame taken apart: the data segment bytes, the CRC it carried, and the CRC computed over it."""
+
+    segment: bytes
+    crc: int
+    computed_crc: int
+
+    @property
+    def crc_ok(self) -> bool:
+        """The frame's CRC matches its data segment."""
+        return self.crc == self.computed_crc
+
+
+def unwrap(raw: bytes, *, verify_crc: bool = True, max_frame: int = MAX_FRAME_BYTES) -> Unwrapped:
+    """Check the framing of one frame and return its parts.
+
+    Raises ``FrameTooLargeError`` (over ``max_frame`` bytes), ``FrameError`` (``##`` or CR LF missing,
+    length field not 4 digits), ``LengthError`` (length field disagrees) or ``CrcError`` (CRC not 4 hex
+    digits, or wrong while ``verify_crc``; with ``verify_crc=False`` a wrong CRC is only reported).
+    """
+    if len(raw) > max_frame:
+        raise FrameTooLargeError(f"frame is {len(raw)} bytes, over the {max_frame}-byte limit")
+    if not raw.startswith(b"##"):
+        raise FrameError(f"frame must start with '##', starts with {raw[:6]!r}")
+    if not raw.endswith(b"\r\n"):
+        raise FrameError(f"frame must end with CR LF, ends with {raw[-6:]!r}")
+    if len(raw) < OVERHEAD:
+        raise FrameError(f"frame of {len(raw)} bytes is shorter than the {OVERHEAD} bytes of framing")
+    if not _DIGITS4.fullmatch(raw[2:6]):
+        raise FrameError(f"length field {raw[2:6]!r} is not 4 decimal digits")
+    segment, crc_text = raw[6:-6], raw[-6:-2]
+    declared = int(raw[2:6])
+    if declared != len(segment):
+        raise LengthError(f"length field says {declared:04d} but the data segment has {len(segment)} bytes")
+    if not _HEX4.fullmatch(crc_text):
+        raise CrcError(f"CRC field {crc_text!r} is not 4 hex digits")
+    result = Unwrapped(segment, int(crc_text, 16), crc16(segment))
+    if verify_crc and not result.crc_ok:
+        raise CrcError(f"CRC mismatch: frame says {result.crc:04X}, segment gives {result.computed_crc:04X}")
+    return result
+
+
+class FrameSplitter:
+    """Cuts a byte stream (arbitrary chunks) into frames ``##…\\r\\n``; validation is left to ``unwrap``.
+
+    Bytes before a ``##`` are garbage and counted in ``discarded``; so is a ``##`` not followed by four
+    digits. A frame that would exceed ``max_frame`` bytes (by its length field, or because no CR LF came
+    in time) is discarded and reported by ``FrameTooLargeError`` from ``__next__``; iterating again goes on
+    with the bytes after it. The buffer never holds more than ``max_frame`` bytes plus the last chunk.
+
+    Use::
+
+        for frame in splitter.feed(chunk):
+            ...
+    """
+
+    def __init__(self, max_frame: int = MAX_FRAME_BYTES) -> None:
+        if max_frame < OVERHEAD:
+            raise ValueError(f"max_frame must be >= {OVERHEAD}")
+        self.max_frame = max_frame
+        self.discarded = 0
+        self.oversized = 0
+        self._buffer = bytearray()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held, waiting for the rest of a frame."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> Self:
+        """Add a chunk; iterate the result for the complete frames now available."""
+        self._buffer += data
+        return self
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> bytes:
+        while True:
+            if not self._skip_to_start():
+                raise StopIteration
+            if len(self._buffer) < 6:
+                raise StopIteration
+            if not _DIGITS4.fullmatch(self._buffer[2:6]):
+                self._drop(2)  # a stray "##": resynchronise on the next one
+                continue
+            declared = int(self._buffer[2:6]) + OVERHEAD
+            end = self._buffer.find(b"\r\n", 6)
+            size = declared if end < 0 else end + 2
+            if size > self.max_frame or (end < 0 and len(self._buffer) > self.max_frame):
+                self._drop_oversized(end)
+                raise FrameTooLargeError(f"frame over the {self.max_frame}-byte limit discarded")
+            if end < 0:
+                raise StopIteration
+            frame = bytes(self._buffer[: end + 2])
+            del self._buffer[: end + 2]
+            return frame
+
+    def _skip_to_start(self) -> bool:
+        """Drop garbage before the next ``##``; False when no ``##`` is buffered yet."""
+        start = self._buffer.find(b"##")
+        if start < 0:
+            keep = 1 if self._buffer.endswith(b"#") else 0
+            self._drop(len(self._buffer) - keep)
+            return False
+        self._drop(start)
+        return True
+
+    def _drop(self, count: int) -> None:
+        self.discarded += count
+        del self._buffer[:count]
+
+    def _drop_oversized(self, end: int) -> None:
+        """Drop the oversized frame: through its CR LF if it came, else up to the next ``##``."""
+        self.oversized += 1
+        if end >= 0:
+            self._drop(end + 2)
+            return
+        following = self._buffer.find(b"##", 2)
+        self._drop(len(self._buffer) if following < 0 else following)

@@ -1,0 +1,112 @@
+"""The one exception tree of stationpipe.
+
+Every failure is classified by what happens next, so callers catch a category, not a library::
+
+    StationpipeError
+    ├── FatalError            stop the process with a clear message
+    │   ├── ConfigError         a configuration file is wrong (file, key path, reason)
+    │   └── StoreAuthError      the database refused our credentials (401/403)
+    ├── TransientError        retry with stationpipe.kernel.backoff
+    │   ├── DeviceError         an instrument did not answer or answered with an exception
+    │   │   ├── DeviceTimeoutError
+    │   │   └── DeviceExceptionError   (Modbus exception code)
+    │   ├── BrokerUnavailableError   the MQTT broker cannot be reached
+    │   └── StoreUnavailableError    the database cannot be reached or answered 5xx / 429 / 503
+    └── RejectedError         drop to the dead-letter topic with the reason
+        ├── WireError           a payload or topic does not fit the wire format (names the field)
+        ├── StoreRejectedError       the database refused specific points (400)
+        └── StoreTooLargeError       the database refused a request as too large (413): split it
+
+Third-party exceptions are translated once, at the boundary, with ``raise … from exc``.
+"""
+
+from __future__ import annotations
+
+
+class StationpipeError(Exception):
+    """Base of every error stationpipe raises on purpose."""
+
+
+class FatalError(StationpipeError):
+    """Nothing will fix this by waiting: stop and tell the operator."""
+
+
+class TransientError(StationpipeError):
+    """Likely to pass: retry with backoff."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        #: Seconds the peer asked us to wait (HTTP Retry-After), if it said.
+        self.retry_after = retry_after
+
+
+class RejectedError(StationpipeError):
+    """This input will never be accepted: send it to the dead-letter topic with the reason."""
+
+
+class ConfigError(FatalError):
+    """A configuration file is invalid. The message names the file, the key path and the reason."""
+
+    def __init__(self, file: str, path: str, reason: str) -> None:
+        self.file = file
+        self.path = path
+        self.reason = reason
+        where = f"{file}: {path}" if path else file
+        super().__init__(f"{where}: {reason}")
+
+
+class StoreAuthError(FatalError):
+    """The database refused our credentials."""
+
+
+class DeviceError(TransientError):
+    """An instrument read failed; its points are flagged B and the poll goes on."""
+
+
+class DeviceTimeoutError(DeviceError):
+    """The instrument did not answer in time."""
+
+
+class DeviceExceptionError(DeviceError):
+    """The instrument answered with a Modbus exception response."""
+
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BrokerUnavailableError(TransientError):
+    """The MQTT broker cannot be reached or dropped the connection."""
+
+
+class UndeliveredError(TransientError):
+    """The broker acknowledged a message but gave it to no subscriber, or refused it (an MQTT 5 reason).
+
+    The sender keeps the message and sends it again later.
+    """
+
+    def __init__(self, topic: str, reason: int) -> None:
+        what = "no subscriber took it" if reason == 0x10 else f"the broker refused it (reason 0x{reason:02x})"
+        super().__init__(f"{topic}: {what}")
+        self.topic, self.reason = topic, reason
+
+
+class StoreUnavailableError(TransientError):
+    """The database is down, overloaded or answered a server error."""
+
+
+class WireError(RejectedError):
+    """A payload or topic does not fit the wire format; ``field`` names the offending field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+class StoreRejectedError(RejectedError):
+    """The database refused points for a reason that retrying will not change."""
+
+
+class StoreTooLargeError(RejectedError):
+    """The database refused a request as too large (413): write it in smaller parts."""

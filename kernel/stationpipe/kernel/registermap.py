@@ -1,0 +1,158 @@
+"""Device register maps as data (profiles), shared by the simulators and the edge agent,
+and the pure word/byte-order codec both sides use.
+
+A profile file (``kind = "profile"``) describes one instrument model: its points (parameter, register
+type, address, data type, word/byte order, scale and offset, unit, range) and its status bits.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stationpipe.kernel.catalogue import is_known
+from stationpipe.kernel.config import Model, load
+from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.units import check_unit
+
+
+class RegisterType(StrEnum):
+    """Modbus data tables."""
+
+    COIL = "coil"
+    DISCRETE = "discrete"
+    HOLDING = "holding"
+    INPUT = "input"
+
+
+class DataType(StrEnum):
+    """Register data types; the digit says the bits."""
+
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def words(self) -> int:
+        """16-bit registers per value."""
+        return {"16": 1, "32": 2, "64": 4}[self.value[-2:]]
+
+
+class Order(StrEnum):
+    """Byte order of the value's big-endian bytes ``A B C D …`` as they sit in the registers."""
+
+    ABCD = "ABCD"  # big-endian words, high word first
+    CDAB = "CDAB"  # low word first ("float inverse"), bytes big-endian in each word
+    BADC = "BADC"  # high word first, bytes swapped in each word
+    DCBA = "DCBA"  # fully little-endian
+
+
+_STRUCT = {
+    DataType.INT16: ">h",
+    DataType.UINT16: ">H",
+    DataType.INT32: ">i",
+    DataType.UINT32: ">I",
+    DataType.FLOAT32: ">f",
+    DataType.FLOAT64: ">d",
+}
+
+
+def _reorder(words: list[int], order: Order) -> list[int]:
+    if order in (Order.BADC, Order.DCBA):
+        words = [((w & 0xFF) << 8) | (w >> 8) for w in words]
+    if order in (Order.CDAB, Order.DCBA):
+        words = words[::-1]
+    return words
+
+
+def to_registers(value: float, dtype: DataType, order: Order) -> list[int]:
+    """Encode a raw value (before scale) into registers; integers are rounded to the nearest."""
+    raw: float | int = value if dtype in (DataType.FLOAT32, DataType.FLOAT64) else round(value)
+    data = struct.pack(_STRUCT[dtype], raw)
+    words = [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+    return _reorder(words, order)
+
+
+def from_registers(words: list[int] | tuple[int, ...], dtype: DataType, order: Order) -> float:
+    """Decode registers into the raw value (before scale); NaN comes back as NaN."""
+    if len(words) != dtype.words:
+        raise ValueError(f"{dtype} needs {dtype.words} registers, got {len(words)}")
+    plain = _reorder(list(words), order)  # the reorder is its own inverse
+    data = b"".join(w.to_bytes(2, "big") for w in plain)
+    return float(struct.unpack(_STRUCT[dtype], data)[0])
+
+
+class Point(Model):
+    """One value an instrument exposes. ``value = raw * scale + offset``."""
+
+    parameter: str
+    table: RegisterType = Field(default=RegisterType.HOLDING, alias="register")
+    address: int = Field(ge=0, le=65535)
+    type: DataType = DataType.FLOAT32
+    order: Order = Order.ABCD
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str
+    sentinels: tuple[float, ...] = Field(default=(), description="raw values that mean 'no value'")
+    range: tuple[float, float] | None = Field(default=None, description="measuring range; above -> flag T")
+
+    @field_validator("parameter")
+    @classmethod
+    def _known(cls, code: str) -> str:
+        if not is_known(code):
+            raise ValueError(f"{code!r} is not a catalogue parameter code")
+        return code
+
+    @model_validator(mode="after")
+    def _unit_converts(self) -> Point:
+        check_unit(self.parameter, self.unit)  # the edge publishes the catalogue's unit
+        return self
+
+    @property
+    def words(self) -> int:
+        """Registers this point occupies (a coil or discrete input is one bit)."""
+        if self.table in (RegisterType.COIL, RegisterType.DISCRETE):
+            return 1
+        return self.type.words
+
+    def is_unavailable(self, raw: float) -> bool:
+        """NaN, infinities and the profile's sentinels are 'no value', never data."""
+        return not math.isfinite(raw) or raw in self.sentinels
+
+
+class StatusBit(Model):
+    """A status register bit that flags the device's points while it is set."""
+
+    table: Literal["holding", "input"] = Field(default="input", alias="register")
+    address: int = Field(ge=0, le=65535)
+    bit: int = Field(ge=0, le=15)
+    flag: Flag
+    meaning: str = ""
+
+
+class Profile(Model):
+    """The register map of one instrument model."""
+
+    kind: Literal["profile"] = "profile"
+    name: str
+    description: str = ""
+    address_base: Literal[0, 1] = Field(default=0, description="1 when addresses are manual numbers (PDU+1)")
+    points: tuple[Point, ...] = Field(min_length=1)
+    status: tuple[StatusBit, ...] = ()
+
+    def pdu_address(self, address: int) -> int:
+        """Address on the wire for an address as written in this profile."""
+        return address - self.address_base
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Load and validate a profile file."""
+    return load(path, Profile)

@@ -1,0 +1,71 @@
+"""``stationpipe report --day YYYY-MM-DD --out report.html``: the daily report (日报) of one Beijing day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stationpipe.ops.report.data import BEIJING, collect
+from stationpipe.ops.report.influx import InfluxSource, ReportError
+from stationpipe.ops.report.ranking_cli import ranking
+from stationpipe.ops.report.render import render
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+report_app = typer.Typer(help="Daily report (日报) as one self-contained HTML file.")
+
+
+def _parse_day(text: str | None) -> date:
+    if text is None:  # yesterday in Beijing: what a morning cron job wants
+        return datetime.now(BEIJING).date() - timedelta(days=1)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+@report_app.callback(invoke_without_command=True)
+def report(  # noqa: PLR0917 - one option per setting
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option(help="Beijing-time day YYYY-MM-DD (default: yesterday)")] = None,
+    out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
+    influx_url: Annotated[str, typer.Option(help="InfluxDB URL (v1 /query API)")] = "http://127.0.0.1:8086",
+    database: Annotated[
+        str, typer.Option(help="InfluxQL database (2.x: the DBRP-mapped name)")
+    ] = "stationpipe",
+    token: Annotated[
+        str,
+        typer.Option(
+            help="2.x/3.x read token (env STATIONPIPE_INFLUX_READ_TOKEN)",
+            envvar="STATIONPIPE_INFLUX_READ_TOKEN",
+            show_default=False,
+        ),
+    ] = "",
+    username: Annotated[str, typer.Option(help="1.x user")] = "",
+    password: Annotated[
+        str,
+        typer.Option(
+            help="1.x password (env STATIONPIPE_INFLUX_PASSWORD)",
+            envvar="STATIONPIPE_INFLUX_PASSWORD",
+            show_default=False,
+        ),
+    ] = "",
+) -> None:
+    """Write the daily report: section classes vs targets, exceedances, AQI, warnings, charts."""
+    if ctx.invoked_subcommand is not None:
+        return  # `report ranking …`: the subcommand does the work
+    the_day = _parse_day(day)
+    source = InfluxSource(influx_url.rstrip("/"), database, token, username, password)
+    try:
+        page = render(collect(source, the_day))
+        out.write_text(page, encoding="utf-8")
+    except (ReportError, OSError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    err.print(f"[green]wrote[/] {out} ({the_day.isoformat()}, {len(page) // 1024} KiB)")
+
+
+report_app.command("ranking", help="Public quality ranking (环境质量公开排序): cities and sections.")(ranking)

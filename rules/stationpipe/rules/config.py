@@ -1,0 +1,189 @@
+"""Rules engine configuration (``kind = "rules"``); the rule tables are in
+:mod:`~stationpipe.rules.rule_models`.
+
+Example (see ``deploy/config/rules.example.toml`` for every option)::
+
+    kind = "rules"
+    group = "rules"                 # shared-subscription group of the engines
+    registry = "registry.toml"
+    state = "/var/lib/stationpipe/rules/state.sqlite3"
+
+    [mqtt]
+    client_id = "rules-1"
+
+    [partition]                     # engine 0 of 2: owns the stations whose id hashes to 0
+    count = 2
+    index = 0
+
+    [evaluation]
+    offset = "0s"                   # hold readings this long (reading time) to reorder late ones
+    backfill_after = "10m"          # a reading older than this on arrival is backfilled
+
+    [delivery.webhook]
+    url = "http://127.0.0.1:9000/hook"
+    secret_env = "STATIONPIPE_WEBHOOK_SECRET"
+
+    [[rules]]
+    name = "section"
+    kind = "section"
+    station_kinds = ["water"]
+    for = "0s"
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
+
+from stationpipe.kernel.catalogue import Kind
+from stationpipe.kernel.config import ConfigPath, Model, secret
+from stationpipe.kernel.health import MetricsSettings
+from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
+from stationpipe.kernel.registry import Registry, StationInfo, load_registry
+from stationpipe.kernel.wire_topics import readings_topic
+from stationpipe.rules.durations import Duration
+from stationpipe.rules.rule_models import AnyRule, Rule
+
+#: Station id of the registry-wide headline figures (``derived/_province/headline``).
+AGGREGATE_STATION = "_province"
+
+
+class Partition(Model):
+    """Stations are split across ``count`` engines by a stable hash of their id (CRC-32 mod ``count``).
+
+    Engine ``index`` subscribes to its own stations' topics only, so a station always lands on one engine.
+    """
+
+    count: int = Field(default=1, ge=1, le=1024)
+    index: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Partition:
+        if self.index >= self.count:
+            raise ValueError(f"index must be < count ({self.count})")
+        return self
+
+    def owns(self, station: str) -> bool:
+        """True when ``station`` belongs to this engine's partition."""
+        return zlib.crc32(station.encode()) % self.count == self.index
+
+
+class Evaluation(Model):
+    """How readings are ordered before evaluation (times are reading time, UTC)."""
+
+    offset: Duration = Field(default=timedelta(0), description="wait this long for late, earlier readings")
+    backfill_after: Duration = timedelta(minutes=10)
+    tick: Duration = Field(default=timedelta(seconds=1), description="timer period: deadman, no-data, flush")
+
+
+class DerivedSettings(Model):
+    """Derived results: water class, hourly AQI, daily capture rate, headline figures."""
+
+    aggregate_station: str = Field(default=AGGREGATE_STATION, pattern=r"^[A-Za-z0-9_.\-]{1,128}$")
+    capture_interval: dict[Kind, Duration] = Field(
+        default_factory=lambda: {Kind.WATER: timedelta(hours=4), Kind.AIR: timedelta(hours=1)},
+        description="expected interval between readings of one parameter, per station kind",
+    )
+    headline_every: Duration = Field(default=timedelta(seconds=60), description="at most this often")
+
+
+class WebhookSettings(Model):
+    """Signed JSON POSTs to the early-warning system (schema: rules/delivery/webhook.py)."""
+
+    url: HttpUrl
+    secret_env: str | None = None
+    secret_file: ConfigPath | None = None
+    timeout: float = Field(default=10.0, gt=0, description="seconds per request")
+    include_pending: bool = False
+
+    @model_validator(mode="after")
+    def _secret(self) -> WebhookSettings:
+        if (self.secret_env is None) == (self.secret_file is None):
+            raise ValueError("give exactly one of secret_env or secret_file (the HMAC key)")
+        secret(self.secret_env, self.secret_file)
+        return self
+
+    def key(self) -> SecretStr:
+        """The HMAC-SHA256 key, read when needed so it never sits in a repr."""
+        value = secret(self.secret_env, self.secret_file)
+        assert value is not None  # the validator guarantees a source
+        return value
+
+
+class AlertmanagerSettings(Model):
+    """Alertmanager v2 API: firing alerts re-sent every ``resend_every``, resolutions for ``resolved_for``."""
+
+    url: HttpUrl
+    timeout: float = Field(default=10.0, gt=0)
+    resend_every: Duration = timedelta(minutes=1)
+    resolved_for: Duration = timedelta(minutes=15)
+
+
+class Delivery(Model):
+    """Where warnings go besides the retained ``warnings/<station>/<rule>`` topic (always on)."""
+
+    webhook: WebhookSettings | None = None
+    alertmanager: AlertmanagerSettings | None = None
+    retry_cap: float = Field(default=60.0, gt=0, description="longest backoff between retries, seconds")
+
+
+class RulesConfig(Model):
+    """A ``kind = "rules"`` file."""
+
+    kind: Literal["rules"] = "rules"
+    group: str = Field(default="rules", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    shared: bool = Field(default=True, description=SHARED_HELP)
+    registry: ConfigPath
+    state: ConfigPath
+    mqtt: MqttSettings
+    partition: Partition = Partition()
+    evaluation: Evaluation = Evaluation()
+    derived: DerivedSettings = DerivedSettings()
+    delivery: Delivery = Delivery()
+    watch_every: float = Field(
+        default=5.0, gt=0, description="seconds between checks of the file for changes"
+    )
+    metrics: MetricsSettings | None = None
+    status_every: float = Field(
+        default=15.0, gt=0, description="seconds between health lines on stations/_<client id>/status"
+    )
+    rules: tuple[Rule, ...] = ()
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, rules: tuple[AnyRule, ...]) -> tuple[AnyRule, ...]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} appears twice")
+            seen.add(rule.name)
+        return rules
+
+    @model_validator(mode="after")
+    def _registry_loads(self) -> RulesConfig:
+        load_registry(self.registry)  # a broken registry is a broken rules file: name it now
+        return self
+
+    def load_registry(self) -> Registry:
+        """The registry this file names."""
+        return load_registry(self.registry)
+
+    def topics(self, registry: Registry) -> list[str]:
+        """Subscription filters: one for everything, or one per owned station when partitioned."""
+        group = f"{self.group}-p{self.partition.index}"
+        if self.partition.count == 1:
+            return [subscription("stations/+/readings", group, shared=self.shared)]
+        return [subscription(readings_topic(s.id), group, shared=self.shared) for s in self.owned(registry)]
+
+    def owned(self, registry: Registry) -> tuple[StationInfo, ...]:
+        """The registry's stations in this engine's partition."""
+        return tuple(s for s in registry.stations if self.partition.owns(s.id))
+
+
+def state_path(config: RulesConfig) -> Path:
+    """The SQLite file of durable state (instances, series, outbox)."""
+    return Path(config.state)

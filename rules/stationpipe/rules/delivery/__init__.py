@@ -1,0 +1,114 @@
+"""Delivery of warnings: a durable outbox per sink (:mod:`stationpipe.rules.state`), drained with backoff.
+
+Sinks: ``mqtt`` (the retained ``warnings/<station>/<rule>``, every change, always on), ``webhook`` and
+``alertmanager`` (firing, escalation, de-escalation and resolution of instances that fired; the webhook
+also pending ones when ``include_pending``). A row leaves the outbox only once its sink confirmed it, so
+a receiver that is down gets everything when it is back, in order, each row once per id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from stationpipe.kernel.backoff import Backoff
+from stationpipe.kernel.errors import RejectedError, TransientError
+from stationpipe.rules.config import Delivery
+from stationpipe.rules.state import Queued, State
+
+log = logging.getLogger(__name__)
+
+MQTT, WEBHOOK, ALERTMANAGER = "mqtt", "webhook", "alertmanager"
+_FIRED = {"firing", "escalated", "deescalated", "resolved"}
+_BATCH = 50
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def route(body: dict[str, Any], delivery: Delivery) -> list[str]:
+    """The sinks one notification (its JSON) goes to."""
+    sinks = [MQTT]
+    fired = body["change"] in _FIRED
+    if delivery.webhook is not None and (
+        fired or (delivery.webhook.include_pending and body["change"] == "pending")
+    ):
+        sinks.append(WEBHOOK)
+    if delivery.alertmanager is not None and fired:
+        sinks.append(ALERTMANAGER)
+    return sinks
+
+
+async def _in_order(send: Send, rows: list[Queued]) -> list[Exception | None]:
+    """Send ``rows`` one after another, stopping at the first transient failure."""
+    results: list[Exception | None] = []
+    for row in rows:
+        try:
+            await send(row.body)
+        except (TransientError, RejectedError) as exc:
+            results.append(exc)
+            if isinstance(exc, TransientError):
+                break
+        else:
+            results.append(None)
+    return results
+
+
+def _instance(row: Queued) -> str:
+    return f"{row.body['station']}/{row.body['instance']}"
+
+
+async def _attempt(send: Send, rows: list[Queued], *, concurrent: bool) -> tuple[list[int], Exception | None]:
+    """Send rows in order up to the first transient failure, so a later state of an instance never
+    overtakes an earlier one (a stale retained MQTT state, a receiver seeing 'escalated' first).
+    ``concurrent``: instances in parallel, each instance's rows still in order.
+
+    Returns the rows done (delivered, or rejected for good: logged) and the transient failure, if any.
+    """
+    groups: dict[str, list[Queued]] = {}
+    for row in rows:
+        groups.setdefault(_instance(row) if concurrent else "", []).append(row)
+    outcomes = await asyncio.gather(*(_in_order(send, group) for group in groups.values()))
+    done, failure = [], None
+    for group, results in zip(groups.values(), outcomes, strict=True):
+        for row, result in zip(group, results, strict=False):
+            if isinstance(result, RejectedError):
+                log.warning("rejected warning %s for good, dropped: %s", row.id, result)
+            elif isinstance(result, TransientError):
+                failure = failure or result
+                continue
+            done.append(row.seq)
+    return done, failure
+
+
+async def drain(
+    state: State, sink: str, send: Send, wake: asyncio.Event, cap: float, *, concurrent: bool = False
+) -> None:
+    """Forever: deliver ``sink``'s rows oldest first, each instance's in order (``concurrent``: instances
+    in parallel); retry transient failures with backoff (logged once per outage); drop a row its
+    receiver rejects for good, with the reason."""
+    backoff = Backoff(initial=0.2, cap=cap)
+    down = False
+    while True:
+        rows = state.queued(sink, _BATCH)
+        if not rows:
+            wake.clear()
+            if not state.queued(sink, 1):
+                await wake.wait()
+            continue
+        done, failure = await _attempt(send, rows, concurrent=concurrent)
+        state.delivered(done)
+        if failure is None:
+            if down:
+                log.info("%s delivery recovered", sink)
+                down = False
+            backoff.reset()
+            continue
+        for row in rows:
+            if row.seq not in done:
+                state.failed(row.seq)
+        if not down:
+            log.warning("%s delivery failing (%s); retrying with backoff", sink, failure)
+            down = True
+        await asyncio.sleep(backoff.next_delay(getattr(failure, "retry_after", None)))

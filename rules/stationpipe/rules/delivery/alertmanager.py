@@ -1,0 +1,70 @@
+"""Alertmanager sink: ``POST /api/v2/alerts`` with one alert per notification.
+
+Labels: ``alertname`` (rule), ``station``, ``instance`` (rule.parameter), ``parameter``, ``severity``
+(colour), ``level``, ``section``. Annotations: ``summary`` (bilingual), ``summary_zh``, ``summary_en``,
+``value``, ``limit``. ``startsAt`` is the instance's start; a firing alert's ``endsAt`` is
+now + 4 x ``resend_every`` (it expires if the engine stops re-sending), a resolved alert's is its end.
+The engine re-queues firing alerts every ``resend_every`` and resolved ones for ``resolved_for``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from stationpipe.kernel.errors import RejectedError, TransientError
+from stationpipe.kernel.wire import rfc3339
+from stationpipe.rules.config import AlertmanagerSettings
+
+
+def alert(body: dict[str, Any], now: datetime, expiry: timedelta) -> dict[str, Any]:
+    """The Alertmanager v2 alert of one notification's JSON."""
+    labels = {
+        "alertname": body["rule"],
+        "station": body["station"],
+        "instance": body["instance"],
+        "severity": body["colour"],
+        "level": str(body["level"]),
+    }
+    if body.get("parameter"):
+        labels["parameter"] = body["parameter"]
+    if body.get("section"):
+        labels["section"] = body["section"]
+    message = body["message"]
+    annotations = {
+        "summary": f"{message['zh']} / {message['en']}",
+        "summary_zh": message["zh"],
+        "summary_en": message["en"],
+    }
+    for key in ("value", "limit"):
+        if body.get(key) is not None:
+            annotations[key] = f"{body[key]:g}"
+    ends = body["ended"] if body["state"] == "resolved" and body.get("ended") else rfc3339(now + expiry)
+    return {"labels": labels, "annotations": annotations, "startsAt": body["started"], "endsAt": ends}
+
+
+class AlertmanagerSink:
+    """Posts alerts to one Alertmanager (or a load balancer in front of a cluster)."""
+
+    def __init__(self, settings: AlertmanagerSettings) -> None:
+        self.url = str(settings.url).rstrip("/") + "/api/v2/alerts"
+        self.expiry = 4 * settings.resend_every
+        self.client = httpx.AsyncClient(timeout=settings.timeout)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self.client.aclose()
+
+    async def send(self, body: dict[str, Any]) -> None:
+        """POST one alert; ``TransientError`` to retry (transport, 5xx, 429), ``RejectedError`` for 4xx."""
+        try:
+            resp = await self.client.post(self.url, json=[alert(body, datetime.now(UTC), self.expiry)])
+        except httpx.HTTPError as exc:
+            raise TransientError(f"alertmanager {self.url}: {exc!r}") from exc
+        if resp.is_success:
+            return
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise TransientError(f"alertmanager answered {resp.status_code}")
+        raise RejectedError(f"alertmanager answered {resp.status_code}: {resp.text[:200]}")

@@ -1,0 +1,88 @@
+"""Webhook sink: signed JSON POSTs to the early-warning system.
+
+Request: ``POST <url>`` with ``Content-Type: application/json; charset=utf-8`` and headers
+
+- ``X-Stationpipe-Signature: sha256=<hex>``: HMAC-SHA256 of the exact body bytes with the shared key;
+- ``Idempotency-Key: <id>``: the notification id; the same change always carries the same key, so a
+  receiver stores each key once (a retry after a lost response repeats it).
+
+Body (UTF-8 JSON object, ``"v": 1``)::
+
+    id                   str    station/instance/started-ms/change/level (the idempotency key)
+    station, section     str    station id, section name (may be "")
+    rule, instance       str    rule name; rule.parameter as in warnings/<station>/<instance>
+    parameter            str|null
+    level                int    1 blue, 2 yellow, 3 orange, 4 red
+    colour               str    blue | yellow | orange | red
+    state                str    pending | firing | resolved
+    change               str    pending | firing | escalated | deescalated | cancelled | resolved
+    value, limit         number|null  in the parameter's unit
+    target_class         str|null     Ⅲ …
+    exceedance_multiple  number|null  超标倍数 against the limit
+    started, ended, ts   RFC 3339 UTC (ended null until resolved; ts: the evaluation instant)
+    expected             RFC 3339 UTC|null  predicted crossing (trend rules)
+    backfilled           bool   raised by data that arrived after an outage
+    fired                bool   the instance reached firing
+    message              {"zh": str, "en": str}
+
+Answers: 2xx delivered; 408, 425, 429 and 5xx retried (``Retry-After`` honoured); other 4xx dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+
+from stationpipe.kernel.errors import RejectedError, TransientError
+from stationpipe.rules.config import WebhookSettings
+
+SIGNATURE = "X-Stationpipe-Signature"
+IDEMPOTENCY = "Idempotency-Key"
+_RETRY = {408, 425, 429}
+
+
+def sign(key: bytes, body: bytes) -> str:
+    """The signature header value: ``sha256=<hex HMAC-SHA256 of body>``."""
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    try:
+        return float(resp.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+class WebhookSink:
+    """POSTs each notification once it is confirmed with a 2xx (see module docstring)."""
+
+    def __init__(self, settings: WebhookSettings) -> None:
+        self.url = str(settings.url)
+        self.key = settings.key().get_secret_value().encode()
+        self.client = httpx.AsyncClient(timeout=settings.timeout)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self.client.aclose()
+
+    async def send(self, body: dict[str, Any]) -> None:
+        """One signed POST; ``TransientError`` to retry, ``RejectedError`` to drop."""
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            SIGNATURE: sign(self.key, raw),
+            IDEMPOTENCY: body["id"],
+        }
+        try:
+            resp = await self.client.post(self.url, content=raw, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"webhook {self.url}: {exc!r}") from exc
+        if resp.is_success:
+            return
+        if resp.status_code in _RETRY or resp.status_code >= 500:
+            raise TransientError(f"webhook answered {resp.status_code}", retry_after=_retry_after(resp))
+        raise RejectedError(f"webhook answered {resp.status_code}: {resp.text[:200]}")

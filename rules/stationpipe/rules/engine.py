@@ -1,0 +1,322 @@
+"""``stationpipe rules``: the rules engine service (``async def run(config)``).
+
+One :class:`asyncio.TaskGroup` owns: the MQTT connection (readings in through the engine's own
+shared-subscription group, one filter per owned station when partitioned; derived results out), the timer
+(held readings, deadman, no-data, backfill flush, series snapshot, headline, Alertmanager re-sends), one
+outbox drain per sink, and the reload watcher (SIGHUP or a changed file).
+
+Readings are acknowledged (manual PUBACK, persistent session) only after the state their evaluation
+changed, with the notifications it caused, is committed: a crash loses nothing, and a redelivered
+reading is recognised as already evaluated (:mod:`stationpipe.rules.ordering`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+
+from stationpipe.kernel import health, wire
+from stationpipe.kernel.backoff import Backoff, consumer_reconnect
+from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.messages import Derived
+from stationpipe.kernel.mqtt import QOS, ack, enable_manual_ack, make_client
+from stationpipe.kernel.reading import StationMessage
+from stationpipe.kernel.runtime import tune_gc
+from stationpipe.rules.config import RulesConfig
+from stationpipe.rules.delivery import ALERTMANAGER, MQTT, WEBHOOK, Send, drain, route
+from stationpipe.rules.delivery.alertmanager import AlertmanagerSink
+from stationpipe.rules.delivery.mqtt import MqttSink
+from stationpipe.rules.delivery.webhook import WebhookSink
+from stationpipe.rules.evaluator import Evaluator, Output
+from stationpipe.rules.lifecycle import Change, Phase
+from stationpipe.rules.metrics import RulesMetrics
+from stationpipe.rules.notify import notification
+from stationpipe.rules.reload import watch
+from stationpipe.rules.state import Batch, State
+
+__all__ = ["Engine", "run"]
+log = logging.getLogger(__name__)
+_DERIVED_QUEUE = 10_000  # derived results waiting for the broker (bounded: DESIGN.md rule 9)
+_DERIVED_BATCH = 200
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Engine:
+    """State and wiring of one running engine."""
+
+    config: RulesConfig
+    state: State
+    evaluator: Evaluator = field(init=False)
+    mqtt_sink: MqttSink = field(init=False)
+    wake: dict[str, asyncio.Event] = field(default_factory=dict)
+    client: aiomqtt.Client | None = None
+    decode_errors: int = 0
+    derived_dropped: int = 0
+    derived: asyncio.Queue[Derived] = field(default_factory=lambda: asyncio.Queue(_DERIVED_QUEUE))
+    last_headline: tuple[Any, ...] = ()
+    headline_at: float = 0.0
+    resend_at: float = 0.0
+    status_at: float = 0.0
+    metrics: RulesMetrics = field(default_factory=RulesMetrics)
+    reconnect: Backoff = field(default_factory=consumer_reconnect)
+
+    def __post_init__(self) -> None:
+        self.evaluator = Evaluator(self.config, self.config.load_registry(), _now())
+        self.evaluator.restore(self.state.instances(), self.state.series())
+        self.mqtt_sink = MqttSink(self.config.mqtt.timeout)
+        self.wake = {name: asyncio.Event() for name in (MQTT, WEBHOOK, ALERTMANAGER)}
+        self._recover_deferred()
+
+    def _recover_deferred(self) -> None:
+        """Backfill notifications held when the engine stopped go out now (once: the outbox dedupes)."""
+        batch = Batch.empty()
+        for key, body in self.state.facts("deferred/").items():
+            batch.facts[key] = None
+            batch.outbox.extend((sink, body["id"], body) for sink in route(body, self.config.delivery))
+        if batch:
+            self.state.commit(batch)
+
+    def commit(self, out: Output) -> None:
+        """Queue the notifications of ``out`` with its state in one transaction, then wake the sinks."""
+        for note in out.notes:
+            body = note.to_json()
+            out.batch.outbox.extend((sink, note.id, body) for sink in route(body, self.config.delivery))
+        if out.batch:
+            self.state.commit(out.batch)
+        for note in out.notes:
+            self.metrics.changes.labels(note.change.value).inc()
+        for sink in {row[0] for row in out.batch.outbox}:
+            self.wake[sink].set()
+
+    def counted(self, sink: str, send: Send) -> Send:
+        """``send`` with each attempt counted by outcome in the metrics."""
+
+        async def attempt(body: dict[str, Any]) -> None:
+            try:
+                await send(body)
+            except Exception:
+                self.metrics.deliveries.labels(sink, "failed").inc()
+                raise
+            self.metrics.deliveries.labels(sink, "ok").inc()
+
+        return attempt
+
+    def health(self) -> str:
+        """The health line: readings evaluated, instances firing, notifications waiting."""
+        firing = sum(1 for inst in self.evaluator.instances.values() if inst.phase is Phase.FIRING)
+        waiting = sum(self.state.depth(sink) for sink in (MQTT, WEBHOOK, ALERTMANAGER))
+        return (
+            f"ok: {self.evaluator.evaluated} readings evaluated, {firing} warnings firing, "
+            f"{waiting} notifications waiting, {self.derived_dropped} derived dropped"
+        )
+
+    def gauges(self) -> None:
+        """Refresh the gauges (on the timer)."""
+        levels = Counter(i.level for i in self.evaluator.instances.values() if i.phase is Phase.FIRING)
+        for level in range(1, 5):
+            self.metrics.active.labels(str(level)).set(levels.get(level, 0))
+        for sink in (MQTT, WEBHOOK, ALERTMANAGER):
+            self.metrics.outbox.labels(sink).set(self.state.depth(sink))
+
+    async def publish(self, records: list[Derived]) -> None:
+        """Queue derived results for :meth:`publisher`; counted and dropped when the queue is full."""
+        for record in records:
+            try:
+                self.derived.put_nowait(record)
+            except asyncio.QueueFull:
+                self._dropped(1)
+
+    async def publisher(self) -> None:
+        """Forever: publish queued derived results (QoS 1), a batch at a time; dropped while disconnected."""
+        while True:
+            batch = [await self.derived.get()]
+            while not self.derived.empty() and len(batch) < _DERIVED_BATCH:
+                batch.append(self.derived.get_nowait())
+            client = self.client
+            if client is None:
+                self._dropped(len(batch))
+                continue
+            try:
+                async with asyncio.timeout(self.config.mqtt.timeout):
+                    await asyncio.gather(*(client.publish(*wire.encode(r), qos=QOS) for r in batch))
+            except (aiomqtt.MqttError, TimeoutError) as exc:
+                self._dropped(len(batch))
+                log.debug("derived results dropped: %s", exc)
+            else:
+                self.metrics.derived.labels("published").inc(len(batch))
+
+    def _dropped(self, count: int) -> None:
+        self.derived_dropped += count
+        self.metrics.derived.labels("dropped").inc(count)
+
+    async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Decode, evaluate, commit, acknowledge, publish derived results."""
+        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
+        try:
+            msg = wire.decode(message.topic.value, payload)
+            if not isinstance(msg, StationMessage):
+                raise RejectedError(f"not a readings message: {message.topic.value}")  # noqa: TRY301
+        except (RejectedError, ValueError) as exc:
+            self.decode_errors += 1
+            self.metrics.messages.labels("undecodable").inc()
+            log.debug("ignored undecodable message on %s: %s", message.topic.value, exc)
+            ack(client, message)
+            return
+        started, unknown = time.perf_counter(), self.evaluator.unknown
+        out = self.evaluator.process(msg, _now())
+        self.commit(out)
+        ack(client, message)
+        self.metrics.seconds.observe(time.perf_counter() - started)
+        if self.evaluator.unknown > unknown:
+            self.metrics.messages.labels("unknown_station").inc()
+        else:
+            self.metrics.messages.labels("evaluated").inc()
+            self.metrics.readings.inc(len(msg.readings))
+        await self.publish(out.derived)
+
+    async def connection(self, ready: asyncio.Event | None) -> None:
+        """One broker session: subscribe, then evaluate messages until the connection fails."""
+        client_id = self.config.mqtt.client_id
+        client = make_client(self.config.mqtt, clean_session=False, will=health.last_will(client_id))
+        enable_manual_ack(client)
+        async with client:
+            for topic in self.config.topics(self.config.load_registry()):
+                await client.subscribe(topic, qos=QOS)
+            self.client = self.mqtt_sink.client = client
+            await health.report(client, client_id, self.health())
+            self.wake[MQTT].set()
+            self.reconnect.reset()
+            log.info("rules engine subscribed as %s", self.config.mqtt.client_id)
+            if ready is not None:
+                ready.set()
+            try:
+                async for message in client.messages:
+                    await self.handle(client, message)
+            finally:
+                self.client = self.mqtt_sink.client = None
+
+    async def mqtt(self, ready: asyncio.Event | None) -> None:
+        """Forever: connect and evaluate; reconnect with backoff."""
+        while True:
+            try:
+                await self.connection(ready)
+            except (aiomqtt.MqttError, TimeoutError) as exc:
+                delay = self.reconnect.next_delay()
+                log.warning("broker unavailable (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+
+    async def timer(self) -> None:
+        """Forever, every ``evaluation.tick``: the evaluator's timer work, headline, re-sends."""
+        period = self.config.evaluation.tick.total_seconds()
+        while True:
+            await asyncio.sleep(period)  # a period, not a wait for an event
+            await self.tick(_now())
+
+    async def tick(self, wall: datetime) -> None:
+        """One timer step at ``wall``."""
+        out = self.evaluator.tick(wall)
+        self._resend(wall, out)
+        self.commit(out)
+        self.gauges()
+        await self._status(wall)
+        records = out.derived
+        headline = self.evaluator.headline_record(wall)
+        figures = tuple(sorted((k, str(v)) for k, v in headline.values.items()))
+        every = self.config.derived.headline_every.total_seconds()
+        if figures != self.last_headline and wall.timestamp() - self.headline_at >= every:
+            self.last_headline, self.headline_at = figures, wall.timestamp()
+            records = [*records, headline]
+        await self.publish(records)
+
+    async def _status(self, wall: datetime) -> None:
+        """The health line, every ``status_every`` seconds while connected."""
+        client = self.client
+        if client is None or wall.timestamp() - self.status_at < self.config.status_every:
+            return
+        self.status_at = wall.timestamp()
+        try:
+            async with asyncio.timeout(self.config.mqtt.timeout):
+                await health.report(client, self.config.mqtt.client_id, self.health())
+        except (aiomqtt.MqttError, TimeoutError) as exc:
+            log.debug("health line not published: %s", exc)
+
+    def _resend(self, wall: datetime, out: Output) -> None:
+        """Queue Alertmanager re-sends: firing instances, and resolutions for ``resolved_for``."""
+        settings = self.config.delivery.alertmanager
+        now = wall.timestamp()
+        if settings is None or now - self.resend_at < settings.resend_every.total_seconds():
+            return
+        self.resend_at = now
+        horizon = now - settings.resolved_for.total_seconds()
+        for inst in self.evaluator.instances.values():
+            if not inst.fired or (inst.phase is Phase.RESOLVED and inst.seen_wall < horizon):
+                continue
+            if inst.phase not in {Phase.FIRING, Phase.RESOLVED}:
+                continue
+            change = Change.FIRING if inst.phase is Phase.FIRING else Change.RESOLVED
+            note = notification(
+                inst, change, self.evaluator.stations.get(inst.station), inst.last_active or now
+            )
+            if change is Change.RESOLVED:
+                note = notification(
+                    inst, change, self.evaluator.stations.get(inst.station), inst.ended or now
+                )
+            out.batch.outbox.append((ALERTMANAGER, f"{note.id}#resend@{int(now)}", note.to_json()))
+
+    def reload(self, config: RulesConfig) -> None:
+        """Swap in validated rules and registry (connection settings need a restart)."""
+        self.evaluator.configure(config, config.load_registry())
+        self.config = self.config.model_copy(update={"rules": config.rules, "derived": config.derived})
+        log.info("rules reloaded: %d rules", len(config.rules))
+
+    def close(self) -> None:
+        """Save series state and close the state file."""
+        self.state.commit(Batch({}, dict(self.evaluator.series), [], {}))
+        self.state.close()
+
+
+async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: Path | None = None) -> None:
+    """Run one rules engine until cancelled.
+
+    ``ready`` is set once subscribed; ``path`` (the config file) enables reload on SIGHUP or change.
+    """
+    engine = Engine(config, State(config.state))
+    tune_gc()
+    sinks: list[WebhookSink | AlertmanagerSink] = []
+    cap = config.delivery.retry_cap
+    mqtt_send = engine.counted(MQTT, engine.mqtt_sink.send)
+    try:
+        with health.serving(engine.metrics.registry, config.metrics):
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(engine.mqtt(ready))
+                tg.create_task(engine.timer())
+                tg.create_task(drain(engine.state, MQTT, mqtt_send, engine.wake[MQTT], cap, concurrent=True))
+                tg.create_task(engine.publisher())
+                if config.delivery.webhook is not None:
+                    hook = WebhookSink(config.delivery.webhook)
+                    sinks.append(hook)
+                    send = engine.counted(WEBHOOK, hook.send)
+                    tg.create_task(drain(engine.state, WEBHOOK, send, engine.wake[WEBHOOK], cap))
+                if config.delivery.alertmanager is not None:
+                    am = AlertmanagerSink(config.delivery.alertmanager)
+                    sinks.append(am)
+                    send = engine.counted(ALERTMANAGER, am.send)
+                    tg.create_task(drain(engine.state, ALERTMANAGER, send, engine.wake[ALERTMANAGER], cap))
+                if path is not None:
+                    tg.create_task(watch(path, config.watch_every, engine.reload))
+    finally:
+        for sink in sinks:
+            await sink.aclose()
+        engine.close()

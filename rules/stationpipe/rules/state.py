@@ -1,0 +1,160 @@
+"""Durable state of the rules engine in one SQLite file (WAL): instances, series, outbox, small facts.
+
+Invariants:
+
+- a lifecycle change and the notifications it causes are committed in **one transaction**
+  (:meth:`State.commit`), so after a crash either both exist or neither: no lost resolution, and no
+  duplicate (a change already made is not made again, its notification already queued stays queued);
+- the outbox is keyed ``(sink, id)`` with ``INSERT OR IGNORE``: queueing the same notification twice is a
+  no-op; a row leaves only through :meth:`State.delivered` after its sink confirmed it;
+- series state (windows, counters) is saved by the engine's timer (every ``evaluation.tick``) and at
+  shutdown; a crash loses at most one tick of window state, never an instance or a notification.
+- a fact whose value is ``None`` in a batch is deleted.
+
+Every call is a short local transaction on the event loop's thread; ``timeout`` bounds waiting for a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stationpipe.kernel.errors import FatalError
+from stationpipe.rules.lifecycle import Instance
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS facts (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sink TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (sink, id)
+);
+"""
+
+
+class StateError(FatalError):
+    """The state file cannot be opened or written: stop rather than lose warnings."""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One outbox row."""
+
+    seq: int
+    id: str
+    body: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class Batch:
+    """What one evaluation step changed, committed together."""
+
+    instances: dict[str, Instance]
+    series: dict[str, dict[str, Any]]
+    outbox: list[tuple[str, str, dict[str, Any]]]
+    facts: dict[str, Any]
+
+    @classmethod
+    def empty(cls) -> Batch:
+        """Nothing changed yet."""
+        return cls({}, {}, [], {})
+
+    def __bool__(self) -> bool:
+        return bool(self.instances or self.series or self.outbox or self.facts)
+
+
+class State:
+    """The engine's SQLite state. ``path`` may be ``":memory:"`` (``rules test``, the bench)."""
+
+    def __init__(self, path: Path | str, *, timeout: float = 5.0) -> None:
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(f"cannot open rules state {path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self.db.close()
+
+    def instances(self) -> dict[str, Instance]:
+        """Every stored instance by key."""
+        rows = self.db.execute("SELECT key, body FROM instances").fetchall()
+        return {key: Instance.from_json(json.loads(body)) for key, body in rows}
+
+    def series(self) -> dict[str, dict[str, Any]]:
+        """Every stored series state by key."""
+        return {key: json.loads(body) for key, body in self.db.execute("SELECT key, body FROM series")}
+
+    def facts(self, prefix: str) -> dict[str, Any]:
+        """Every stored fact whose key starts with ``prefix``."""
+        rows = self.db.execute(
+            "SELECT key, body FROM facts WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return {key: json.loads(body) for key, body in rows}
+
+    def fact(self, key: str, default: Any = None) -> Any:
+        """A small stored fact (JSON), or ``default``."""
+        row = self.db.execute("SELECT body FROM facts WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def commit(self, batch: Batch) -> None:
+        """Write a batch in one transaction (see the module invariants)."""
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO instances VALUES (?, ?)",
+                [(k, json.dumps(i.to_json(), ensure_ascii=False)) for k, i in batch.instances.items()],
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO series VALUES (?, ?)",
+                [(k, json.dumps(s)) for k, s in batch.series.items()],
+            )
+            facts = batch.facts.items()
+            self.db.executemany(
+                "INSERT OR REPLACE INTO facts VALUES (?, ?)",
+                [(k, json.dumps(v, ensure_ascii=False)) for k, v in facts if v is not None],
+            )
+            self.db.executemany("DELETE FROM facts WHERE key = ?", [(k,) for k, v in facts if v is None])
+            self.db.executemany(
+                "INSERT OR IGNORE INTO outbox (sink, id, body) VALUES (?, ?, ?)",
+                [(sink, i, json.dumps(body, ensure_ascii=False)) for sink, i, body in batch.outbox],
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise StateError(f"cannot write rules state: {exc}") from exc
+
+    def queued(self, sink: str, limit: int = 100) -> list[Queued]:
+        """The oldest undelivered rows of ``sink``, oldest first."""
+        rows = self.db.execute(
+            "SELECT seq, id, body, attempts FROM outbox WHERE sink = ? ORDER BY seq LIMIT ?", (sink, limit)
+        ).fetchall()
+        return [Queued(seq, i, json.loads(body), attempts) for seq, i, body, attempts in rows]
+
+    def delivered(self, seqs: Iterable[int]) -> None:
+        """Remove rows their sink confirmed."""
+        self.db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+
+    def failed(self, seq: int) -> None:
+        """Count one failed attempt of a row."""
+        self.db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+
+    def depth(self, sink: str) -> int:
+        """Rows waiting for ``sink``."""
+        return int(self.db.execute("SELECT count(*) FROM outbox WHERE sink = ?", (sink,)).fetchone()[0])

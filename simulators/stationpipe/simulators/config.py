@@ -1,0 +1,149 @@
+"""Simulator configuration (``kind = "sim"``): instruments, where they are served, scenarios, control.
+
+Transports of a device:
+
+- ``tcp``      Modbus TCP on ``host:port`` (several unit ids per port);
+- ``rtu-tcp``  Modbus RTU frames over TCP on ``host:port`` (a serial-to-Ethernet converter);
+- ``serial``   on the serial line ``line`` (a ``[[lines]]`` entry: a pty speaking ``rtu`` or ``ascii``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stationpipe.kernel.config import ConfigPath, Model
+from stationpipe.kernel.registry import WaterClass
+from stationpipe.simulators.scenarios import Scenario
+
+_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
+
+
+class SimDevice(Model):
+    """One simulated instrument: a profile served under a unit id, on TCP or on a serial line."""
+
+    name: str = Field(pattern=_NAME)
+    station: str
+    profile: ConfigPath
+    transport: Literal["tcp", "rtu-tcp", "serial"] = "tcp"
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535, description="tcp and rtu-tcp")
+    line: str | None = Field(default=None, description="serial: the [[lines]] name")
+    unit: int = Field(default=1, ge=1, le=247)
+    seed: int = 0
+    water_class: WaterClass = WaterClass.II
+    air_level: float = Field(default=1.0, gt=0, le=10, description="air pollution relative to a typical day")
+
+    @field_validator("water_class", mode="before")
+    @classmethod
+    def _parse_class(cls, value: object) -> object:
+        return WaterClass.parse(value) if isinstance(value, str | int) else value
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> SimDevice:
+        if self.transport == "serial" and (self.line is None or self.port is not None):
+            raise ValueError("a serial device needs line (and no port)")
+        if self.transport != "serial" and (self.port is None or self.line is not None):
+            raise ValueError(f"a {self.transport} device needs port (and no line)")
+        return self
+
+
+class SerialLine(Model):
+    """A serial line on a pseudo-terminal; ``link`` is an optional symlink to the pty path."""
+
+    name: str = Field(pattern=_NAME)
+    protocol: Literal["rtu", "ascii"] = "rtu"
+    baudrate: int = Field(default=9600, gt=0)
+    link: ConfigPath | None = None
+
+
+class Control(Model):
+    """The HTTP control channel (loopback only by default)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+
+
+class HjLogger(Model):
+    """A simulated HJ 212 data logger: uploads 2011 every ``interval`` s and 2061 at every full hour."""
+
+    name: str = Field(pattern=_NAME)
+    station: str
+    mn: str = Field(min_length=1, max_length=64)
+    password: str = Field(default="123456", description="the PW it sends (a simulator's, not a secret)")
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535, description="the platform's HJ 212 port")
+    st: str = "21"
+    parameters: tuple[str, ...] = ("temp", "ph", "do", "cond", "turb", "codmn", "nh3n", "tp", "tn")
+    interval: float = Field(default=30.0, gt=0)
+    hourly: bool = True
+    seed: int = 0
+    water_class: WaterClass = WaterClass.II
+
+    @field_validator("water_class", mode="before")
+    @classmethod
+    def _parse_class(cls, value: object) -> object:
+        return WaterClass.parse(value) if isinstance(value, str | int) else value
+
+
+class GnssSim(Model):
+    """A GNSS receiver (simulators/gnss_sensor.py) on its own pty: NMEA GGA + RMC every ``period`` seconds at
+    (``lat``, ``lon``) with ``jitter`` metres of noise; ``drift`` scenarios on ``gnss_lat``/``gnss_lon``
+    (degrees per hour) move it, ``fault`` takes its fix away, ``silent`` and ``garbage`` act on the line."""
+
+    name: str = Field(pattern=_NAME)
+    station: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    link: ConfigPath | None = None
+    period: float = Field(default=1.0, gt=0)
+    jitter: float = Field(default=1.0, ge=0, description="metres, one standard deviation per axis")
+    talker: Literal["GP", "GN", "BD"] = "GN"
+    seed: int = 0
+
+
+class SimConfig(Model):
+    """A ``kind = "sim"`` file."""
+
+    kind: Literal["sim"] = "sim"
+    control: Control | None = None
+    lines: tuple[SerialLine, ...] = ()
+    devices: tuple[SimDevice, ...] = ()
+    loggers: tuple[HjLogger, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+    gnss: tuple[GnssSim, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SimConfig:
+        if not self.devices and not self.loggers and not self.gnss:
+            raise ValueError("nothing to simulate: give [[devices]], [[loggers]] or [[gnss]]")
+        _unique("device names", [d.name for d in self.devices])
+        _unique("line names", [ln.name for ln in self.lines])
+        _unique("scenario names", [s.name for s in self.scenarios])
+        lines = {ln.name for ln in self.lines}
+        for d in self.devices:
+            if d.line is not None and d.line not in lines:
+                raise ValueError(f"device {d.name!r}: line {d.line!r} is not in [[lines]]")
+        _unique("unit ids on one endpoint", [f"{_where(d)} unit {d.unit}" for d in self.devices])
+        framing: dict[str, str] = {}
+        for d in self.devices:
+            if framing.setdefault(_where(d), d.transport) != d.transport:
+                raise ValueError(f"{_where(d)} is served as both {framing[_where(d)]} and {d.transport}")
+        names = {d.name for d in self.devices} | {g.name for g in self.gnss}
+        _unique("device and gnss names", [*(d.name for d in self.devices), *(g.name for g in self.gnss)])
+        for s in self.scenarios:
+            if unknown := set(s.devices) - names:
+                raise ValueError(f"scenario {s.name!r}: unknown devices {sorted(unknown)}")
+        return self
+
+
+def _where(d: SimDevice) -> str:
+    return f"line {d.line}" if d.line is not None else f"{d.host}:{d.port}"
+
+
+def _unique(what: str, names: list[str]) -> None:
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
+    if dupes:
+        raise ValueError(f"{what} must be unique: {', '.join(dupes)}")

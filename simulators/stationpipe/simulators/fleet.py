@@ -1,0 +1,149 @@
+"""``stationpipe sim``: serve every configured simulated instrument until cancelled.
+
+One task per endpoint, all in one ``TaskGroup``: a Modbus TCP (or RTU-over-TCP) server per
+``host:port``, a pty line per ``[[lines]]`` entry (pymodbus RTU server behind a byte bridge, or the
+ASCII sensor protocol), and the HTTP control channel. The path a client opens for each serial line
+is logged, and published as the line's ``link`` symlink when one is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from stationpipe.kernel.errors import FatalError
+from stationpipe.kernel.reading import utc_now
+from stationpipe.kernel.registermap import Profile, load_profile
+from stationpipe.kernel.units import check_unit
+from stationpipe.simulators.ascii_sensor import AsciiLine
+from stationpipe.simulators.board import Board
+from stationpipe.simulators.config import HjLogger, SerialLine, SimConfig
+from stationpipe.simulators.control import serve as serve_control
+from stationpipe.simulators.gnss_sensor import serve_gnss
+from stationpipe.simulators.hj212_logger import DataLogger
+from stationpipe.simulators.instrument import Instrument
+from stationpipe.simulators.modbus_server import Journal, serial_server, tcp_server
+from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.pty_line import Bridge, publish_link, remove_link
+
+log = logging.getLogger(__name__)
+
+
+class SimulatorError(FatalError):
+    """The simulator cannot serve what it was configured to (a port in use, a pty that fails)."""
+
+
+def instruments(config: SimConfig, board: Board) -> dict[str, Instrument]:
+    """Every configured device as an instrument, by device name (profiles loaded once per path)."""
+    profiles: dict[str, Profile] = {}
+    out: dict[str, Instrument] = {}
+    for dev in config.devices:
+        profile = profiles.get(str(dev.profile)) or load_profile(dev.profile)
+        profiles[str(dev.profile)] = profile
+        for point in profile.points:
+            check_unit(point.parameter, point.unit)
+        model = StationModel.typical(dev.water_class, dev.seed, dev.air_level)
+        out[dev.name] = Instrument(dev.name, profile, model, dev.unit, board)
+    return out
+
+
+async def _serve_tcp(
+    host: str, port: int, insts: list[Instrument], journal: Journal | None, *, rtu: bool
+) -> None:
+    server = tcp_server(host, port, insts, journal, rtu=rtu)
+    log.info("serving units %s on %s:%d (%s)", [i.unit for i in insts], host, port, "rtu" if rtu else "tcp")
+    try:
+        await server.serve_forever()
+    except (RuntimeError, OSError) as exc:
+        raise SimulatorError(f"cannot serve {host}:{port}: {exc}") from exc
+    finally:
+        await server.shutdown()  # type: ignore[no-untyped-call]
+
+
+def _garbage_of(insts: list[Instrument]) -> int:
+    """Noise bytes to put on the line now: the most any of its devices' scenarios asks for."""
+    at = utc_now()
+    return max((i.effects(at).garbage for i in insts), default=0)
+
+
+async def _serve_rtu_line(line: SerialLine, insts: list[Instrument], journal: Journal | None) -> None:
+    bridge = Bridge(lambda: _garbage_of(insts))
+    server = serial_server(bridge.server.path, line.baudrate, insts, journal)
+    publish_link(bridge.client.path, line.link)
+    log.info(
+        "serial line %s (rtu, units %s): open %s%s",
+        line.name,
+        [i.unit for i in insts],
+        bridge.client.path,
+        f" (link {line.link})" if line.link else "",
+    )
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(bridge.run())
+            tg.create_task(server.serve_forever())
+    finally:
+        await server.shutdown()  # type: ignore[no-untyped-call]
+        remove_link(line.link)
+
+
+async def _serve_ascii_line(line: SerialLine, insts: list[Instrument]) -> None:
+    sensor = AsciiLine(insts)
+    publish_link(sensor.path, line.link)
+    log.info(
+        "serial line %s (ascii, units %s): open %s%s",
+        line.name,
+        [i.unit for i in insts],
+        sensor.path,
+        f" (link {line.link})" if line.link else "",
+    )
+    try:
+        await sensor.run()
+    finally:
+        remove_link(line.link)
+
+
+def _logger(cfg: HjLogger) -> DataLogger:
+    log.info("HJ 212 logger %s (MN %s) uploads to %s:%d", cfg.name, cfg.mn, cfg.host, cfg.port)
+    model = StationModel.typical(cfg.water_class, cfg.seed)
+    return DataLogger(
+        cfg.host,
+        cfg.port,
+        cfg.mn,
+        cfg.password,
+        model,
+        cfg.parameters,
+        st=cfg.st,
+        interval=cfg.interval,
+        hourly=cfg.hourly,
+    )
+
+
+async def run(config: SimConfig, journal: Journal | None = None) -> None:
+    """Serve every endpoint, serial line and the control channel; run until cancelled."""
+    board = Board.of(config.scenarios)
+    insts = instruments(config, board)
+    endpoints: dict[tuple[str, int, bool], list[Instrument]] = defaultdict(list)
+    on_line: dict[str, list[Instrument]] = defaultdict(list)
+    for dev in config.devices:
+        if dev.line is not None:
+            on_line[dev.line].append(insts[dev.name])
+        else:
+            assert dev.port is not None  # the config validator guarantees it
+            endpoints[(dev.host, dev.port, dev.transport == "rtu-tcp")].append(insts[dev.name])
+    async with asyncio.TaskGroup() as tg:
+        if config.control is not None:
+            tg.create_task(serve_control(board, config.control.host, config.control.port))
+        for (host, port, rtu), group in endpoints.items():
+            tg.create_task(_serve_tcp(host, port, group, journal, rtu=rtu))
+        for lg in config.loggers:
+            tg.create_task(_logger(lg).run())
+        for line in config.lines:
+            if not on_line[line.name]:
+                continue
+            if line.protocol == "rtu":
+                tg.create_task(_serve_rtu_line(line, on_line[line.name], journal))
+            else:
+                tg.create_task(_serve_ascii_line(line, on_line[line.name]))
+        for receiver in config.gnss:
+            tg.create_task(serve_gnss(receiver, board))
