@@ -1,14 +1,17 @@
-"""What `pip install .` puts on a machine: one import root, the console script, no test harness.
+"""What `pip install .` puts on a machine: one import root, the console script, no test harness; and what
+a field PC gets from `pip install ./kernel ./edge`: the edge agent and nothing else.
 
-The wheel is built from this checkout exactly as pip builds it (hatchling, the root pyproject.toml), then
-unpacked into a folder and imported from there alone, with every folder of the checkout taken off
+Wheels are built from this checkout exactly as pip builds them (hatchling, each folder's pyproject.toml),
+then unpacked into a folder and imported from there alone, with every folder of the checkout taken off
 ``sys.path``: a module that only works because the editable install put the repository on the path fails.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -17,18 +20,54 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PORTIONS = ("kernel", "edge", "collector", "rules", "simulators", "ops")
+
+
+def build(folder: Path, out: Path) -> Path:
+    """The wheel pip builds from ``folder``."""
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*pip, "-w", str(out), str(folder)], cwd=ROOT, check=True, timeout=120)
+    (found,) = out.glob("*.whl")
+    return found
+
+
+def run_alone(wheels: list[Path], site: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with only ``wheels`` (unpacked into ``site``) and the venv's third-party packages."""
+    for whl in wheels:
+        with zipfile.ZipFile(whl) as zf:
+            zf.extractall(site)
+    probe = f"""
+import sys
+from pathlib import Path
+root = Path({str(ROOT)!r})
+# the checkout and its portion folders (the editable install's .pth) leave; the venv's packages stay
+sys.path = [p for p in sys.path if p and root not in (Path(p).resolve(), Path(p).resolve().parent)]
+sys.path.insert(0, {str(site)!r})
+import stationpipe
+assert all(p.startswith({str(site)!r}) for p in stationpipe.__path__), stationpipe.__path__
+{code}
+"""
+    return subprocess.run(
+        [sys.executable, "-c", probe], cwd=site, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def importable(name: str) -> str:
+    """Probe code: exit non-zero unless ``name`` imports."""
+    return f"import importlib; importlib.import_module({name!r})"
+
+
+def absent(name: str) -> str:
+    """Probe code: exit non-zero if ``name`` imports."""
+    return (
+        f"try:\n    __import__({name!r})\nexcept ImportError:\n    pass\n"
+        f"else:\n    raise SystemExit({name!r} + ' is installed')"
+    )
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-    subprocess.run(
-        [*pip, "-w", str(out), "."],
-        cwd=ROOT,
-        check=True,
-        timeout=120,
-    )
-    (found,) = out.glob("stationpipe-*.whl")
-    return found
+    return build(ROOT, tmp_path_factory.mktemp("wheel"))
 
 
 def test_the_wheel_installs_one_import_root_and_no_harness(wheel: Path) -> None:
@@ -52,30 +91,47 @@ def test_the_console_script_points_at_the_composition_root(wheel: Path) -> None:
 
 
 def test_the_installed_files_alone_run_the_command(wheel: Path, tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    with zipfile.ZipFile(wheel) as zf:
-        zf.extractall(site)
-    probe = f"""
-import sys
-from pathlib import Path
-root = Path({str(ROOT)!r})
-# the checkout and its portion folders (the editable install's .pth) leave; the venv's packages stay
-sys.path = [p for p in sys.path if p and root not in (Path(p).resolve(), Path(p).resolve().parent)]
-sys.path.insert(0, {str(site)!r})
-import stationpipe.cli
-assert all(p.startswith({str(site)!r}) for p in stationpipe.__path__), stationpipe.__path__
-try:
-    import stationpipe.testbed
-except ImportError:
-    pass
-else:
-    raise SystemExit("the test harness is importable from the installed files")
-sys.argv = ["stationpipe", "--help"]
-stationpipe.cli.main()
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    code = "\n".join(
+        (absent("stationpipe.testbed"), "import stationpipe.cli", "sys.argv = ['stationpipe', '--help']")
     )
+    code += "\nstationpipe.cli.main()"
+    done = run_alone([wheel], tmp_path, code)
     assert done.returncode == 0, done.stderr
     for verb in ("edge", "collector", "rules", "sim", "hj212", "check"):
         assert verb in done.stdout
+
+
+def test_a_field_pc_installs_just_the_edge_agent(tmp_path: Path) -> None:
+    wheels = [build(ROOT / name, tmp_path / f"{name}-wheel") for name in ("kernel", "edge")]
+    names = {n for whl in wheels for n in zipfile.ZipFile(whl).namelist() if n.startswith("stationpipe/")}
+    assert {n.split("/")[1] for n in names} == {"kernel", "hj212", "standards", "edge"}
+    code = "\n".join(
+        (importable("stationpipe.edge.agent"), absent("stationpipe.collector"), absent("stationpipe.rules"))
+    )
+    code += "\nfrom stationpipe.edge.cli import app\nsys.argv = ['stationpipe-edge', '--help']\napp()"
+    done = run_alone(wheels, tmp_path / "site", code)
+    assert done.returncode == 0, done.stderr
+    assert "--config" in done.stdout
+
+
+def _requirements(folder: Path) -> tuple[str, dict[str, str]]:
+    project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    deps = {}
+    for req in project["dependencies"]:
+        name = re.split(r"[<>=!~; ]", req, maxsplit=1)[0]
+        deps[name.lower()] = req
+    return project["version"], deps
+
+
+def test_the_portions_and_the_whole_agree() -> None:
+    version, whole = _requirements(ROOT)
+    parts: dict[str, str] = {}
+    for name in PORTIONS:
+        part_version, deps = _requirements(ROOT / name)
+        assert part_version == version, f"{name}/pyproject.toml: version {part_version}, the root {version}"
+        if name != "kernel":
+            assert deps.pop("stationpipe-kernel") == f"stationpipe-kernel=={version}", name
+        for dep, req in deps.items():
+            assert whole.get(dep) == req, f"{name}/pyproject.toml: {req!r}; the root has {whole.get(dep)!r}"
+        parts |= deps
+    assert set(whole) == set(parts), "the root's dependencies are exactly the union of the portions'"
