@@ -36,9 +36,15 @@ from pydantic import Field, field_validator
 from stationpipe.kernel.catalogue import CATALOGUE
 from stationpipe.kernel.config import Model
 from stationpipe.kernel.reading import Flag
+from stationpipe.kernel.registry import WaterBody, WaterClass
+from stationpipe.standards.gb3838 import limits_for
 
-#: GB 3838-2002 class III limits (mg/L; TP for rivers) for the items a pollution event can raise.
-CLASS_III: dict[str, float] = {"codmn": 6.0, "cod": 20.0, "nh3n": 1.0, "tp": 0.2, "tn": 1.0, "bod5": 4.0}
+#: GB 3838-2002 class III limits (mg/L; TP for rivers) of the items a pollution event can raise, read from
+#: the standard's own table (stationpipe.standards.gb3838), never typed again here.
+CLASS_III: dict[str, float] = {
+    code: limits_for(code, WaterBody.RIVER).limit(WaterClass.III)
+    for code in ("codmn", "cod", "nh3n", "tp", "tn", "bod5")
+}
 
 _NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
 
