@@ -1,4 +1,4 @@
-"""``stationpipe report``: a day of representative data (DESIGN.md schema, written with line protocol into
+"""``stationpipe report``: a day of representative data (docs/design.md#influxdb, line protocol into
 a database of the real InfluxDB of the test session) becomes one self-contained HTML page, which headless
 Chromium (Debian's ``chromium``) renders: the DOM holds the tables and charts, and the screenshot shows the
 class and AQI level colours."""

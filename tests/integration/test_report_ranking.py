@@ -1,4 +1,4 @@
-"""``stationpipe report ranking``: a month of stored data (DESIGN.md schema, line protocol into a database
+"""``stationpipe report ranking``: a month of stored data (docs/design.md, line protocol into a database
 of the session's real InfluxDB) becomes the ranking as a table, JSON and a page that headless Chromium
 renders. The expected numbers are computed by hand in the comments (docs/ranking.md gives the formulas)."""
 

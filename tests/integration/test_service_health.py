@@ -1,4 +1,4 @@
-"""DESIGN.md rule 10 for the collector and the rules engine: ``/metrics``, and a retained health line on
+"""docs/design.md#style rule 10 for the collector and rules engine: ``/metrics``, a retained health line on
 ``stations/_<client id>/status`` that the broker's last will turns ``offline`` when the process dies."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """GB 3838-2002 Table 1: every limit of every column, just below, at and above it.
 
-The expected table below is typed again from shared/DOMAIN.md on purpose: it checks the module's table
+The expected table below is typed again from docs/domain.md on purpose: it checks the module's table
 rather than reusing it.
 """
 

@@ -1,4 +1,4 @@
-"""HJ 212-2017 codec: the DOMAIN.md vector, fields, CP area, tolerance, and malformed frames as tables."""
+"""HJ 212-2017 codec: the vector of docs/domain.md, fields, CP area, tolerance, malformed frames as tables."""
 
 from __future__ import annotations
 

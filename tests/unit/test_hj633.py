@@ -1,6 +1,6 @@
 """HJ 633 IAQI: every breakpoint of every column of both versions, the special rules, rounding.
 
-The breakpoint table below is typed again from shared/DOMAIN.md (never from an AQI package, one of which
+The breakpoint table below is typed again from docs/domain.md (never from an AQI package, one of which
 has the SO2 24h column wrong).
 """
 

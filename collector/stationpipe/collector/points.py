@@ -1,4 +1,4 @@
-"""Records -> InfluxDB line protocol, following the schema table of DESIGN.md.
+"""Records -> InfluxDB line protocol, following the schema table of docs/design.md#influxdb.
 
 The point key is the record's own timestamp, so a redelivered message rewrites the same point.
 Reading values are always floats, so a field never changes type. Derived results are mapped generically

@@ -13,7 +13,7 @@ from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, WarningEvent
 from stationpipe.kernel.mqtt import subscription
 
-#: The topic filters the collector subscribes to (DESIGN.md); under ``$share/<group>/`` when shared.
+#: The topic filters the collector subscribes to (docs/design.md#mqtt); under ``$share/<group>/`` when shared.
 TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
 
 

@@ -40,7 +40,7 @@ from stationpipe.kernel.reading import utc_now
 from stationpipe.kernel.runtime import tune_gc
 
 log = logging.getLogger(__name__)
-_QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: DESIGN.md rule 9)
+_QUEUE_SLOTS = 1  # batches waiting to be written while the next fills (bounded: docs/design.md#style rule 9)
 _KEEP_TIMEOUT = 10.0  # seconds to make a dropped connection's unacknowledged batches durable
 #: Messages taken and decoded between two turns of the event loop: a write that has finished meanwhile
 #: is then acknowledged and the next one started within ~1.5 ms, not after a whole batch (~15 ms).

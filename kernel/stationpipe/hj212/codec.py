@@ -4,7 +4,7 @@ A protocol version is a ``Codec``: ``CODECS[Version.HJ212_2017]`` is the one imp
 (HJ 212-2025, HJ 1404-2024) is a class beside ``Codec2017``, registered in ``CODECS``. The module-level
 ``encode``/``decode``/``encode_packets``/``reassemble`` use HJ 212-2017.
 
-Example (the DOMAIN.md vector)::
+Example (the test vector of docs/domain.md#hj-212-2017)::
 
     >>> seg = DataSegment(st="32", cn="1062", qn="20160801085857223", pw="100000",
     ...                   mn="010000A8900016F000169DC0", flag=5, cp=CpArea(params=(("RtdInterval", "30"),)))

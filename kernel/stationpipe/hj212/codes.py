@@ -1,7 +1,7 @@
 """HJ 212 code tables, packet-flag bits and China Standard Time helpers (pure, no I/O).
 
 Codes are kept as the strings (``ST``, ``CN``) or integers (``QnRtn``, ``ExeRtn``) the wire carries; the
-enums name the values DOMAIN.md lists, and values outside them are still accepted everywhere.
+enums name the values docs/domain.md#hj-212-2017 lists, and values outside them are still accepted everywhere.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The parameter catalogue: one row per parameter, the only place codes, units and names are defined.
 
 Adding a parameter is adding one row to ``_ROWS``. HJ 212 codes are those of HJ 212-2017 where
-shared/DOMAIN.md gives them; ``None`` means no code is assigned here (a station maps it in its config).
+docs/domain.md#hj-212-2017 gives them; ``None``: no code is assigned here (a station maps it in its config).
 """
 
 from __future__ import annotations

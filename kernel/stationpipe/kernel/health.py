@@ -1,4 +1,4 @@
-"""What every service shows of itself (DESIGN.md rule 10): Prometheus ``/metrics`` over HTTP, and a
+"""What every service shows of itself (docs/design.md#style rule 10): Prometheus ``/metrics`` over HTTP, and a
 retained health line on a status topic, with a last will that says ``offline`` when it dies.
 
 Services that are not stations (the collector, the rules engine) use the status topic of a pseudo

@@ -64,7 +64,7 @@ class Derived:
 class WarningEvent:
     """The current state of one warning instance (``warnings/<station>/<rule>``, retained).
 
-    ``level`` is 1 blue … 4 red (shared/DOMAIN.md); ``message`` is bilingual for operators.
+    ``level`` is 1 blue … 4 red (docs/domain.md#warning-levels-policy); ``message`` is bilingual.
     """
 
     station: str

@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.mqtt_socket import EmptyFirstMatcher, message_from_paho, puback_blob, read_ahead
 
-QOS = 1  # every topic of DESIGN.md is QoS 1
+QOS = 1  # every topic of docs/design.md#mqtt is QoS 1
 #: MQTT 5 PUBACK reason code: the broker accepted the message and had no subscriber to give it to.
 NO_MATCHING_SUBSCRIBERS = 0x10
 #: MQTT 5 session expiry for persistent sessions: a week, so a consumer down over a weekend misses nothing.

@@ -3,7 +3,7 @@
 Gas analysers often report mixing ratios (ppb, ppm); the catalogue stores mass concentrations, ug/m3
 (CO mg/m3), at the reference state of HJ 633-2012 / GB 3095-2012: 298.15 K and 1013.25 hPa, where one
 mole of gas fills R*T/p = 24.465 L. The edge converts what it reads into the canonical unit before
-publishing (DESIGN.md: one Reading, canonical units end to end); the simulators convert the other way.
+publishing (docs/design.md#style: one Reading, canonical units end to end); simulators convert the other way.
 """
 
 from __future__ import annotations

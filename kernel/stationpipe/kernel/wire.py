@@ -1,4 +1,4 @@
-"""Records <-> MQTT topics and versioned JSON payloads (``"v": 1``), for every topic in DESIGN.md.
+"""Records <-> MQTT topics and versioned JSON payloads (``"v": 1``), for every topic in docs/design.md#mqtt.
 
 Encoding is canonical (compact UTF-8 JSON, RFC 3339 UTC timestamps ending in ``Z``). Decoding is strict:
 pydantic schemas with ``extra="forbid"`` and strict types; the first problem becomes one ``WireError``

@@ -1,4 +1,4 @@
-"""MQTT topic names (DESIGN.md) and their parsing: the only place a topic string is built."""
+"""MQTT topic names (docs/design.md#mqtt) and their parsing: the only place a topic string is built."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 
 
 class TopicKind(StrEnum):
-    """The five topic families of DESIGN.md."""
+    """The five topic families of docs/design.md#mqtt."""
 
     READINGS = "readings"
     STATUS = "status"

@@ -44,7 +44,7 @@ from stationpipe.rules.state import Batch, State
 
 __all__ = ["Engine", "run"]
 log = logging.getLogger(__name__)
-_DERIVED_QUEUE = 10_000  # derived results waiting for the broker (bounded: DESIGN.md rule 9)
+_DERIVED_QUEUE = 10_000  # derived results waiting for the broker (bounded: docs/design.md#style rule 9)
 _DERIVED_BATCH = 200
 
 

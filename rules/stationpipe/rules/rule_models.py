@@ -2,7 +2,7 @@
 
 Every rule says where it applies (``stations``, ``target_classes``, ``station_kinds``: all given selectors
 must match; none given means every station), which parameters it watches, and its lifecycle options
-(``for``, ``keep_firing_for``, ``no_data``). Levels are 1 blue, 2 yellow, 3 orange, 4 red (DOMAIN.md).
+(``for``, ``keep_firing_for``, ``no_data``). Levels are 1 blue, 2 yellow, 3 orange, 4 red (docs/domain.md).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class RuleBase(Model):
 
 
 class LevelledRule(RuleBase):
-    """DOMAIN.md water levels: 1 approaching, 2 exceeds, 3 persists or multiple >= 0.5, 4 劣Ⅴ or >= 1.0."""
+    """Water levels (docs/domain.md): 1 near, 2 exceeds, 3 persists or multiple >= 0.5, 4 劣Ⅴ or >= 1.0."""
 
     approach: float = Field(default=0.8, gt=0, lt=1, description="level 1 at this share of the limit")
     clear_below: float = Field(default=0.7, gt=0, lt=1, description="resolve below this share of the limit")

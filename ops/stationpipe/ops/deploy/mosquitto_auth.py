@@ -1,7 +1,7 @@
 """Mosquitto password and ACL files (pure, apart from the optional ``mosquitto_passwd`` call).
 
 Each station is a broker user named by its id that may publish only under ``stations/<id>/``; the
-service users (collector, rules, telegraf) get what DESIGN.md's topic table gives them and no more
+service users (collector, rules, telegraf) get what the topic table (docs/design.md#mqtt) gives them, no more
 (tests/access checks each right and each refusal against a real broker). Every client may also write the
 health line of its own client id, ``stations/_<client id>/status`` (stationpipe.kernel.health: the collector's
 and the rules engine's status and last will); station ids starting with ``_`` are refused, so that

@@ -1,6 +1,6 @@
 """Colours and labels operators know: GB 3838 classes, HJ 633 AQI levels, warning levels, HJ 212 flags.
 
-AQI colours are the standard's (shared/DOMAIN.md); class and warning colours are *policy* (the
+AQI colours are the standard's (docs/domain.md, AQI levels); class and warning colours are *policy* (the
 conventional blue-green-yellow-orange-red ramp), defined here once for the dashboards and the report.
 """
 

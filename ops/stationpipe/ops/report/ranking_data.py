@@ -1,5 +1,5 @@
 """What the ranking reads from InfluxDB for one period (Beijing time): the registry, period means of the water
-items per station, and hourly means of the air pollutants per station (DESIGN.md schema, InfluxQL only).
+items per station, and hourly means of the air pollutants per station (docs/design.md#influxdb; InfluxQL).
 
 Only valid readings (flag ``N``) count. An hourly air mean is valid with at least 45 minutes of data (GB
 3095-2026, as :mod:`~stationpipe.standards.averages`):

@@ -1,7 +1,7 @@
 """Rule kinds: each turns a rule definition into a pure evaluator (see :mod:`stationpipe.rules.kinds.base`).
 
 =========== ===============================================================================
-section     GB 3838 item vs the section's target class, DOMAIN.md levels 1-4
+section     GB 3838 item vs the section's target class, docs/domain.md levels 1-4
 target      custom concentration targets per section (TN / TP control), same levels
 aqi         AQI of hourly means (HJ 633 version by config or date), levels for AQI > 100
 threshold   above / below a value, with a separate clear value (hysteresis)

@@ -1,6 +1,6 @@
 """Section exceedance (GB 3838 against the target class) and custom concentration targets (TN / TP control).
 
-Levels per item (DOMAIN.md, thresholds from the rule): 1 value >= ``approach`` x limit; 2 exceeds the
+Levels per item (docs/domain.md; thresholds from the rule): 1 value >= ``approach`` x limit; 2 exceeds the
 limit; 3 exceeds for >= ``consecutive`` valid samples in a row or multiple >= ``orange_multiple``; 4 劣Ⅴ or
 multiple >= ``red_multiple``. Clear (hysteresis): value < ``clear_below`` x limit. DO is a lower limit
 (approaching at limit / approach, clear above limit / clear_below); pH outside 6-9 is 劣Ⅴ, within

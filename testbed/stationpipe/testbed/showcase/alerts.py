@@ -11,7 +11,7 @@ from stationpipe.testbed.showcase.feeds import Seen
 
 
 class LevelName(NamedTuple):
-    """A warning level as operators name it (shared/DOMAIN.md, warning levels) and the colour shown."""
+    """A warning level as operators name it (docs/domain.md#warning-levels-policy) and the colour shown."""
 
     zh: str
     en: str

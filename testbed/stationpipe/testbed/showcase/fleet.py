@@ -75,7 +75,7 @@ class RuleNames:
 
 RULE = RuleNames()
 #: PM2.5 (µg/m³) above which the demo's threshold rule fires, and below which it clears. *Policy* for the
-#: demo, placed at the HJ 633-2012 PM2.5 24 h breakpoints for IAQI 150 and 100 (shared/DOMAIN.md).
+#: demo, placed at the HJ 633-2012 PM2.5 24 h breakpoints for IAQI 150 and 100 (docs/domain.md).
 PM25_ABOVE, PM25_CLEAR = 115.0, 75.0
 
 
