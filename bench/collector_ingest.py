@@ -3,6 +3,7 @@ protocol straight to InfluxDB in the same run (same batch size, gzip, one reques
 
     .venv/bin/python -m bench.collector_ingest [--messages 50000] [--values 10] [--runs 5]
         [--collectors 1] [--publisher raw|mosquitto_pub]
+    .venv/bin/python -m bench.collector_ingest --smoke   # 500 messages, one run: checks that it runs
 
 Each run publishes ``--messages`` readings messages (``--values`` readings each) from a separate process
 into the broker while ``--collectors`` collector processes (``stationpipe collector``, default one) store
@@ -13,7 +14,7 @@ which take ~0.5 CPU-s per 50,000 messages from the same two cores. The baseline 
 with httpx into a database of its own: InfluxDB writes a shard's cache out to disk after about a million of
 these points (~0.3 s of its CPU), and in one shared database that cost would land in a run in proportion to
 its duration, so the collector's longer runs would pay for most of the baseline's. Medians of ``--runs``
-are printed, and their ratio. Not run by pytest."""
+are printed, and their ratio. Its ``--smoke`` run is part of the test suite (tests/bench)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import smoke
 from bench.procstat import cpu_seconds
 from stationpipe.collector.points import readings_lines
 from stationpipe.kernel import wire
@@ -58,6 +60,7 @@ PARAMS = (
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 STATIONS = 10  # one publisher process per station topic
+SMOKE = {"messages": 500, "runs": 1}
 
 
 class MosquittoPubs:
@@ -210,11 +213,11 @@ class Peers:
         return sum(cpu_seconds(p.pid) for p in self.procs)
 
     def stop(self) -> None:
-        """Terminate and reap them."""
+        """Terminate and reap them (SIGKILL for one still up after 30 s)."""
         for p in self.procs:
             p.terminate()
-        for p in self.procs:
-            p.wait(30)
+        for n, p in enumerate(self.procs):
+            smoke.stop(p, f"collector {n}", 30)
 
 
 def start_peers(svc: Services, count: int, run_no: int, work: Path) -> Peers:
@@ -348,7 +351,8 @@ def main(count: int, values: int, runs: int, collectors: int, publisher: str) ->
     print(f"ratio collector/direct: {v / d:.2f}")
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Parse the arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--values", type=int, default=10, choices=range(1, len(PARAMS) + 1))
@@ -362,5 +366,9 @@ if __name__ == "__main__":
         default="raw",
         help="load generator: prepared packets (bench/raw_publisher.py) or ten mosquitto_pub processes",
     )
-    args = parser.parse_args()
+    args = smoke.parse(parser, SMOKE)
     main(args.messages, args.values, args.runs, args.collectors, args.publisher)
+
+
+if __name__ == "__main__":
+    cli()

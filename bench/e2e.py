@@ -3,6 +3,7 @@ with the rules engine on the same broker), measured from outside.
 
     .venv/bin/python -m bench.e2e --stations 1000 --seconds 120 [--interval 10] [--per-pack 250]
     .venv/bin/python -m bench.e2e --ramp --seconds 60 [--steps 500,1000,1500,2000,2500,3000,4000,5000]
+    .venv/bin/python -m bench.e2e --smoke [--ramp]   # 3 stations (ramp: one step, 2), every 1 s for 2 s
 
 What runs (all real processes, fresh per run): Mosquitto and InfluxDB 1.x (``stationpipe.testbed.services``);
 ``stationpipe sim --fleet N`` serving N stations of 10 parameters each (two in three water: a sonde of 5
@@ -52,6 +53,7 @@ from types import FrameType
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import smoke
 from bench.e2e_probe import StoreSampler, Subscriber, influx_count, stop_task
 from bench.e2e_report import Figures, ProcessFigures, Window, count_polls, count_stored, print_figures
 from bench.e2e_stack import Stack, points_per_poll
@@ -64,6 +66,7 @@ _COLLECTOR_METRICS = {
     "collector_write_retries_total": "write retries",
     "collector_unknown_station_messages_total": "unknown-station messages",
 }
+SMOKE = {"stations": 3, "seconds": 2.0, "interval": 1.0, "sample": 3, "drain": 20.0, "steps": [2]}
 
 
 def _collector_metrics(port: int) -> dict[str, float]:
@@ -230,7 +233,7 @@ def main() -> None:
         default=[500, 1000, 1500, 2000, 2500, 3000, 4000, 5000],
         help="ramp: station counts, comma-separated",
     )
-    args = ap.parse_args()
+    args = smoke.parse(ap, SMOKE)
     signal.signal(signal.SIGTERM, _terminate)
     if args.ramp:
         ramp(args)

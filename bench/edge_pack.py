@@ -2,10 +2,11 @@
 
 One ``stationpipe edge`` process per station costs about 50 MB of RSS (the interpreter, pydantic,
 pymodbus, aiomqtt, prometheus-client); 1,000 of them do not fit the benchmark machine. This runs K
-stations' agents in one process: ``edge.agent.run(config)`` for each ``kind = "edge"`` file, all in one
-``asyncio.TaskGroup``. Every agent is the real code path: its own config, spool (SQLite), Modbus
-connection, broker session (client id, LWT, status) and pollers; only the process boundary differs, so
-the agents share one interpreter, one event loop and one core. A crash of one agent stops the pack.
+stations' agents in one process: ``stationpipe.edge.agent.run(config)`` for each ``kind = "edge"``
+file, all in one ``asyncio.TaskGroup``. Every agent is the real code path: its own config, spool
+(SQLite), Modbus connection, broker session (client id, LWT, status) and pollers; only the process
+boundary differs, so the agents share one interpreter, one event loop and one core. A crash of one
+agent stops the pack.
 
     .venv/bin/python -m bench.edge_pack --list FILE   # FILE: one edge config path per line
     .venv/bin/python -m bench.edge_pack CONFIG...

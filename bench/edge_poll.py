@@ -4,9 +4,10 @@ Runs, in one go and against the same Modbus servers (a separate process):
   1. the baseline: a bare pymodbus read loop issuing the same requests on the same grid;
   2. ``stationpipe edge`` as its own process, counting the points that reach MQTT.
 Prints points/s delivered, Modbus requests/s, the agent's CPU and RSS, and the ratio agent/baseline.
-Each figure is the median of ``--rounds`` windows of ``--seconds``.
+Each figure is the median of ``--rounds`` windows of ``--seconds``, after ``--warmup`` s.
 
     .venv/bin/python -m bench.edge_poll [--devices 20] [--points 50] [--interval 0.1] [--seconds 10]
+    .venv/bin/python -m bench.edge_poll --smoke   # 2 devices x 5 points, one 1 s window: checks that it runs
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from pathlib import Path
 import aiomqtt
 from pymodbus.client import AsyncModbusTcpClient
 
+from bench import smoke
 from bench.procstat import usage
 from stationpipe.kernel.catalogue import CATALOGUE
 from stationpipe.testbed.modbus import Image, static_server
 from stationpipe.testbed.services import Mosquitto, free_port
 
 PARAMS = list(CATALOGUE)
+SMOKE = {"devices": 2, "points": 5, "seconds": 1.0, "rounds": 1, "warmup": 2.0}
 
 
 def _image(points: int) -> list[int]:
@@ -80,7 +83,8 @@ async def baseline(ports: list[int], points: int, interval: float, seconds: floa
 
 
 def _profile(path: Path, points: int) -> Path:
-    # one message may not repeat a parameter: use distinct codes and split wider devices across codes
+    # one message may not repeat a parameter: use distinct codes and split wider devices across codes;
+    # each point in its parameter's canonical unit (the edge rejects a unit it cannot convert)
     lines = ['kind = "profile"', 'name = "bench"']
     for i in range(min(points, len(PARAMS))):
         lines += [
@@ -88,7 +92,7 @@ def _profile(path: Path, points: int) -> Path:
             f'parameter = "{PARAMS[i]}"',
             'register = "input"',
             f"address = {2 * i}",
-            'unit = "x"',
+            f'unit = "{CATALOGUE[PARAMS[i]].unit}"',
         ]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -110,8 +114,15 @@ def _edge_config(work: Path, ports: list[int], mqtt_port: int, points: int, inte
     return path
 
 
+def _alive(agent: subprocess.Popen[bytes]) -> int:
+    """The agent's pid; ``SystemExit`` if it has exited (its own error is above, on stderr)."""
+    if (code := agent.poll()) is not None:
+        raise SystemExit(f"the edge agent exited with code {code} before the measurement ended")
+    return agent.pid
+
+
 async def _count_mqtt(
-    port: int, seconds: float, rounds: int, pid: int
+    port: int, seconds: float, rounds: int, agent: subprocess.Popen[bytes], warmup: float
 ) -> tuple[list[float], list[float], float]:
     rates, cpus = [], []
     async with aiomqtt.Client("127.0.0.1", port, identifier="bench-probe") as client:
@@ -123,15 +134,17 @@ async def _count_mqtt(
                 counter[0] += len(json.loads(msg.payload)["readings"])
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(3)  # warm-up: connections, first polls
-        for _ in range(rounds):
-            start_n, start_t, start_cpu = counter[0], time.monotonic(), usage(pid).cpu_s
-            await asyncio.sleep(seconds)
-            elapsed = time.monotonic() - start_t
-            rates.append((counter[0] - start_n) / elapsed)
-            cpus.append(100 * (usage(pid).cpu_s - start_cpu) / elapsed)
-        rss = usage(pid).rss_mb
-        task.cancel()
+        try:
+            await asyncio.sleep(warmup)  # connections, first polls
+            for _ in range(rounds):
+                start_n, start_t, start_cpu = counter[0], time.monotonic(), usage(_alive(agent)).cpu_s
+                await asyncio.sleep(seconds)
+                elapsed = time.monotonic() - start_t
+                rates.append((counter[0] - start_n) / elapsed)
+                cpus.append(100 * (usage(_alive(agent)).cpu_s - start_cpu) / elapsed)
+            rss = usage(_alive(agent)).rss_mb
+        finally:
+            task.cancel()  # before the client disconnects: the consumer ends cancelled, not in error
     return rates, cpus, rss
 
 
@@ -143,8 +156,9 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.1)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds before the agent's first window")
     ap.add_argument("--serve", nargs="*", type=int, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = smoke.parse(ap, SMOKE)
     if args.serve is not None:
         asyncio.run(_serve(args.serve, args.points))
         return
@@ -172,13 +186,13 @@ def main() -> None:
                 [sys.executable, "-m", "stationpipe", "edge", "--config", str(cfg), "--log-level", "WARNING"]
             )
             try:
-                rates, cpus, rss = asyncio.run(_count_mqtt(broker.port, args.seconds, args.rounds, agent.pid))
+                rates, cpus, rss = asyncio.run(
+                    _count_mqtt(broker.port, args.seconds, args.rounds, agent, args.warmup)
+                )
             finally:
-                agent.terminate()
-                agent.wait(20)
+                smoke.stop(agent, "the edge agent")
         finally:
-            server.terminate()
-            server.wait(10)
+            smoke.stop(server, "the Modbus servers", 10)
             broker.stop()
     agent_pts = statistics.median(rates)
     print(

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.faults_soak --fault influx-down --seconds 60 [--stations 4] [--interval 1]
     .venv/bin/python -m bench.faults_soak --fault all --seconds 300
+    .venv/bin/python -m bench.faults_soak --smoke   # influx-down for 1 s, one station: checks it runs
 
 Each fault runs a whole simulated deployment (stations -> edge -> Mosquitto -> collector -> InfluxDB,
 and the rules engine -> a webhook receiver for the rules-path faults) with its own Mosquitto and
@@ -11,7 +12,8 @@ pipeline recover and prints the same lines as the tests::
     influx-down: produced 2388, stored 2388, lost 0, duplicated 0
 
 followed by the figures behind them, then ``ok`` or what the check found. Exit 1 if any fault failed its
-check. Not run by pytest. Loopback only; every process it starts is stopped at the end.
+check. Its ``--smoke`` run is part of the test suite (tests/bench); the short variants of every fault are
+the fault tests (tests/faults). Loopback only; every process it starts is stopped at the end.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ import sys
 import time
 from collections.abc import Callable
 
+from bench import smoke
 from tests.faults import drills, drills_disk, drills_edge
 from tests.faults.checks import nothing_lost, only_the_oldest_dropped
 from tests.faults.harness import Plan
 from tests.faults.outcome import Outcome
 
 Drill = Callable[[Plan], Outcome]
+#: The cheapest fault to run (InfluxDB killed and started again), one station, a 1 s fault window.
+SMOKE = {"fault": "influx-down", "seconds": 1.0, "stations": 1}
 
 #: Fault name -> the drill and the check its outcome must pass.
 FAULTS: dict[str, tuple[Drill, Callable[[Outcome], None]]] = {
@@ -63,11 +68,13 @@ def soak(name: str, plan: Plan) -> bool:
 def main() -> None:
     """Parse the arguments and run the chosen faults in turn."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fault", required=True, choices=[*FAULTS, "all"])
+    parser.add_argument("--fault", choices=[*FAULTS, "all"], help="required (--smoke: influx-down)")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the fault lasts")
     parser.add_argument("--stations", type=int, default=4, help="simulated water stations")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
-    args = parser.parse_args()
+    args = smoke.parse(parser, SMOKE)
+    if args.fault is None:
+        parser.error("the following arguments are required: --fault")
     plan = Plan(args.seconds, args.stations, args.interval, settle=max(60.0, args.seconds))
     names = list(FAULTS) if args.fault == "all" else [args.fault]
     failed = [name for name in names if not soak(name, plan)]

@@ -1,15 +1,17 @@
 """Rules engine benchmark: readings evaluated per second in process, and publication -> warning latency.
 
-    .venv/bin/python bench/rules_eval.py [--stations 1000] [--messages 20000] [--rate 1000] [--seconds 10]
+    .venv/bin/python -m bench.rules_eval [--stations 1000] [--messages 20000] [--rate 1000] [--seconds 10]
+    .venv/bin/python -m bench.rules_eval --smoke   # 20 stations, 200 messages, 1 s at 100/s: checks it runs
 
 1. In process: ``--stations`` stations (90 % water sections, 10 % air stations) with the full rule set
    (section, target, trend, rate, flat-line, flags, threshold, AQI, deadman); ``--messages`` readings
    messages (5 water items or 6 pollutants each) through ``Evaluator.process``. Baseline in the same run:
    strict wire decoding of the same messages (``stationpipe.kernel.wire.decode``); the ratio is printed.
-2. End to end through a real Mosquitto: the engine (``rules.engine.run``) on a state file; ``--rate``
-   single-reading messages per second for ``--seconds``, each flipping its station's NH3-N across the
-   class III limit so each one changes a warning; latency = warning received - reading published (p50, p99).
-Not run by pytest. Loopback only; bounded in count and time.
+2. End to end through a real Mosquitto: the engine (``stationpipe.rules.engine.run``) on a state file;
+   ``--rate`` single-reading messages per second for ``--seconds``, each flipping its station's NH3-N
+   across the class III limit so each one changes a warning; latency = warning received - reading
+   published (p50, p99).
+Its ``--smoke`` run is part of the test suite (tests/bench). Loopback only; bounded in count and time.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import aiomqtt
 
+from bench import smoke
 from stationpipe.kernel import wire
 from stationpipe.kernel.messages import WarningEvent
 from stationpipe.kernel.reading import Reading, StationMessage
@@ -49,6 +52,7 @@ RULES: list[dict[str, Any]] = [
     {"name": "aqi", "kind": "aqi", "standard": "HJ633-2026"},
     {"name": "silent", "kind": "deadman", "silent_for": "2h"},
 ]
+SMOKE = {"stations": 20, "messages": 200, "rate": 100, "seconds": 1.0}
 
 
 def registry(stations: int) -> str:
@@ -207,7 +211,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
-    args = parser.parse_args()
+    args = smoke.parse(parser, SMOKE)
     in_process(args.stations, args.messages)
     asyncio.run(end_to_end(args.stations, args.rate, args.seconds))
 

@@ -1,0 +1,1 @@
+"""tests/bench: every benchmark in its smoke mode."""
