@@ -59,10 +59,10 @@ from bench.procstat import Usage, usage
 from stationpipe.testbed.services import running_services
 
 _COLLECTOR_METRICS = {
-    "collector_points_written_total": "points written",
-    "collector_dead_letters_total": "dead letters",
-    "collector_write_retries_total": "write retries",
-    "collector_unknown_station_messages_total": "unknown-station messages",
+    "stationpipe_collector_points_written_total": "points written",
+    "stationpipe_collector_dead_letters_total": "dead letters",
+    "stationpipe_collector_write_retries_total": "write retries",
+    "stationpipe_collector_unknown_station_messages_total": "unknown-station messages",
 }
 
 

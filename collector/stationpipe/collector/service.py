@@ -26,7 +26,7 @@ import aiomqtt
 from stationpipe.collector.config import BatchSettings, CollectorConfig
 from stationpipe.collector.deadletter import DeadLetters
 from stationpipe.collector.influx import make_writer
-from stationpipe.collector.metrics import Metrics, serving
+from stationpipe.collector.metrics import Metrics
 from stationpipe.collector.records import Decoded, decode, subscriptions
 from stationpipe.collector.spool import Spool
 from stationpipe.collector.stations import Stations
@@ -35,6 +35,7 @@ from stationpipe.collector.tasks import raise_if_cancelled
 from stationpipe.kernel import health
 from stationpipe.kernel.backoff import consumer_reconnect
 from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.mqtt import QOS, ack_all, enable_manual_ack, make_client, ready_messages
 from stationpipe.kernel.reading import utc_now
 from stationpipe.kernel.runtime import tune_gc

@@ -32,9 +32,10 @@ from stationpipe.kernel.errors import UndeliveredError
 from stationpipe.kernel.messages import AgentState, StationStatus
 from stationpipe.kernel.mqtt import NO_MATCHING_SUBSCRIBERS, QOS, Client, make_client
 from stationpipe.kernel.reading import utc_now
+from stationpipe.kernel.version import package_version
 
 log = logging.getLogger(__name__)
-VERSION = "0.1.0"
+VERSION = package_version()
 
 
 class Pacer:

@@ -27,6 +27,7 @@ from stationpipe.kernel import health, wire
 from stationpipe.kernel.backoff import Backoff, consumer_reconnect
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived
+from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.mqtt import QOS, ack, enable_manual_ack, make_client
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.runtime import tune_gc
@@ -298,7 +299,7 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
     cap = config.delivery.retry_cap
     mqtt_send = engine.counted(MQTT, engine.mqtt_sink.send)
     try:
-        with health.serving(engine.metrics.registry, config.metrics):
+        with serving(engine.metrics, config.metrics):
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(engine.mqtt(ready))
                 tg.create_task(engine.timer())
