@@ -8,11 +8,9 @@ components, as ``_province`` marks the province-wide derived results.
 
 from __future__ import annotations
 
-import aiomqtt
-
 from stationpipe.kernel import wire
 from stationpipe.kernel.messages import AgentState, StationStatus
-from stationpipe.kernel.mqtt import QOS
+from stationpipe.kernel.mqtt import QOS, Client, Will
 from stationpipe.kernel.reading import utc_now
 from stationpipe.kernel.version import package_version
 
@@ -28,13 +26,13 @@ def status(client_id: str, state: AgentState, health: str, depth: int = 0) -> tu
     return wire.encode(msg)
 
 
-def last_will(client_id: str) -> aiomqtt.Will:
+def last_will(client_id: str) -> Will:
     """The broker publishes this (retained) when the component's connection dies."""
     topic, payload = status(client_id, AgentState.OFFLINE, "offline: connection lost")
-    return aiomqtt.Will(topic, payload, qos=QOS, retain=True)
+    return Will(topic, payload, qos=QOS, retain=True)
 
 
-async def report(client: aiomqtt.Client, client_id: str, health: str, depth: int = 0) -> None:
+async def report(client: Client, client_id: str, health: str, depth: int = 0) -> None:
     """Publish one retained health line (``online``)."""
     topic, payload = status(client_id, AgentState.ONLINE, health, depth)
     await client.publish(topic, payload, qos=QOS, retain=True)
