@@ -194,16 +194,16 @@ class Peers:
 
     def last_write(self, client: httpx.Client) -> float:
         """When the last of the peers' writes finished (Unix seconds, the collectors' own clock)."""
-        return max(self.samples(client, "collector_last_write_timestamp_seconds"))
+        return max(self.samples(client, "stationpipe_collector_last_write_timestamp_seconds"))
 
     def written(self, client: httpx.Client) -> float:
         """Points the peers have written so far."""
-        return self.sample(client, "collector_points_written_total")
+        return self.sample(client, "stationpipe_collector_points_written_total")
 
     def writes(self, client: httpx.Client, elapsed: float) -> str:
         """Their batch writes: how many, mean latency, and the share of the run one was in progress."""
-        count = self.sample(client, "collector_write_seconds_count")
-        busy = self.sample(client, "collector_write_seconds_sum")
+        count = self.sample(client, "stationpipe_collector_write_seconds_count")
+        busy = self.sample(client, "stationpipe_collector_write_seconds_sum")
         mean = busy / count * 1000 if count else 0.0
         share = busy / len(self.procs) / elapsed * 100
         return f"{count:.0f} writes, mean {mean:.1f} ms, a write in progress {share:.0f} % of the run"

@@ -61,10 +61,10 @@ from bench.procstat import Usage, usage
 from stationpipe.testbed.services import running_services
 
 _COLLECTOR_METRICS = {
-    "collector_points_written_total": "points written",
-    "collector_dead_letters_total": "dead letters",
-    "collector_write_retries_total": "write retries",
-    "collector_unknown_station_messages_total": "unknown-station messages",
+    "stationpipe_collector_points_written_total": "points written",
+    "stationpipe_collector_dead_letters_total": "dead letters",
+    "stationpipe_collector_write_retries_total": "write retries",
+    "stationpipe_collector_unknown_station_messages_total": "unknown-station messages",
 }
 SMOKE = {"stations": 3, "seconds": 2.0, "interval": 1.0, "sample": 3, "drain": 20.0, "steps": [2]}
 

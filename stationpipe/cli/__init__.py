@@ -11,7 +11,6 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from stationpipe.kernel.config import read_toml
 from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.registermap import Profile
 from stationpipe.kernel.registry import Registry
+from stationpipe.kernel.version import package_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +82,6 @@ MOUNTS: tuple[Mount, ...] = (
 
 #: Files of the kernel's own kinds, read by several services.
 KERNEL_KINDS: Mapping[str, type[BaseModel]] = {"registry": Registry, "profile": Profile}
-
-
-def package_version() -> str:
-    """The installed distribution's version (one place: pyproject.toml)."""
-    try:
-        return version("stationpipe")
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return "0+unknown"
 
 
 @cache

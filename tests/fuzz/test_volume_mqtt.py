@@ -186,7 +186,9 @@ async def test_thousands_of_bad_messages_are_dead_lettered_and_good_data_stored(
             for topic, payload in traffic:
                 await pub.publish(topic, payload, qos=1)
             await wait_for(
-                lambda: metrics.value("collector_dead_letters_total", cause="undecodable") >= len(bad),
+                lambda: (
+                    metrics.value("stationpipe_collector_dead_letters_total", cause="undecodable") >= len(bad)
+                ),
                 "every bad message dead-lettered",
                 within=90,
             )
@@ -194,7 +196,10 @@ async def test_thousands_of_bad_messages_are_dead_lettered_and_good_data_stored(
                 lambda: count(services, STATION) >= GOOD * len(PARAMS), "good points stored", within=60
             )
             await wait_for(
-                lambda: metrics.value("collector_dead_letters_total", cause="rejected") >= len(unstorable),
+                lambda: (
+                    metrics.value("stationpipe_collector_dead_letters_total", cause="rejected")
+                    >= len(unstorable)
+                ),
                 "points the database refuses dead-lettered",
             )
             after = messages(STATION, 1, GOOD + 7)[0]  # one more good reading, after the flood
@@ -202,9 +207,13 @@ async def test_thousands_of_bad_messages_are_dead_lettered_and_good_data_stored(
             await wait_for(
                 lambda: count(services, STATION) >= (GOOD + 1) * len(PARAMS), "the collector is still up"
             )
-            assert metrics.value("collector_dead_letters_total", cause="undecodable") == len(bad)
-            assert metrics.value("collector_dead_letters_total", cause="rejected") == len(unstorable)
-            assert metrics.value("collector_messages_total", kind="readings") == GOOD + 1 + len(unstorable)
+            assert metrics.value("stationpipe_collector_dead_letters_total", cause="undecodable") == len(bad)
+            assert metrics.value("stationpipe_collector_dead_letters_total", cause="rejected") == len(
+                unstorable
+            )
+            assert metrics.value("stationpipe_collector_messages_total", kind="readings") == GOOD + 1 + len(
+                unstorable
+            )
         published = 0
         async with asyncio.timeout(30):
             async for _ in probe.messages:

@@ -114,9 +114,11 @@ async def test_n_messages_in_exactly_their_points_stored(services: Services, tmp
         before = time.time()
         await publish(services, [wire.encode(m) for m in msgs])
         await wait_for(lambda: count(services, station) >= 300 * len(PARAMS), "all points stored")
-        await wait_for(lambda: metrics.value("collector_points_written_total") >= 1500, "metrics caught up")
-        assert metrics.value("collector_messages_total", kind="readings") == 300
-        assert before <= metrics.value("collector_last_write_timestamp_seconds") <= time.time()
+        await wait_for(
+            lambda: metrics.value("stationpipe_collector_points_written_total") >= 1500, "metrics caught up"
+        )
+        assert metrics.value("stationpipe_collector_messages_total", kind="readings") == 300
+        assert before <= metrics.value("stationpipe_collector_last_write_timestamp_seconds") <= time.time()
     assert stored_values(services, station) == expected_values(msgs)
     assert count(services, station) == 300 * len(PARAMS)
 
@@ -205,8 +207,8 @@ async def test_malformed_payloads_and_a_type_conflict_are_dead_lettered_the_rest
             await publish(services, [*items, *(wire.encode(m) for m in good[10:])])
             letters = await _letters(probe, 5)
             await wait_for(lambda: count(services, station) >= 20 * len(PARAMS), "the good points stored")
-            assert metrics.value("collector_dead_letters_total", cause="undecodable") == 4
-            assert metrics.value("collector_dead_letters_total", cause="rejected") == 1
+            assert metrics.value("stationpipe_collector_dead_letters_total", cause="undecodable") == 4
+            assert metrics.value("stationpipe_collector_dead_letters_total", cause="rejected") == 1
     finally:
         await probe.__aexit__(None, None, None)
     stored = stored_values(services, station)
@@ -262,7 +264,8 @@ async def test_registry_is_stored_reloaded_and_unknown_stations_counted(
             services, [wire.encode(m) for m in [*messages("it-reg-01", 2), *messages("it-reg-99", 3)]]
         )
         await wait_for(
-            lambda: metrics.value("collector_unknown_station_messages_total") == 3, "unknown counted"
+            lambda: metrics.value("stationpipe_collector_unknown_station_messages_total") == 3,
+            "unknown counted",
         )
         registry.write_text(
             'kind = "registry"\n'
@@ -277,15 +280,15 @@ async def test_registry_is_stored_reloaded_and_unknown_stations_counted(
     tags = services.influx.query("SHOW TAG VALUES FROM stations WITH KEY = city")
     assert ["city", "杭州"] in tags[0]["values"]
     for name in (
-        "collector_messages_total",
-        "collector_points_written_total",
-        "collector_batches_total",
-        "collector_write_retries_total",
-        "collector_spool_points",
-        "collector_dead_letters_total",
-        "collector_write_seconds_bucket",
-        "collector_last_write_timestamp_seconds",
-        "collector_unknown_station_messages_total 3.0",
+        "stationpipe_collector_messages_total",
+        "stationpipe_collector_points_written_total",
+        "stationpipe_collector_batches_total",
+        "stationpipe_collector_write_retries_total",
+        "stationpipe_collector_spool_points",
+        "stationpipe_collector_dead_letters_total",
+        "stationpipe_collector_write_seconds_bucket",
+        "stationpipe_collector_last_write_timestamp_seconds",
+        "stationpipe_collector_unknown_station_messages_total 3.0",
     ):
         assert name in text, name
 
@@ -301,12 +304,12 @@ async def test_two_collectors_share_the_load_and_store_each_message_once(
         await publish(services, [wire.encode(m) for m in msgs])
 
         def got() -> float:
-            return m1.value("collector_messages_total", kind="readings") + m2.value(
-                "collector_messages_total", kind="readings"
+            return m1.value("stationpipe_collector_messages_total", kind="readings") + m2.value(
+                "stationpipe_collector_messages_total", kind="readings"
             )
 
         await wait_for(lambda: got() >= 400 and count(services, station) >= 2000, "all stored")
         assert got() == 400  # each message delivered to exactly one of them
-        assert m1.value("collector_messages_total", kind="readings") > 0
-        assert m2.value("collector_messages_total", kind="readings") > 0
+        assert m1.value("stationpipe_collector_messages_total", kind="readings") > 0
+        assert m2.value("stationpipe_collector_messages_total", kind="readings") > 0
     assert stored_values(services, station) == expected_values(msgs)

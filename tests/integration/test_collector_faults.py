@@ -41,15 +41,15 @@ async def test_influx_outage_spools_survives_a_restart_and_drains(services: Serv
             await publish(services, [wire.encode(m) for m in first])
             # At least: retained warnings and derived results left on the shared broker by earlier tests
             # arrive on subscription and are spooled too.
-            spooled = lambda: metrics.value("collector_spool_points") >= 150 * len(PARAMS)  # noqa: E731
+            spooled = lambda: metrics.value("stationpipe_collector_spool_points") >= 150 * len(PARAMS)  # noqa: E731
             await wait_for(spooled, "every message spooled (and so acknowledged)")
         assert (tmp_path / "spool.sqlite3").exists()
         services.influx.start()
         async with running(config) as metrics:
             await publish(services, [wire.encode(m) for m in second])
             await wait_for(lambda: count(services, station) >= 300 * len(PARAMS), "spool drained, all stored")
-            await wait_for(lambda: metrics.value("collector_spool_points") == 0, "spool empty")
-            assert metrics.value("collector_batches_total", outcome="drained") >= 1
+            await wait_for(lambda: metrics.value("stationpipe_collector_spool_points") == 0, "spool empty")
+            assert metrics.value("stationpipe_collector_batches_total", outcome="drained") >= 1
     finally:
         if services.influx.proc is None or services.influx.proc.poll() is not None:
             services.influx.start()
@@ -74,7 +74,7 @@ async def test_a_killed_brokers_messages_held_in_a_batch_are_still_stored(
     try:
         async with running(config) as metrics:
             await publish_to(broker.port, [wire.encode(m) for m in msgs])
-            held = lambda: metrics.value("collector_messages_total", kind="readings") >= len(msgs)  # noqa: E731
+            held = lambda: metrics.value("stationpipe_collector_messages_total", kind="readings") >= len(msgs)  # noqa: E731
             await wait_for(held, "every message received into the batch")
             assert count(services, station) == 0
             broker.kill()

@@ -65,7 +65,7 @@ async def test_v2_writer_stores_exactly_the_points(
     config = _config(services, victoria.url, tmp_path, "it-v2", token_env="IT_V2_TOKEN")
     async with running(config) as metrics:
         await publish(services, [wire.encode(m) for m in msgs])
-        done = lambda: metrics.value("collector_points_written_total") >= 200 * len(PARAMS)  # noqa: E731
+        done = lambda: metrics.value("stationpipe_collector_points_written_total") >= 200 * len(PARAMS)  # noqa: E731
         await wait_for(done, "every point written")
     expected = {(int(r.ts.timestamp() * 1000), r.parameter): r.value for m in msgs for r in m.readings}
     await wait_for(lambda: _values(victoria, station) == expected, "exported points equal the sent ones")

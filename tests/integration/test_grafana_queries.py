@@ -99,9 +99,12 @@ def _telemetry_lines(now: int) -> Iterator[str]:
             state = "offline" if st == AIR and m == 0 else "online"  # the air agent has just gone away
             fields = f'state="{state}",spool_depth={m % 3}i,version="0.1.0",health="ok"'
             yield f"agent_status,station={st} {fields} {t}"
-        fields = f"collector_spool_points={m * 10},collector_points_written_total={10000 - m * 500}"
+        fields = (
+            f"stationpipe_collector_spool_points={m * 10},"
+            f"stationpipe_collector_points_written_total={10000 - m * 500}"
+        )
         yield f"prometheus,url={url} {fields} {t}"
-        yield f"prometheus,url={url},cause=undecodable collector_dead_letters_total={20 - m} {t}"
+        yield f"prometheus,url={url},cause=undecodable stationpipe_collector_dead_letters_total={20 - m} {t}"
 
 
 def _wait_for_readings(services: Services, timeout: float) -> None:

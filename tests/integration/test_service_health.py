@@ -66,7 +66,7 @@ async def test_the_rules_engine_serves_its_metrics(services: Services, tmp_path:
         url = f"http://127.0.0.1:{port}/metrics"
         async with httpx.AsyncClient() as http:
             async with asyncio.timeout(20):
-                resolved = 'rules_warning_changes_total{change="resolved"}'
+                resolved = 'stationpipe_rules_warning_changes_total{change="resolved"}'
                 while resolved not in (text := (await http.get(url)).text):  # noqa: ASYNC110
                     await asyncio.sleep(0.1)  # a scrape has no event to wait for; bounded above
         samples = {
@@ -74,10 +74,10 @@ async def test_the_rules_engine_serves_its_metrics(services: Services, tmp_path:
             for line in text.splitlines()
             if line and not line.startswith("#")
         }
-        assert samples["rules_readings_evaluated_total"] == 3
-        assert samples['rules_messages_total{outcome="evaluated"}'] == 3
-        assert samples['rules_warning_changes_total{change="firing"}'] == 1
-        assert samples["rules_message_seconds_count"] == 3
+        assert samples["stationpipe_rules_readings_evaluated_total"] == 3
+        assert samples['stationpipe_rules_messages_total{outcome="evaluated"}'] == 3
+        assert samples['stationpipe_rules_warning_changes_total{change="firing"}'] == 1
+        assert samples["stationpipe_rules_message_seconds_count"] == 3
         await wait_for(
             lambda: any(w.state is AlertState.RESOLVED for w in found.warnings), "resolved on MQTT"
         )

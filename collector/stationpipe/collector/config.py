@@ -40,6 +40,7 @@ from typing import Literal
 from pydantic import Field, HttpUrl, SecretStr, model_validator
 
 from stationpipe.kernel.config import ConfigPath, Model, secret
+from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings
 
 
@@ -111,13 +112,6 @@ class ClockSettings(Model):
     max_ahead: float = Field(
         default=60.0, gt=0, description="seconds ahead of this clock before a reading is marked (policy)"
     )
-
-
-class MetricsSettings(Model):
-    """Prometheus ``/metrics`` endpoint (loopback by default)."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(ge=1, le=65535)
 
 
 class CollectorConfig(Model):

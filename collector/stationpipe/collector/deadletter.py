@@ -11,11 +11,10 @@ import asyncio
 import logging
 from pathlib import Path
 
-import aiomqtt
-
 from stationpipe.collector.metrics import Metrics
 from stationpipe.kernel import wire
-from stationpipe.kernel.mqtt import QOS
+from stationpipe.kernel.errors import BrokerUnavailableError
+from stationpipe.kernel.mqtt import QOS, Client
 from stationpipe.kernel.reading import utc_now
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ class DeadLetters:
     def __init__(self, path: Path, metrics: Metrics) -> None:
         self.path = path
         self.metrics = metrics
-        self.client: aiomqtt.Client | None = None
+        self.client: Client | None = None
         self.count = 0
         self._publish_failing = False
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,11 +45,11 @@ class DeadLetters:
         if self.client is not None:
             await self._publish(self.client, letter_topic, body)
 
-    async def _publish(self, client: aiomqtt.Client, topic: str, body: bytes) -> None:
+    async def _publish(self, client: Client, topic: str, body: bytes) -> None:
         try:
             async with asyncio.timeout(_PUBLISH_TIMEOUT):
                 await client.publish(topic, body, qos=QOS)
-        except (aiomqtt.MqttError, TimeoutError) as exc:
+        except (BrokerUnavailableError, TimeoutError) as exc:
             if not self._publish_failing:
                 log.warning("cannot publish dead letters (%s); %s still has them", exc, self.path)
             self._publish_failing = True

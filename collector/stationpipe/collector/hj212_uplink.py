@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiomqtt
-
 from stationpipe.kernel import wire
 from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.errors import BrokerUnavailableError
-from stationpipe.kernel.mqtt import QOS, MqttSettings, make_client
+from stationpipe.kernel.mqtt import QOS, Client, MqttSettings, make_client
 from stationpipe.kernel.reading import StationMessage
 
 log = logging.getLogger(__name__)
@@ -24,7 +22,7 @@ class Uplink:
     def __init__(self, settings: MqttSettings, publish_timeout: float) -> None:
         self._settings = settings
         self._timeout = publish_timeout
-        self._client: aiomqtt.Client | None = None
+        self._client: Client | None = None
         self._up = asyncio.Event()
 
     async def run(self) -> None:
@@ -38,7 +36,7 @@ class Uplink:
                     backoff.reset()
                     log.info("HJ 212 uplink connected to %s:%d", self._settings.host, self._settings.port)
                     await asyncio.Event().wait()  # the session lives until the broker drops it
-            except aiomqtt.MqttError as exc:
+            except BrokerUnavailableError as exc:
                 self._up.clear()
                 self._client = None
                 delay = backoff.next_delay()
@@ -52,7 +50,7 @@ class Uplink:
                 await self._up.wait()
                 assert self._client is not None
                 await self._client.publish(*wire.encode(message), qos=QOS)
-        except (TimeoutError, aiomqtt.MqttError) as exc:
+        except (TimeoutError, BrokerUnavailableError) as exc:
             raise BrokerUnavailableError(
                 f"cannot publish {message.station} seq {message.seq}: {exc!r}"
             ) from exc

@@ -21,12 +21,10 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-import aiomqtt
-
 from stationpipe.collector.config import BatchSettings, CollectorConfig
 from stationpipe.collector.deadletter import DeadLetters
 from stationpipe.collector.influx import make_writer
-from stationpipe.collector.metrics import Metrics, serving
+from stationpipe.collector.metrics import Metrics
 from stationpipe.collector.records import Decoded, decode, subscriptions
 from stationpipe.collector.spool import Spool
 from stationpipe.collector.stations import Stations
@@ -34,8 +32,17 @@ from stationpipe.collector.store import Store
 from stationpipe.collector.tasks import raise_if_cancelled
 from stationpipe.kernel import health
 from stationpipe.kernel.backoff import consumer_reconnect
-from stationpipe.kernel.errors import RejectedError
-from stationpipe.kernel.mqtt import QOS, ack_all, enable_manual_ack, make_client, ready_messages
+from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError, first_error
+from stationpipe.kernel.metrics import serving
+from stationpipe.kernel.mqtt import (
+    QOS,
+    Client,
+    Message,
+    ack_all,
+    enable_manual_ack,
+    make_client,
+    ready_messages,
+)
 from stationpipe.kernel.reading import utc_now
 from stationpipe.kernel.runtime import tune_gc
 
@@ -53,10 +60,10 @@ class Batch:
 
     lines: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
-    messages: list[aiomqtt.Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
     started: float | None = None
 
-    def add(self, message: aiomqtt.Message, topic: str, lines: list[str]) -> None:
+    def add(self, message: Message, topic: str, lines: list[str]) -> None:
         """Take one message (``lines`` may be empty: a dead-lettered message is acknowledged in order)."""
         if self.started is None:
             self.started = asyncio.get_running_loop().time()
@@ -107,7 +114,7 @@ class Collector:
         self.fast_clocks: set[str] = set()  # stations whose readings arrive stamped in the future
         self.reconnect = consumer_reconnect()
 
-    async def handle(self, messages: list[aiomqtt.Message], batch: Batch) -> None:
+    async def handle(self, messages: list[Message], batch: Batch) -> None:
         """Decode messages into the batch, in order; an undecodable one is dead-lettered (and acked in
         order). One clock reading and one count per kind for all of them: they arrived together.
 
@@ -155,7 +162,7 @@ class Collector:
             self.fast_clocks.discard(station)
             log.info("station %s: readings no longer ahead of this clock", station)
 
-    async def consume(self, client: aiomqtt.Client, unacked: Unacked) -> None:
+    async def consume(self, client: Client, unacked: Unacked) -> None:
         """Batch messages by size, age and idleness and queue each due batch; forever.
 
         The next message is awaited in a task that a batch deadline never cancels: aiomqtt's message
@@ -167,7 +174,7 @@ class Collector:
         messages = client.messages
         batch = unacked.filling
         last = loop.time()  # when the latest message arrived
-        receiving: asyncio.Task[aiomqtt.Message] | None = None
+        receiving: asyncio.Task[Message] | None = None
         try:
             while True:
                 raise_if_cancelled()
@@ -187,7 +194,7 @@ class Collector:
             if receiving is not None:
                 receiving.cancel()
 
-    async def take(self, client: aiomqtt.Client, message: aiomqtt.Message, batch: Batch) -> None:
+    async def take(self, client: Client, message: Message, batch: Batch) -> None:
         """Decode ``message`` and whatever else the client has received into the batch, until it holds
         ``max_messages``, ``_YIELD_EVERY`` at a time with a turn of the event loop in between.
 
@@ -204,7 +211,7 @@ class Collector:
             await asyncio.sleep(0)  # see _YIELD_EVERY
             group = ready_messages(client, room)
 
-    async def commit(self, client: aiomqtt.Client, unacked: Unacked) -> None:
+    async def commit(self, client: Client, unacked: Unacked) -> None:
         """Make each queued batch durable, then acknowledge its messages in arrival order; forever."""
         while True:
             raise_if_cancelled()
@@ -252,14 +259,14 @@ class Collector:
                     tg.create_task(self.consume(client, unacked))
                     tg.create_task(self.commit(client, unacked))
                     tg.create_task(self.status(client))
-            except* aiomqtt.MqttError:
+            except* BrokerUnavailableError:
                 self.store.dead.client = None  # dead letters go to their file, not to the lost connection
                 await self.keep(unacked)
                 raise
             finally:
                 self.store.dead.client = None
 
-    async def status(self, client: aiomqtt.Client) -> None:
+    async def status(self, client: Client) -> None:
         """Forever: the retained health line, every ``status_every`` seconds."""
         while True:
             try:
@@ -274,9 +281,9 @@ class Collector:
         while True:
             try:
                 await self.connection(ready)
-            except* aiomqtt.MqttError as group:
+            except* BrokerUnavailableError as group:
                 delay = self.reconnect.next_delay()
-                log.warning("broker unavailable (%s); retrying in %.1f s", group.exceptions[0], delay)
+                log.warning("broker unavailable (%s); retrying in %.1f s", first_error(group), delay)
                 await asyncio.sleep(delay)
 
 

@@ -15,6 +15,7 @@ from stationpipe.edge.poller import Poller
 from stationpipe.edge.publisher import Publisher
 from stationpipe.edge.spool import Spool, SpoolLimits
 from stationpipe.kernel import wire
+from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.reading import Reading, StationMessage, utc_now
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,12 @@ def _unfenced(device: str, readings: list[Reading]) -> list[Reading]:  # noqa: A
 async def run(config: EdgeConfig) -> None:
     """Run the pollers and the publisher in one task group until cancelled; the spool stays intact."""
     metrics = EdgeMetrics()
-    if config.metrics is not None:
-        metrics.serve(config.metrics)
+    with serving(metrics, config.metrics):
+        await _run(config, metrics)
+
+
+async def _run(config: EdgeConfig, metrics: EdgeMetrics) -> None:
+    """What ``run`` does while the metrics are served."""
     spool = open_spool(config)
     lines = build_lines(config)
     pollers = [Poller(config.station, dev, lines[dev.transport.line], metrics) for dev in config.devices]

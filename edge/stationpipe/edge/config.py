@@ -16,6 +16,7 @@ from stationpipe.kernel.geo import (
     DEFAULT_MAX_SPEED_M_S,
     DEFAULT_MOVE_WINDOW_S,
 )
+from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import MqttSettings
 from stationpipe.kernel.registermap import Profile, load_profile
 from stationpipe.kernel.registry import load_registry
@@ -139,13 +140,6 @@ class SpoolSettings(Model):
     drain_rate: float = Field(default=200.0, gt=0, description="backlog messages per second after an outage")
     window: int = Field(default=32, ge=1, le=1000, description="messages in flight awaiting PUBACK")
     fsync: bool = Field(default=False, description="synchronous=FULL: survive power loss, slower")
-
-
-class MetricsSettings(Model):
-    """Prometheus ``/metrics`` endpoint."""
-
-    host: str = "127.0.0.1"
-    port: int = Field(ge=0, le=65535, description="0 picks a free port (logged)")
 
 
 class Hj212Uplink(Model):

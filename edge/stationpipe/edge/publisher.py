@@ -21,20 +21,19 @@ import logging
 import time
 from collections.abc import Callable
 
-import aiomqtt
-
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.metrics import EdgeMetrics
 from stationpipe.edge.spool import Spool, Spooled
 from stationpipe.kernel import wire
 from stationpipe.kernel.backoff import Backoff
-from stationpipe.kernel.errors import UndeliveredError
+from stationpipe.kernel.errors import BrokerUnavailableError, UndeliveredError, first_error
 from stationpipe.kernel.messages import AgentState, StationStatus
-from stationpipe.kernel.mqtt import NO_MATCHING_SUBSCRIBERS, QOS, Client, make_client
+from stationpipe.kernel.mqtt import NO_MATCHING_SUBSCRIBERS, QOS, Client, Will, make_client, undelivered
 from stationpipe.kernel.reading import utc_now
+from stationpipe.kernel.version import package_version
 
 log = logging.getLogger(__name__)
-VERSION = "0.1.0"
+VERSION = package_version()
 
 
 class Pacer:
@@ -78,7 +77,7 @@ class Publisher:
         """Keep a broker session up forever, reconnecting with backoff; log state changes only."""
         backoff = Backoff()
         topic, offline = self._status(AgentState.OFFLINE)
-        will = aiomqtt.Will(topic, offline, qos=QOS, retain=True)
+        will = Will(topic, offline, qos=QOS, retain=True)
         up = True
         while True:
             try:
@@ -92,12 +91,12 @@ class Publisher:
                     up = True
                     backoff.reset()
                     await self._sessions(client)
-            except* aiomqtt.MqttError as group:
+            except* BrokerUnavailableError as group:
                 self.metrics.connected.set(0)
                 delay = backoff.next_delay()
                 if up:
                     log.warning(
-                        "broker unavailable (%s); spooling, retrying with backoff", group.exceptions[0]
+                        "broker unavailable (%s); spooling, retrying with backoff", first_error(group)
                     )
                     up = False
                 await asyncio.sleep(delay)
@@ -108,7 +107,7 @@ class Publisher:
             try:
                 await self._session(client)
             except* UndeliveredError as group:
-                error = group.exceptions[0]
+                error = first_error(group)
                 delay = self._held.next_delay()
                 if not self._holding:
                     log.warning("%s; keeping it and what follows in the spool, sending again", error)
@@ -132,12 +131,12 @@ class Publisher:
             if asyncio.current_task() and asyncio.current_task().cancelling():  # type: ignore[union-attr]
                 await self._say_offline(client)
 
-    async def _say_offline(self, client: aiomqtt.Client) -> None:
-        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+    async def _say_offline(self, client: Client) -> None:
+        with contextlib.suppress(BrokerUnavailableError, TimeoutError):
             async with asyncio.timeout(2):
                 await client.publish(*self._status(AgentState.OFFLINE), qos=QOS, retain=True)
 
-    async def _status_loop(self, client: aiomqtt.Client) -> None:
+    async def _status_loop(self, client: Client) -> None:
         while True:
             await asyncio.sleep(self.config.status_interval)
             await client.publish(*self._status(AgentState.ONLINE), qos=QOS, retain=True)
@@ -173,7 +172,7 @@ class Publisher:
             window.release()
         if reason and (reason != NO_MATCHING_SUBSCRIBERS or self.config.mqtt.require_subscriber):
             self.metrics.held.labels(f"0x{reason:02x}").inc()
-            raise UndeliveredError(message.topic, reason)
+            raise undelivered(message.topic, reason)
         if self._holding:
             self._holding = False
             self._held.reset()

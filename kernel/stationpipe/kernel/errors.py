@@ -10,14 +10,17 @@ Every failure is classified by what happens next, so callers catch a category, n
     │   ├── DeviceError         an instrument did not answer or answered with an exception
     │   │   ├── DeviceTimeoutError
     │   │   └── DeviceExceptionError   (Modbus exception code)
-    │   ├── BrokerUnavailableError   the MQTT broker cannot be reached
+    │   ├── BrokerUnavailableError   the MQTT broker cannot be reached or dropped the connection
+    │   ├── UndeliveredError         the broker took a message but did not deliver it (PUBACK reason)
     │   └── StoreUnavailableError    the database cannot be reached or answered 5xx / 429 / 503
     └── RejectedError         drop to the dead-letter topic with the reason
         ├── WireError           a payload or topic does not fit the wire format (names the field)
         ├── StoreRejectedError       the database refused specific points (400)
         └── StoreTooLargeError       the database refused a request as too large (413): split it
 
-Third-party exceptions are translated once, at the boundary, with ``raise … from exc``.
+Third-party exceptions are translated once, at the boundary, with ``raise … from exc`` (aiomqtt's in
+stationpipe.kernel.mqtt). A task group wraps what its tasks raise in exception groups, nested one level a
+task group; :func:`first_error` finds the error itself, for a log line that says what happened.
 """
 
 from __future__ import annotations
@@ -82,13 +85,15 @@ class BrokerUnavailableError(TransientError):
 class UndeliveredError(TransientError):
     """The broker acknowledged a message but gave it to no subscriber, or refused it (an MQTT 5 reason).
 
-    The sender keeps the message and sends it again later.
+    ``reason`` is the PUBACK's reason code and ``name`` what MQTT 5 calls it (``No matching subscribers``,
+    ``Not authorized``; stationpipe.kernel.mqtt.undelivered fills it in). The sender keeps the message and
+    sends it again later.
     """
 
-    def __init__(self, topic: str, reason: int) -> None:
-        what = "no subscriber took it" if reason == 0x10 else f"the broker refused it (reason 0x{reason:02x})"
-        super().__init__(f"{topic}: {what}")
-        self.topic, self.reason = topic, reason
+    def __init__(self, topic: str, reason: int, name: str = "") -> None:
+        what = "no subscriber took it" if reason == 0x10 else "the broker refused it"
+        super().__init__(f"{topic}: {what} ({name or 'PUBACK reason'} 0x{reason:02x})")
+        self.topic, self.reason, self.name = topic, reason, name
 
 
 class StoreUnavailableError(TransientError):
@@ -110,3 +115,11 @@ class StoreRejectedError(RejectedError):
 
 class StoreTooLargeError(RejectedError):
     """The database refused a request as too large (413): write it in smaller parts."""
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first error in ``group`` that is not itself a group (what ``except*`` caught, unwrapped)."""
+    found: BaseException = group
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    return found

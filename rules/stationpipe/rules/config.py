@@ -41,7 +41,7 @@ from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
 from stationpipe.kernel.catalogue import Kind
 from stationpipe.kernel.config import ConfigPath, Model, secret
-from stationpipe.kernel.health import MetricsSettings
+from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
 from stationpipe.kernel.registry import Registry, StationInfo, load_registry
 from stationpipe.kernel.wire_topics import readings_topic

@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
-
 from stationpipe.kernel import health, wire
 from stationpipe.kernel.backoff import Backoff, consumer_reconnect
-from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError
 from stationpipe.kernel.messages import Derived
-from stationpipe.kernel.mqtt import QOS, ack, enable_manual_ack, make_client
+from stationpipe.kernel.metrics import serving
+from stationpipe.kernel.mqtt import QOS, Client, Message, ack, enable_manual_ack, make_client
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.runtime import tune_gc
 from stationpipe.rules.config import RulesConfig
@@ -61,7 +60,7 @@ class Engine:
     evaluator: Evaluator = field(init=False)
     mqtt_sink: MqttSink = field(init=False)
     wake: dict[str, asyncio.Event] = field(default_factory=dict)
-    client: aiomqtt.Client | None = None
+    client: Client | None = None
     decode_errors: int = 0
     derived_dropped: int = 0
     derived: asyncio.Queue[Derived] = field(default_factory=lambda: asyncio.Queue(_DERIVED_QUEUE))
@@ -151,7 +150,7 @@ class Engine:
             try:
                 async with asyncio.timeout(self.config.mqtt.timeout):
                     await asyncio.gather(*(client.publish(*wire.encode(r), qos=QOS) for r in batch))
-            except (aiomqtt.MqttError, TimeoutError) as exc:
+            except (BrokerUnavailableError, TimeoutError) as exc:
                 self._dropped(len(batch))
                 log.debug("derived results dropped: %s", exc)
             else:
@@ -161,7 +160,7 @@ class Engine:
         self.derived_dropped += count
         self.metrics.derived.labels("dropped").inc(count)
 
-    async def handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    async def handle(self, client: Client, message: Message) -> None:
         """Decode, evaluate, commit, acknowledge, publish derived results."""
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         try:
@@ -212,7 +211,7 @@ class Engine:
         while True:
             try:
                 await self.connection(ready)
-            except (aiomqtt.MqttError, TimeoutError) as exc:
+            except (BrokerUnavailableError, TimeoutError) as exc:
                 delay = self.reconnect.next_delay()
                 log.warning("broker unavailable (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
@@ -249,7 +248,7 @@ class Engine:
         try:
             async with asyncio.timeout(self.config.mqtt.timeout):
                 await health.report(client, self.config.mqtt.client_id, self.health())
-        except (aiomqtt.MqttError, TimeoutError) as exc:
+        except (BrokerUnavailableError, TimeoutError) as exc:
             log.debug("health line not published: %s", exc)
 
     def _resend(self, wall: datetime, out: Output) -> None:
@@ -298,7 +297,7 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
     cap = config.delivery.retry_cap
     mqtt_send = engine.counted(MQTT, engine.mqtt_sink.send)
     try:
-        with health.serving(engine.metrics.registry, config.metrics):
+        with serving(engine.metrics, config.metrics):
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(engine.mqtt(ready))
                 tg.create_task(engine.timer())

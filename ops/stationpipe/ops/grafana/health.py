@@ -3,7 +3,8 @@
 Besides the schema's measurements this reads two written by Telegraf (deploy/telegraf/telegraf.conf):
 ``agent_status`` — the retained ``stations/<id>/status`` messages (tag station; fields state,
 spool_depth, version, health) — and ``prometheus`` — the collectors' ``/metrics`` (tag url; fields named
-after the metrics, e.g. ``collector_spool_points``, ``collector_points_written_total``).
+after the metrics, e.g. ``stationpipe_collector_spool_points``,
+``stationpipe_collector_points_written_total``).
 """
 
 # ruff: noqa: S608 - InfluxQL text built from constants only; Grafana substitutes $variables itself
@@ -38,8 +39,10 @@ def _stats() -> list[JSON]:
         'SELECT count("v") FROM (SELECT last("flag") AS "v" FROM "readings" '
         f'WHERE {ST} AND time > now() - 15m GROUP BY "station")'
     )
-    spool = 'SELECT last("collector_spool_points") FROM "prometheus" WHERE $timeFilter GROUP BY "url"'
-    dead = 'SELECT spread("collector_dead_letters_total") FROM "prometheus" WHERE $timeFilter'
+    spool = (
+        'SELECT last("stationpipe_collector_spool_points") FROM "prometheus" WHERE $timeFilter GROUP BY "url"'
+    )
+    dead = 'SELECT spread("stationpipe_collector_dead_letters_total") FROM "prometheus" WHERE $timeFilter'
     return [
         stat("在线代理 Agents online", AGENTS_ONLINE, thresholds=steps("orange", (1, "green")), decimals=0),
         stat(
@@ -71,11 +74,11 @@ def _series() -> list[JSON]:
     edge_spool = f'SELECT max("spool_depth") FROM "agent_status" WHERE {ST} AND {EVERY}, "station" fill(none)'
     online = f'SELECT last("state") FROM "agent_status" WHERE {ST} AND {EVERY}, "station" fill(previous)'
     written = (
-        'SELECT non_negative_derivative(max("collector_points_written_total"), 1s) '
+        'SELECT non_negative_derivative(max("stationpipe_collector_points_written_total"), 1s) '
         f'FROM "prometheus" WHERE {EVERY}, "url" fill(none)'
     )
     dead = (
-        'SELECT non_negative_difference(max("collector_dead_letters_total")) '
+        'SELECT non_negative_difference(max("stationpipe_collector_dead_letters_total")) '
         f'FROM "prometheus" WHERE {EVERY}, "url", "cause" fill(none)'
     )
     ingest = f'SELECT count("flag") FROM "readings" WHERE {ST} AND {EVERY}, "station" fill(0)'

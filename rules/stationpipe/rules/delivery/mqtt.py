@@ -6,12 +6,10 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-import aiomqtt
-
 from stationpipe.kernel import wire
 from stationpipe.kernel.errors import BrokerUnavailableError
 from stationpipe.kernel.messages import AlertState, WarningEvent
-from stationpipe.kernel.mqtt import QOS
+from stationpipe.kernel.mqtt import QOS, Client
 
 
 def warning_of(body: dict[str, Any]) -> WarningEvent:
@@ -45,7 +43,7 @@ class MqttSink:
     """Publishes through the engine's current connection (``client`` is ``None`` while disconnected)."""
 
     def __init__(self, timeout: float) -> None:
-        self.client: aiomqtt.Client | None = None
+        self.client: Client | None = None
         self.timeout = timeout
 
     async def send(self, body: dict[str, Any]) -> None:
@@ -57,5 +55,5 @@ class MqttSink:
         try:
             async with asyncio.timeout(self.timeout):
                 await client.publish(topic, payload, qos=QOS, retain=True)
-        except (aiomqtt.MqttError, TimeoutError) as exc:
+        except (BrokerUnavailableError, TimeoutError) as exc:
             raise BrokerUnavailableError(f"publish {topic}: {exc or 'timed out'}") from exc
