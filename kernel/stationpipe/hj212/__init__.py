@@ -8,7 +8,9 @@ Inside: ``codes`` (ST, CN, flags, QN and times), ``cp`` (the CP area), ``segment
 ``frame`` (``##``, length, CRC16, CRLF; ``FrameSplitter`` for streams), ``codec`` (a ``Codec`` per
 version of the standard, in ``CODECS``), ``errors`` (``Hj212Error`` and its subclasses, each with the
 QnRtn a platform answers), ``jsonform`` (the JSON shape of the CLI), ``stream`` (asyncio readers) and
-``cli`` (``stationpipe hj212``). A new version of the standard is a codec class beside ``Codec2017``.
+``cli`` (``stationpipe hj212``). HJ 212-2025 is ``Codec2025`` (``codec2025``: SM4 by ``cipher`` with
+the keys of a ``KeyRing``; tolerated deviations counted by ``tolerance``). A new version of the standard is
+a codec class beside them.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ from __future__ import annotations
 from stationpipe.hj212.codec import (
     CODECS,
     CST,
+    CipherError,
     Cn,
     Codec,
     Codec2017,
+    Codec2025,
     CpArea,
     CpError,
     CrcError,
     DataSegment,
+    Deviation,
+    Deviations,
     ExeRtn,
     FactorValue,
     Frame,
@@ -30,6 +36,8 @@ from stationpipe.hj212.codec import (
     FrameSplitter,
     FrameTooLargeError,
     Hj212Error,
+    KeyMissingError,
+    KeyRing,
     LengthError,
     PacketFlag,
     QnRtn,
@@ -37,12 +45,14 @@ from stationpipe.hj212.codec import (
     SplitError,
     St,
     Version,
+    WrongKeyError,
     crc16,
     cst_to_utc,
     data_reply,
     decode,
     encode,
     encode_packets,
+    encrypted_cn,
     exe_rtn,
     make_qn,
     notify_reply,
@@ -55,13 +65,17 @@ from stationpipe.hj212.codec import (
 __all__ = [
     "CODECS",
     "CST",
+    "CipherError",
     "Cn",
     "Codec",
     "Codec2017",
+    "Codec2025",
     "CpArea",
     "CpError",
     "CrcError",
     "DataSegment",
+    "Deviation",
+    "Deviations",
     "ExeRtn",
     "FactorValue",
     "Frame",
@@ -69,6 +83,8 @@ __all__ = [
     "FrameSplitter",
     "FrameTooLargeError",
     "Hj212Error",
+    "KeyMissingError",
+    "KeyRing",
     "LengthError",
     "PacketFlag",
     "QnRtn",
@@ -76,12 +92,14 @@ __all__ = [
     "SplitError",
     "St",
     "Version",
+    "WrongKeyError",
     "crc16",
     "cst_to_utc",
     "data_reply",
     "decode",
     "encode",
     "encode_packets",
+    "encrypted_cn",
     "exe_rtn",
     "make_qn",
     "notify_reply",

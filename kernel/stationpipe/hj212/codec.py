@@ -1,8 +1,10 @@
 """HJ 212 codec (pure): frames <-> ``DataSegment``, split packets, and the replies 9011/9012/9013/9014.
 
-A protocol version is a ``Codec``: ``CODECS[Version.HJ212_2017]`` is the one implemented; a newer standard
-(HJ 212-2025, HJ 1404-2024) is a class beside ``Codec2017``, registered in ``CODECS``. The module-level
-``encode``/``decode``/``encode_packets``/``reassemble`` use HJ 212-2017.
+A protocol version is a ``Codec``: ``CODECS[Version.HJ212_2017]`` and ``CODECS[Version.HJ212_2025]``
+(``Codec2025``, SM4 encryption with a ``KeyRing``; ``codec2025``) side by side. The version of a logger
+comes from its configuration, never from its Flag. A newer standard (HJ 1404-2024) is a class beside
+them, registered in ``CODECS``. The module-level ``encode``/``decode``/``encode_packets`` use
+HJ 212-2017; ``reassemble`` serves both.
 
 Example (the test vector of docs/domain.md#hj-212-2017)::
 
@@ -17,13 +19,13 @@ Failures raise ``Hj212Error`` subclasses (``stationpipe.hj212.errors``); nothing
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Protocol
 
+from stationpipe.hj212.codec2025 import Codec2025
 from stationpipe.hj212.codes import (
     CST,
-    FLAG_D,
     Cn,
     ExeRtn,
     PacketFlag,
@@ -31,34 +33,45 @@ from stationpipe.hj212.codes import (
     St,
     Version,
     cst_to_utc,
+    encrypted_cn,
     make_qn,
     qn_time,
     utc_to_cst,
 )
 from stationpipe.hj212.cp import CpArea, FactorValue
 from stationpipe.hj212.errors import (
+    CipherError,
     CpError,
     CrcError,
     FrameError,
     FrameTooLargeError,
     Hj212Error,
+    KeyMissingError,
     LengthError,
     SegmentError,
     SplitError,
+    WrongKeyError,
 )
 from stationpipe.hj212.frame import MAX_FRAME_BYTES, FrameSplitter, crc16, unwrap, wrap
+from stationpipe.hj212.keyring import KeyRing
+from stationpipe.hj212.packets import Frame, split_segment
 from stationpipe.hj212.segment import DataSegment, format_segment, parse_segment
+from stationpipe.hj212.tolerance import Deviation, Deviations
 
 __all__ = [
     "CODECS",
     "CST",
+    "CipherError",
     "Cn",
     "Codec",
     "Codec2017",
+    "Codec2025",
     "CpArea",
     "CpError",
     "CrcError",
     "DataSegment",
+    "Deviation",
+    "Deviations",
     "ExeRtn",
     "FactorValue",
     "Frame",
@@ -66,6 +79,8 @@ __all__ = [
     "FrameSplitter",
     "FrameTooLargeError",
     "Hj212Error",
+    "KeyMissingError",
+    "KeyRing",
     "LengthError",
     "PacketFlag",
     "QnRtn",
@@ -73,12 +88,14 @@ __all__ = [
     "SplitError",
     "St",
     "Version",
+    "WrongKeyError",
     "crc16",
     "cst_to_utc",
     "data_reply",
     "decode",
     "encode",
     "encode_packets",
+    "encrypted_cn",
     "exe_rtn",
     "make_qn",
     "notify_reply",
@@ -90,16 +107,6 @@ __all__ = [
 
 #: HJ 212-2017: a data segment is at most 1024 characters; longer payloads are split (PNUM/PNO).
 MAX_SEGMENT_2017 = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A decoded frame: its data segment, the CRC it carried, and whether that CRC was right."""
-
-    segment: DataSegment
-    crc: int
-    crc_ok: bool
-    version: Version = Version.HJ212_2017
 
 
 class Codec(Protocol):
@@ -128,6 +135,8 @@ class Codec2017:
 
     def encode(self, segment: DataSegment) -> bytes:
         """One frame; raise ``SegmentError`` over ``max_segment`` bytes (``encode_packets`` splits)."""
+        if segment.rf:
+            raise SegmentError("RF=1 (re-sent data) is HJ 212-2025; HJ 212-2017 has no RF field")
         body = format_segment(segment).encode()
         if len(body) > self.max_segment:
             raise SegmentError(f"data segment is {len(body)} bytes, over {self.max_segment}: split it")
@@ -145,29 +154,12 @@ class Codec2017:
         return [self.encode(part) for part in self._split(segment)]
 
     def _split(self, segment: DataSegment) -> list[DataSegment]:
-        flag = (segment.flag if segment.flag is not None else PacketFlag.make().value) | FLAG_D
-        # Pack against 4-digit PNUM/PNO placeholders: the real numbers are never longer.
-        probe = replace(segment, flag=flag, pnum=9999, pno=9999)
-        units: list[CpArea] = [CpArea(params=(p,)) for p in segment.cp.params]
-        units += [CpArea(factors=(f,)) for f in segment.cp.factors]
-        packets: list[CpArea] = []
-        current = CpArea(segment.cp.data_time)
-        for unit in units:
-            grown = CpArea(current.data_time, current.params + unit.params, current.factors + unit.factors)
-            if self._fits(probe, grown):
-                current = grown
-                continue
-            if current.params or current.factors:
-                packets.append(current)
-            current = CpArea(segment.cp.data_time, unit.params, unit.factors)
-            if not self._fits(probe, current):
-                names = [key for key, _ in unit.params] + [f.code for f in unit.factors]
-                raise SplitError(f"CP item {names[0]} alone exceeds {self.max_segment} bytes with the header")
-        packets.append(current)
-        return [replace(probe, pnum=len(packets), pno=n, cp=cp) for n, cp in enumerate(packets, 1)]
+        return split_segment(
+            segment, base_flag=PacketFlag.make().value, fits=self._fits, limit=f"{self.max_segment} bytes"
+        )
 
-    def _fits(self, probe: DataSegment, cp: CpArea) -> bool:
-        return len(format_segment(replace(probe, cp=cp)).encode()) <= self.max_segment
+    def _fits(self, segment: DataSegment) -> bool:
+        return len(format_segment(segment).encode()) <= self.max_segment
 
     def decode(self, raw: bytes, *, verify_crc: bool = True, max_frame: int = MAX_FRAME_BYTES) -> Frame:
         """Decode one frame (``##`` … CR LF); strict framing, CRC checked unless ``verify_crc`` is False."""
@@ -180,8 +172,11 @@ class Codec2017:
 
 
 CODEC_2017 = Codec2017()
-#: The codec of each protocol version; add a version by adding its codec here.
-CODECS: Mapping[Version, Codec] = MappingProxyType({Version.HJ212_2017: CODEC_2017})
+#: The codec of each protocol version (2025 without keys: plaintext only); add a version by adding its
+#: codec here. A logger with SM4 keys gets its own ``Codec2025(KeyRing(...))``.
+CODECS: Mapping[Version, Codec] = MappingProxyType(
+    {Version.HJ212_2017: CODEC_2017, Version.HJ212_2025: Codec2025()}
+)
 
 
 def encode(segment: DataSegment) -> bytes:
@@ -232,7 +227,8 @@ def reassemble(packets: Sequence[DataSegment]) -> DataSegment:
 
 
 def _header(segment: DataSegment) -> tuple[object, ...]:
-    return (segment.qn, segment.st, segment.cn, segment.pw, segment.mn, segment.flag, segment.pnum)
+    fields = (segment.qn, segment.st, segment.cn, segment.pw, segment.mn, segment.flag, segment.pnum)
+    return (*fields, segment.rf)
 
 
 def _reply(request: DataSegment, cn: Cn, cp: CpArea) -> DataSegment:

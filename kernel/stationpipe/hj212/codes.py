@@ -20,6 +20,7 @@ class Version(StrEnum):
     """Protocol versions a codec exists for; a new standard is a new member plus a codec class."""
 
     HJ212_2017 = "HJ212-2017"
+    HJ212_2025 = "HJ212-2025"
 
 
 class St(StrEnum):
@@ -48,6 +49,9 @@ class Cn(StrEnum):
     EXE_RTN = "9012"
     NOTIFY_RTN = "9013"
     DATA_RTN = "9014"
+    HEARTBEAT = "9015"  # HJ 212-2025
+    NEW_KEY = "1014"  # HJ 212-2025: get/set a new SM4 key
+    DEVICE_INFO = "3020"  # HJ 212-2025: field-unit information
 
 
 class QnRtn(IntEnum):
@@ -82,6 +86,8 @@ FLAG_A = 0b01
 FLAG_D = 0b10
 #: The version field value (``V5..V0``) of HJ 212-2017.
 FLAG_VERSION_2017 = 1
+#: The version field value (``V5..V0`` = 000010) of HJ 212-2025: Flag 8, 9, 10, 11.
+FLAG_VERSION_2025 = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,7 @@ class PacketFlag:
 
     @property
     def version(self) -> int:
-        """The ``V5..V0`` field: 1 for HJ 212-2017, 0 for the 2005 edition."""
+        """The ``V5..V0`` field: 2 for HJ 212-2025, 1 for HJ 212-2017, 0 for the 2005 edition."""
         return self.value >> 2
 
     @property
@@ -113,6 +119,13 @@ class PacketFlag:
     def ack(self) -> bool:
         """A bit: the receiver must answer (9014 for uploads)."""
         return bool(self.value & FLAG_A)
+
+
+def encrypted_cn(cn: str) -> bool:
+    """HJ 212-2025: the commands whose CP data area is SM4-encrypted (2000-2999, 1014, 3020)."""
+    if cn in (Cn.NEW_KEY, Cn.DEVICE_INFO):
+        return True
+    return len(cn) == 4 and cn.isascii() and cn.isdigit() and 2000 <= int(cn) <= 2999
 
 
 def cst_to_utc(local: datetime) -> datetime:

@@ -10,7 +10,12 @@
         │   └── FrameTooLargeError  over the size limit
         ├── SegmentError        a data-segment field (QN, ST, CN, PW, MN, Flag, PNUM, PNO)
         │   └── CpError           the CP area or one of its values
-        └── SplitError          split packets that do not reassemble
+        ├── SplitError          split packets that do not reassemble
+        └── CipherError         HJ 212-2025: an SM4-encrypted data area that cannot be read
+            ├── KeyMissingError   no key is configured for the frame's MN
+            └── WrongKeyError     the decrypted bytes are not CP text (wrong key)
+
+Reasons never contain key material.
 """
 
 from __future__ import annotations
@@ -60,3 +65,15 @@ class CpError(SegmentError):
 
 class SplitError(Hj212Error):
     """Split packets (PNUM/PNO) that do not form one payload."""
+
+
+class CipherError(Hj212Error):
+    """HJ 212-2025: the encrypted data area (``{0xE4,0x3E,…}`` + plaintext tail) is malformed."""
+
+
+class KeyMissingError(CipherError):
+    """HJ 212-2025: the data area is encrypted and no key is configured for the frame's MN."""
+
+
+class WrongKeyError(CipherError):
+    """HJ 212-2025: the data area decrypts to bytes that are not CP text, so the key is wrong."""

@@ -5,6 +5,7 @@ Shape: ``{"QN": "…", "ST": "32", "CN": "2011", "PW": "…", "MN": "…", "Flag
 Absent header fields are omitted. In ``CP``, an object is a factor (numeric fields as numbers,
 ``Flag``/``SampleTime``/others as text) and text is a parameter. Times are CST ``YYYYMMDDhhmmss``.
 ``from_json`` is strict: it raises ``SegmentError``/``CpError`` naming the key that does not fit.
+HJ 212-2025 re-sent data carries ``"RF": 1`` (absent otherwise; there is no RF=0).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from stationpipe.hj212.segment import DataSegment
 
 _TEXT_HEADERS = (("QN", "qn"), ("ST", "st"), ("CN", "cn"), ("PW", "pw"), ("MN", "mn"))
 _INT_HEADERS = (("Flag", "flag"), ("PNUM", "pnum"), ("PNO", "pno"))
-_IGNORED = frozenset({"crc_ok"})
+_IGNORED = frozenset({"crc_ok", "encrypted"})
+_RF = "RF"
 
 
 def segment_to_json(segment: DataSegment) -> dict[str, Any]:
@@ -30,6 +32,8 @@ def segment_to_json(segment: DataSegment) -> dict[str, Any]:
         value = getattr(segment, attr)
         if value is not None:
             out[name] = str(value) if isinstance(value, str) else value
+    if segment.rf:
+        out[_RF] = 1
     out["CP"] = cp_to_json(segment.cp)
     return out
 
@@ -55,10 +59,10 @@ def cp_to_json(cp: CpArea) -> dict[str, Any]:
 
 
 def segment_from_json(obj: object) -> DataSegment:
-    """The segment a JSON object describes; ``crc_ok`` (as printed by decode) is ignored."""
+    """The segment a JSON object describes; ``crc_ok``/``encrypted`` (printed by decode) are ignored."""
     if not isinstance(obj, dict):
         raise SegmentError(f"expected a JSON object, got {type(obj).__name__}")
-    unknown = set(obj) - {n for n, _ in (*_TEXT_HEADERS, *_INT_HEADERS)} - {"CP"} - _IGNORED
+    unknown = set(obj) - {n for n, _ in (*_TEXT_HEADERS, *_INT_HEADERS)} - {"CP", _RF} - _IGNORED
     if unknown:
         raise SegmentError(f"unknown keys {sorted(unknown)}")
     values: dict[str, Any] = {"flag": None}  # an absent Flag stays absent, as decode printed it
@@ -71,8 +75,18 @@ def segment_from_json(obj: object) -> DataSegment:
     for required in ("st", "cn"):
         if required not in values:
             raise SegmentError(f"{required.upper()} missing")
+    values["rf"] = _rf(obj)
     values["cp"] = cp_from_json(obj.get("CP", {}))
     return DataSegment(**values)
+
+
+def _rf(obj: dict[str, Any]) -> bool:
+    """``RF`` (HJ 212-2025): absent, or 1 for re-sent data."""
+    if _RF not in obj:
+        return False
+    if obj[_RF] not in (1, "1") or isinstance(obj[_RF], bool):
+        raise SegmentError(f"RF: only RF=1 (re-sent data) exists, got {obj[_RF]!r}")
+    return True
 
 
 def cp_from_json(obj: object) -> CpArea:
