@@ -88,7 +88,7 @@ def _profile(path: Path, points: int) -> Path:
             f'parameter = "{PARAMS[i]}"',
             'register = "input"',
             f"address = {2 * i}",
-            'unit = "x"',
+            f'unit = "{CATALOGUE[PARAMS[i]].unit}"',
         ]
     path.write_text("\n".join(lines) + "\n")
     return path
