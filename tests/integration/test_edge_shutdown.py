@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from stationpipe.edge.agent import open_spool
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.metrics import EdgeMetrics
+from stationpipe.edge.outputs.mqtt import open_spool
 from stationpipe.edge.publisher import Publisher
 from stationpipe.testbed.modbus import Image, static_server
 from stationpipe.testbed.services import Mosquitto, free_port
