@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.drivers import DRIVERS, Driver
@@ -40,6 +41,13 @@ def chain(steps: list[Step], outputs: list[Output]) -> Emit:
     return emit
 
 
+def health(config: EdgeConfig, pollers: list[Poller]) -> Callable[[], str]:
+    """The status message's health: how many of the configured devices answer (a GNSS receiver is not
+    one of them: it always has something to say, if only that it has no fix)."""
+    devices = [p for p in pollers if p.name in {d.name for d in config.devices}]
+    return lambda: f"devices {sum(p.available for p in devices)}/{len(devices)} answering"
+
+
 async def run(config: EdgeConfig) -> None:
     """Run the drivers, the pollers and the outputs in one task group until cancelled."""
     metrics = EdgeMetrics()
@@ -47,9 +55,7 @@ async def run(config: EdgeConfig) -> None:
         metrics.serve(config.metrics)
     drivers = build_drivers(config)
     pollers = [Poller(reader, metrics) for driver in drivers for reader in driver.readers()]
-    context = Context(
-        metrics, lambda: f"devices {sum(p.available for p in pollers)}/{len(pollers)} answering"
-    )
+    context = Context(metrics, health(config, pollers))
     outputs: list[Output] = []
     try:
         steps = [step for make in STEPS if (step := make(config, drivers)) is not None]
@@ -58,7 +64,7 @@ async def run(config: EdgeConfig) -> None:
         log.info(
             "edge agent for %s: %d devices on %d lines, %d steps, %d outputs",
             config.station,
-            len(pollers),
+            len(config.devices),
             len(drivers),
             len(steps),
             len(outputs),
