@@ -46,7 +46,7 @@ BEGIN INSERT INTO fault_ledger (seq, topic, payload) VALUES (NEW.seq, NEW.topic,
 
 
 def spool_path(state_dir: Path) -> Path:
-    """The edge agent's spool file under its ``state_dir`` (see stationpipe.edge.agent.open_spool)."""
+    """The edge agent's spool file under its ``state_dir`` (see stationpipe.edge.outputs.mqtt.open_spool)."""
     return state_dir / "spool.sqlite"
 
 

@@ -12,8 +12,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from stationpipe.edge.config import EdgeConfig, GnssReceiver
-from stationpipe.edge.drivers.gnss import Fix, parse_fix
 from stationpipe.edge.fence import POSITION_PARAMETERS, FenceState
+from stationpipe.edge.nmea import Fix, parse_fix
 from stationpipe.kernel.errors import ConfigError, DeviceError
 from stationpipe.kernel.geo import KNOT_M_S, MEAN_EARTH_RADIUS_M, haversine_m, offset
 from stationpipe.kernel.reading import Flag, Reading

@@ -1,61 +1,56 @@
-"""``stationpipe edge``: poll every device of one station, spool every message, publish over MQTT."""
+"""``stationpipe edge``: poll every device of one station, process every poll, send it out every way.
+
+The agent is wired from three tables: a driver per line (:data:`stationpipe.edge.drivers.DRIVERS`, by
+the protocol the devices configure), the processing steps between poll and spool
+(:data:`stationpipe.edge.steps.STEPS`) and the outputs (:data:`stationpipe.edge.outputs.OUTPUTS`).
+A poller per device keeps the grid, the backoff and the metrics. Everything runs in one task group until
+cancelled; what the outputs keep on disk stays intact.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
-from stationpipe.edge.config import AsciiSerial, EdgeConfig
-from stationpipe.edge.drivers.modbus import ModbusLine
-from stationpipe.edge.drivers.serial_line import AsciiLine
-from stationpipe.edge.fence import GnssDevice
-from stationpipe.edge.hj212_uplink import Hj212Reporter
+from stationpipe.edge.config import EdgeConfig
+from stationpipe.edge.drivers import DRIVERS, Driver
 from stationpipe.edge.metrics import EdgeMetrics
-from stationpipe.edge.poller import Poller
-from stationpipe.edge.publisher import Publisher
-from stationpipe.edge.spool import Spool, SpoolLimits
-from stationpipe.kernel import wire
+from stationpipe.edge.outputs import OUTPUTS, Context, Output
+from stationpipe.edge.poller import Emit, Poller
+from stationpipe.edge.steps import STEPS, Step
 from stationpipe.kernel.metrics import serving
-from stationpipe.kernel.reading import Reading, StationMessage, utc_now
+from stationpipe.kernel.reading import Reading
 
 log = logging.getLogger(__name__)
 
 
-def open_spool(config: EdgeConfig) -> Spool:
-    """The station's spool under ``state_dir`` (created if needed)."""
-    s = config.spool
-    return Spool(
-        config.state_dir / "spool.sqlite", SpoolLimits(s.max_messages, s.max_bytes, s.max_age), fsync=s.fsync
-    )
+def build_drivers(config: EdgeConfig) -> list[Driver]:
+    """One driver per line (protocol on link); the devices on a line share it."""
+    return [DRIVERS[line.connection.protocol](config, line) for line in config.lines()]
 
 
-def build_lines(config: EdgeConfig) -> dict[str, ModbusLine | AsciiLine]:
-    """One line per physical connection; devices on it share it (polled one request at a time)."""
-    lines: dict[str, ModbusLine | AsciiLine] = {}
-    for dev in config.devices:
-        transport = dev.transport
-        if transport.line in lines:
-            continue
-        if isinstance(transport, AsciiSerial):
-            lines[transport.line] = AsciiLine(transport)
-        else:
-            timeout = max(d.timeout for d in config.devices if d.transport.line == transport.line)
-            lines[transport.line] = ModbusLine(transport, timeout)
-    return lines
+def chain(steps: list[Step], outputs: list[Output]) -> Emit:
+    """What becomes of one poll: every step in order, then every output."""
+
+    async def emit(device: str, readings: list[Reading]) -> None:
+        for step in steps:
+            readings = step.apply(device, readings)
+        for output in outputs:
+            output.accept(device, readings)
+
+    return emit
 
 
-def message(station: str, device: str, seq: int, readings: list[Reading]) -> StationMessage:
-    """One readings message; its ``ts`` is the first request's instant."""
-    ts = min((r.ts for r in readings), default=utc_now())
-    return StationMessage(station, device, seq, ts, tuple(readings))
-
-
-def _unfenced(device: str, readings: list[Reading]) -> list[Reading]:  # noqa: ARG001 - GnssDevice.apply's shape
-    return readings
+def health(config: EdgeConfig, pollers: list[Poller]) -> Callable[[], str]:
+    """The status message's health: how many of the configured devices answer (a GNSS receiver is not
+    one of them: it always has something to say, if only that it has no fix)."""
+    devices = [p for p in pollers if p.name in {d.name for d in config.devices}]
+    return lambda: f"devices {sum(p.available for p in devices)}/{len(devices)} answering"
 
 
 async def run(config: EdgeConfig) -> None:
-    """Run the pollers and the publisher in one task group until cancelled; the spool stays intact."""
+    """Run the drivers, the pollers and the outputs in one task group until cancelled."""
     metrics = EdgeMetrics()
     with serving(metrics, config.metrics):
         await _run(config, metrics)
@@ -63,49 +58,31 @@ async def run(config: EdgeConfig) -> None:
 
 async def _run(config: EdgeConfig, metrics: EdgeMetrics) -> None:
     """What ``run`` does while the metrics are served."""
-    spool = open_spool(config)
-    lines = build_lines(config)
-    pollers = [Poller(config.station, dev, lines[dev.transport.line], metrics) for dev in config.devices]
-    publisher = Publisher(
-        config,
-        spool,
-        metrics,
-        lambda: f"devices {sum(p.available for p in pollers)}/{len(pollers)} answering",
-    )
-    topic = wire.topic_for(message(config.station, "x", 0, []))
-
-    reporter = Hj212Reporter(config, config.hj212) if config.hj212 is not None else None
-    gnss = GnssDevice(config.station, config.gnss, metrics) if config.gnss is not None else None
-    fence = gnss.apply if gnss is not None else _unfenced
-
-    async def emit(device: str, readings: list[Reading]) -> None:
-        readings = fence(device, readings)  # the electronic fence flags what is read outside (docs/fence.md)
-        spool.append(topic, lambda seq: wire.encode(message(config.station, device, seq, readings))[1])
-        publisher.notify()
-        if reporter is not None:
-            reporter.record(readings)
-
-    log.info(
-        "edge agent for %s: %d devices on %d lines, spool depth %d",
-        config.station,
-        len(pollers),
-        len(lines),
-        spool.depth,
-    )
+    drivers = build_drivers(config)
+    pollers = [Poller(reader, metrics) for driver in drivers for reader in driver.readers()]
+    context = Context(metrics, health(config, pollers))
+    outputs: list[Output] = []
     try:
+        steps = [step for make in STEPS if (step := make(config, drivers)) is not None]
+        outputs = [out for make in OUTPUTS if (out := make(config, context)) is not None]
+        emit = chain(steps, outputs)
+        log.info(
+            "edge agent for %s: %d devices on %d lines, %d steps, %d outputs",
+            config.station,
+            len(config.devices),
+            len(drivers),
+            len(steps),
+            len(outputs),
+        )
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(publisher.run())
-            if reporter is not None:
-                tg.create_task(reporter.run())
-            if gnss is not None:
-                tg.create_task(gnss.run(emit))
+            for output in outputs:
+                tg.create_task(output.run())
+            for driver in drivers:
+                tg.create_task(driver.run())
             for poller in pollers:
                 tg.create_task(poller.run(emit))
     finally:
-        for line in lines.values():
-            line.close()
-        spool.close()
-        if reporter is not None:
-            reporter.close()
-        if gnss is not None:
-            gnss.close()
+        for driver in drivers:
+            driver.close()
+        for output in outputs:
+            output.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from stationpipe.edge.connection import PROTOCOLS, Connection, Link, ProtocolName, SerialLink, Transport
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.geo import (
@@ -21,99 +23,57 @@ from stationpipe.kernel.mqtt import MqttSettings
 from stationpipe.kernel.registermap import Profile, load_profile
 from stationpipe.kernel.registry import load_registry
 
-_Unit = Annotated[int, Field(default=1, ge=0, le=255, description="Modbus unit (slave) id")]
-
-
-class ModbusTcp(Model):
-    """Modbus TCP (MBAP framing): an analyser or a Modbus TCP gateway."""
-
-    type: Literal["tcp"] = "tcp"
-    host: str
-    port: int = Field(default=502, ge=1, le=65535)
-    unit: _Unit = 1
-
-    @property
-    def line(self) -> str:
-        """Devices on the same line share one connection and are polled one request at a time."""
-        return f"tcp://{self.host}:{self.port}"
-
-
-class RtuOverTcp(Model):
-    """Modbus RTU frames over a TCP socket (serial device servers in transparent mode)."""
-
-    type: Literal["rtu_over_tcp"]
-    host: str
-    port: int = Field(ge=1, le=65535)
-    unit: _Unit = 1
-    gap: float = Field(default=0.01, ge=0, description="seconds of silence between requests on the line")
-
-    @property
-    def line(self) -> str:
-        """See ``ModbusTcp.line``."""
-        return f"rtu+tcp://{self.host}:{self.port}"
-
-
-class ModbusRtu(Model):
-    """Modbus RTU on a local serial port (RS-485), several unit ids per line."""
-
-    type: Literal["rtu"]
-    port: str = Field(description="serial device, e.g. /dev/ttyUSB0")
-    baudrate: int = Field(default=9600, gt=0)
-    parity: Literal["N", "E", "O"] = "N"
-    stopbits: Literal[1, 2] = 1
-    bytesize: Literal[7, 8] = 8
-    unit: _Unit = 1
-    gap: float = Field(default=0.02, ge=0, description="seconds of silence between requests on the line")
-
-    @property
-    def line(self) -> str:
-        """See ``ModbusTcp.line``."""
-        return f"rtu://{self.port}"
-
-
-class AsciiSerial(Model):
-    """Plain-ASCII polled sensors (SPL/1, see edge/ascii_protocol.py) on a local serial port."""
-
-    type: Literal["ascii"]
-    port: str = Field(description="serial device, e.g. /dev/ttyUSB1")
-    baudrate: int = Field(default=9600, gt=0)
-    unit: _Unit = 1
-    gap: float = Field(default=0.02, ge=0, description="seconds of silence between requests on the line")
-
-    @property
-    def line(self) -> str:
-        """See ``ModbusTcp.line``."""
-        return f"ascii://{self.port}"
-
-
-def _transport_type(value: object) -> str:
-    if isinstance(value, dict):
-        return f"type={value.get('type', 'tcp')}"
-    return f"type={getattr(value, 'type', 'tcp')}"
-
-
-#: Which transport a device uses; ``type`` defaults to ``"tcp"``.
-Transport = Annotated[
-    Annotated[ModbusTcp, Tag("type=tcp")]
-    | Annotated[RtuOverTcp, Tag("type=rtu_over_tcp")]
-    | Annotated[ModbusRtu, Tag("type=rtu")]
-    | Annotated[AsciiSerial, Tag("type=ascii")],
-    Discriminator(_transport_type),
-]
-
 
 class Device(Model):
-    """One instrument polled on its own interval grid."""
+    """One instrument polled on its own interval grid; reached by ``protocol`` over ``link`` (with ``unit``
+    and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`)."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
     profile: ConfigPath
-    transport: Transport
+    transport: Transport | None = None
+    protocol: ProtocolName | None = None
+    link: Link | None = None
+    unit: int | None = Field(default=None, ge=0, le=255, description="Modbus unit (slave) id; 1 if not given")
+    gap: float | None = Field(
+        default=None, ge=0, description="seconds of silence between requests on the line (protocol's default)"
+    )
     interval: float = Field(default=60.0, gt=0, description="seconds between polls, aligned to the clock")
     timeout: float = Field(default=2.0, gt=0, description="seconds for one request")
     max_gap: int = Field(default=4, ge=0, description="unused registers a coalesced request may span")
     one_request_per_point: bool = Field(
         default=False, description="escape hatch for devices that refuse spans"
     )
+
+    @field_validator("link")
+    @classmethod
+    def _protocol_runs_over_link(cls, link: Link | None, info: ValidationInfo) -> Link | None:
+        protocol = info.data.get("protocol")
+        if link is not None and protocol is not None and link.type not in PROTOCOLS[protocol]:
+            over = ", ".join(PROTOCOLS[protocol])
+            raise ValueError(
+                f"protocol {protocol} does not run over a {link.type} link (it does over: {over})"
+            )
+        return link
+
+    @model_validator(mode="after")
+    def _one_spelling(self) -> Device:
+        new = {"protocol": self.protocol, "link": self.link, "unit": self.unit, "gap": self.gap}
+        given = [key for key, value in new.items() if value is not None]
+        if self.transport is not None and given:
+            raise ValueError(f"give either transport, or protocol and link (not both: {', '.join(given)})")
+        if self.transport is None and (self.protocol is None or self.link is None):
+            raise ValueError("give protocol and link (or a transport table)")
+        return self
+
+    @cached_property
+    def connection(self) -> Connection:
+        """Protocol, link, unit and gap, whichever spelling configured them."""
+        if self.transport is not None:
+            return self.transport.connection()
+        assert self.protocol is not None  # _one_spelling guarantees both
+        assert self.link is not None
+        gap = PROTOCOLS[self.protocol][self.link.type] if self.gap is None else self.gap
+        return Connection(self.protocol, self.link, 1 if self.unit is None else self.unit, gap)
 
     @cached_property
     def register_map(self) -> Profile:
@@ -218,6 +178,19 @@ class GnssReceiver(Model):
     max_age: float = Field(default=10.0, gt=0, description="a fix older than this counts as none (seconds)")
     fence: Fence
 
+    @property
+    def connection(self) -> Connection:
+        """NMEA 0183 over a serial link: a pushed device, never polled."""
+        return Connection("nmea", SerialLink(type="serial", port=self.port, baudrate=self.baudrate), 0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One protocol on one link, and the devices configured with both (none for a pushed device)."""
+
+    connection: Connection
+    devices: tuple[Device, ...]
+
 
 class EdgeConfig(Model):
     """A ``kind = "edge"`` file."""
@@ -251,13 +224,23 @@ class EdgeConfig(Model):
             raise ValueError("device names must be unique")
         lines: dict[str, Device] = {}
         for dev in self.devices:
-            first = lines.setdefault(dev.transport.line, dev)
-            if first.transport.model_dump(exclude={"unit"}) != dev.transport.model_dump(exclude={"unit"}):
+            line = dev.connection.line
+            first = lines.setdefault(line, dev)
+            if (first.connection.link, first.connection.gap) != (dev.connection.link, dev.connection.gap):
                 raise ValueError(
-                    f"devices {first.name!r} and {dev.name!r} share {dev.transport.line} "
-                    "but disagree on its settings"
+                    f"devices {first.name!r} and {dev.name!r} share {line} but disagree on its settings"
                 )
         return self
+
+    def lines(self) -> list[Line]:
+        """Every line with its devices, in configuration order; the GNSS receiver's line last."""
+        grouped: dict[str, list[Device]] = {}
+        for dev in self.devices:
+            grouped.setdefault(dev.connection.line, []).append(dev)
+        lines = [Line(group[0].connection, tuple(group)) for group in grouped.values()]
+        if self.gnss is not None:
+            lines.append(Line(self.gnss.connection, ()))
+        return lines
 
     def verify(self, path: Path) -> None:
         """Load every device's profile now, so a bad register map stops start-up (and ``check``)."""

@@ -1,7 +1,7 @@
 """The electronic fence of a monitoring section (监测断面电子围栏), checked at the edge.
 
-A GNSS receiver (edge/drivers/gnss.py) reports where the station is. :class:`FenceState` keeps the latest
-valid fix and the fixes of the last ``window`` seconds, and decides:
+A GNSS receiver (:mod:`stationpipe.edge.drivers.gnss`) reports where the station is. :class:`FenceState`
+keeps the latest valid fix and the fixes of the last ``window`` seconds, and decides:
 
 - **outside**: the great-circle distance from the registered position is above ``radius``;
 - **moving**: the speed over ground (RMC) is above ``max_speed``, or the displacement between the oldest fix
@@ -16,17 +16,13 @@ younger than ``max_age`` the position is unknown: the GNSS readings are ``B`` an
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections import deque
 from dataclasses import replace
 from datetime import datetime
 
 from stationpipe.edge.config import GnssReceiver
-from stationpipe.edge.drivers.gnss import Fix, NmeaReceiver
-from stationpipe.edge.metrics import EdgeMetrics
-from stationpipe.edge.poller import Emit, next_tick
+from stationpipe.edge.nmea import Fix
 from stationpipe.kernel.catalogue import parameter
 from stationpipe.kernel.geo import haversine_m
 from stationpipe.kernel.reading import Flag, Reading, utc_now
@@ -133,36 +129,3 @@ class FenceState:
             return readings
         flag = Flag(self.fence.flag)
         return [replace(r, flag=flag) if r.flag is Flag.N else r for r in readings]
-
-
-class GnssDevice:
-    """The receiver, its fence state, and the publication of position readings on the interval grid."""
-
-    def __init__(self, station: str, config: GnssReceiver, metrics: EdgeMetrics) -> None:
-        self.name, self.config, self.metrics = config.name, config, metrics
-        self.state = FenceState(station, config)
-        self.receiver = NmeaReceiver(config.name, config.port, config.baudrate)
-
-    def apply(self, device: str, readings: list[Reading]) -> list[Reading]:
-        """What another device's poll becomes: flagged while the station is outside its fence."""
-        return readings if device == self.name else self.state.apply(readings, utc_now())
-
-    async def _publish(self, emit: Emit) -> None:
-        while True:
-            wake = next_tick(time.time(), self.config.interval)
-            await asyncio.sleep(max(0.0, wake - time.time()))
-            readings = self.state.readings(utc_now())
-            self.metrics.polls.labels(self.name).inc()
-            for r in readings:
-                self.metrics.points.labels(self.name, r.flag.value).inc()
-            await emit(self.name, readings)
-
-    async def run(self, emit: Emit) -> None:
-        """Read the receiver and publish until cancelled."""
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.receiver.run(self.state.update))
-            tg.create_task(self._publish(emit))
-
-    def close(self) -> None:
-        """Close the serial port."""
-        self.receiver.close()

@@ -11,6 +11,13 @@ Over MQTT 5 a PUBACK says what the broker did with the message. A message it gav
 (reason 0x10: the consumers are not subscribed, e.g. right after a broker restart that forgot their
 shared subscriptions) or refused (0x80 and above) stays in the spool: the session ends, waits with
 backoff and starts again on the same connection, resending from the oldest message kept.
+
+Cancellation (SIGTERM) always wins. Python 3.11's ``TaskGroup`` raises its children's errors instead of
+a ``CancelledError`` that arrives at the same moment (a publish held while the agent is told to stop),
+and ``Task.cancelling()`` cannot tell: a group whose child fails while it is already exiting requests a
+cancel of its parent and never withdraws it. So :meth:`Publisher.run` does the work in a task of its own,
+and when it is cancelled it says so in ``_stopping`` before cancelling that task; every handler of a
+session's errors re-raises the cancellation while stopping, instead of starting the next session.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from stationpipe.edge.metrics import EdgeMetrics
 from stationpipe.edge.spool import Spool, Spooled
 from stationpipe.kernel import wire
 from stationpipe.kernel.backoff import Backoff
-from stationpipe.kernel.errors import BrokerUnavailableError, UndeliveredError, first_error
+from stationpipe.kernel.errors import BrokerUnavailableError, UndeliveredError, reasons
 from stationpipe.kernel.messages import AgentState, StationStatus
 from stationpipe.kernel.mqtt import NO_MATCHING_SUBSCRIBERS, QOS, Client, Will, make_client, undelivered
 from stationpipe.kernel.reading import utc_now
@@ -61,6 +68,7 @@ class Publisher:
         self._new = asyncio.Event()
         self._holding = False
         self._held = Backoff(initial=0.5, cap=5.0)
+        self._stopping = False
 
     def notify(self) -> None:
         """A message was appended to the spool."""
@@ -74,6 +82,22 @@ class Publisher:
         return wire.encode(StationStatus(self.config.station, state, utc_now(), VERSION, depth, health))
 
     async def run(self) -> None:
+        """Keep a broker session up until cancelled; then stop for sure (module doc)."""
+        work = asyncio.create_task(self._connected())
+        try:
+            await asyncio.shield(work)
+        finally:
+            self._stopping = True
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+
+    def _unless_stopping(self) -> None:
+        """Re-raise the cancellation a task group dropped in favour of its children's errors."""
+        if self._stopping:
+            raise asyncio.CancelledError
+
+    async def _connected(self) -> None:
         """Keep a broker session up forever, reconnecting with backoff; log state changes only."""
         backoff = Backoff()
         topic, offline = self._status(AgentState.OFFLINE)
@@ -92,12 +116,11 @@ class Publisher:
                     backoff.reset()
                     await self._sessions(client)
             except* BrokerUnavailableError as group:
+                self._unless_stopping()
                 self.metrics.connected.set(0)
                 delay = backoff.next_delay()
                 if up:
-                    log.warning(
-                        "broker unavailable (%s); spooling, retrying with backoff", first_error(group)
-                    )
+                    log.warning("broker unavailable (%s); spooling, retrying with backoff", reasons(group))
                     up = False
                 await asyncio.sleep(delay)
 
@@ -107,7 +130,8 @@ class Publisher:
             try:
                 await self._session(client)
             except* UndeliveredError as group:
-                error = first_error(group)
+                self._unless_stopping()
+                error = reasons(group)
                 delay = self._held.next_delay()
                 if not self._holding:
                     log.warning("%s; keeping it and what follows in the spool, sending again", error)
@@ -128,7 +152,7 @@ class Publisher:
                         self._lane(client, after=0, upto=boundary, pacer=Pacer(self.config.spool.drain_rate))
                     )
         finally:
-            if asyncio.current_task() and asyncio.current_task().cancelling():  # type: ignore[union-attr]
+            if self._stopping:
                 await self._say_offline(client)
 
     async def _say_offline(self, client: Client) -> None:

@@ -59,7 +59,7 @@ def secret(env: str | None, file: Path | None) -> SecretStr | None:
 def format_loc(loc: tuple[int | str, ...]) -> str:
     """``('devices', 2, 'points', 5, 'type')`` -> ``devices[2].points[5].type``.
 
-    Union tags written as ``key=value`` (see stationpipe.edge.config.Transport) are not keys and are left out.
+    Union tags written as ``key=value`` (see stationpipe.edge.connection.Link) are not keys and are left out.
     """
     out = ""
     for part in loc:

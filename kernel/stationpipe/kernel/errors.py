@@ -117,6 +117,18 @@ class StoreTooLargeError(RejectedError):
     """The database refused a request as too large (413): write it in smaller parts."""
 
 
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The errors inside ``exc`` that are not themselves groups, in order (``[exc]`` for a plain one)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+def reasons(group: BaseExceptionGroup[BaseException]) -> str:
+    """What went wrong, without the groups' wrapping: each distinct leaf message once, in order."""
+    return "; ".join(dict.fromkeys(str(leaf) for leaf in leaves(group)))
+
+
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first error in ``group`` that is not itself a group (what ``except*`` caught, unwrapped)."""
     found: BaseException = group

@@ -12,7 +12,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from stationpipe.kernel.errors import StationpipeError
+from stationpipe.kernel.errors import StationpipeError, leaves
 
 log = logging.getLogger("stationpipe")
 #: Allocations (net, of container objects) between young garbage collections; CPython's default is 700.
@@ -75,12 +75,6 @@ async def _until_signalled(main: Coroutine[Any, Any, None]) -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
-    return [exc]
-
-
 def run_service(name: str, main: Coroutine[Any, Any, None]) -> int:
     """Run a service until SIGINT/SIGTERM (exit 0) or a stationpipe error (exit 1, one clear line each).
 
@@ -90,10 +84,10 @@ def run_service(name: str, main: Coroutine[Any, Any, None]) -> int:
         with contextlib.suppress(asyncio.CancelledError):
             asyncio.run(_until_signalled(main))
     except (StationpipeError, ExceptionGroup) as exc:
-        leaves = _leaves(exc)
-        if not all(isinstance(leaf, StationpipeError) for leaf in leaves):
+        found = leaves(exc)
+        if not all(isinstance(leaf, StationpipeError) for leaf in found):
             raise
-        for leaf in leaves:
+        for leaf in found:
             log.critical("%s stopped: %s", name, leaf)
         return 1
     log.info("%s stopped", name)

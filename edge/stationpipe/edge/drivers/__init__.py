@@ -1,1 +1,32 @@
-"""edge/drivers."""
+"""Drivers: one protocol on one link each (see :mod:`stationpipe.edge.drivers.base`), keyed by the protocol a
+device configures (:data:`stationpipe.edge.connection.PROTOCOLS`).
+
+============ ======================================================================================
+modbus_tcp   Modbus TCP (MBAP) over a TCP link                    (:mod:`.modbus`)
+modbus_rtu   Modbus RTU over a serial port, or over TCP (a serial device server)  (:mod:`.modbus`)
+ascii        SPL/1 plain-ASCII sensors over a serial port          (:mod:`.ascii`)
+nmea         a GNSS receiver (NMEA 0183) over a serial port; pushed, never polled  (:mod:`.gnss`)
+============ ======================================================================================
+
+To add a protocol: one file here with a class that satisfies :class:`~.base.Driver` (translate the
+library's errors into ``DeviceError`` once, inside it), one row in :data:`DRIVERS`, and its name with
+the links it runs over in ``PROTOCOLS`` (stationpipe/edge/connection.py), so configurations may name it.
+The poller, the steps and the outputs stay as they are.
+"""
+
+from __future__ import annotations
+
+from stationpipe.edge.drivers.ascii import AsciiDriver
+from stationpipe.edge.drivers.base import Driver, Factory, Poll, Reader
+from stationpipe.edge.drivers.gnss import GnssDriver
+from stationpipe.edge.drivers.modbus import ModbusDriver
+
+__all__ = ["DRIVERS", "Driver", "Poll", "Reader"]
+
+#: The driver of each protocol.
+DRIVERS: dict[str, Factory] = {
+    "modbus_tcp": ModbusDriver,
+    "modbus_rtu": ModbusDriver,
+    "ascii": AsciiDriver,
+    "nmea": GnssDriver,
+}

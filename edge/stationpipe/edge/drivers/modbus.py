@@ -1,8 +1,9 @@
-"""Modbus lines: one pymodbus client per physical line (TCP socket, RTU over TCP, or serial port).
+"""Modbus, TCP or RTU, on one line: one pymodbus client per line (a TCP socket or a serial port).
 
-All devices on a line share its client; requests are serialised with a gap of silence between them
-(RS-485 needs it), each inside a timeout. pymodbus errors are translated here, once, into
-``DeviceError`` subclasses.
+``modbus_tcp`` runs over a TCP link; ``modbus_rtu`` over a serial port or over a TCP link (a serial
+device server in transparent mode): one protocol, two links. All devices on a line share its client;
+requests are serialised with a gap of silence between them (RS-485 needs it), each inside a timeout.
+pymodbus errors are translated here, once, into ``DeviceError`` subclasses.
 """
 
 from __future__ import annotations
@@ -14,51 +15,56 @@ from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
-from stationpipe.edge.config import ModbusRtu, ModbusTcp, RtuOverTcp
+from stationpipe.edge.config import Device, EdgeConfig, Line
+from stationpipe.edge.connection import Connection, TcpLink
+from stationpipe.edge.decode import apply_status, decode_request, failed_request, plan_requests, status_flags
+from stationpipe.edge.drivers.base import Poll, Reader
 from stationpipe.kernel.errors import DeviceError, DeviceExceptionError, DeviceTimeoutError
+from stationpipe.kernel.reading import Flag, Reading, utc_now
 from stationpipe.kernel.registermap import RegisterType
 
 Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
-def make_client(transport: ModbusTcp | RtuOverTcp | ModbusRtu, response_timeout: float) -> Client:
+def make_client(connection: Connection, response_timeout: float) -> Client:
     """The pymodbus client for a line; retries are ours (backoff per device), not pymodbus'."""
-    if isinstance(transport, ModbusTcp):
+    link = connection.link
+    framer = FramerType.SOCKET if connection.protocol == "modbus_tcp" else FramerType.RTU
+    if isinstance(link, TcpLink):
         return AsyncModbusTcpClient(
-            transport.host, port=transport.port, timeout=response_timeout, retries=0, reconnect_delay=0
-        )
-    if isinstance(transport, RtuOverTcp):
-        return AsyncModbusTcpClient(
-            transport.host,
-            port=transport.port,
-            framer=FramerType.RTU,
-            timeout=response_timeout,
-            retries=0,
-            reconnect_delay=0,
+            link.host, port=link.port, framer=framer, timeout=response_timeout, retries=0, reconnect_delay=0
         )
     return AsyncModbusSerialClient(
-        transport.port,
-        framer=FramerType.RTU,
-        baudrate=transport.baudrate,
-        bytesize=transport.bytesize,
-        parity=transport.parity,
-        stopbits=transport.stopbits,
+        link.port,
+        framer=framer,
+        baudrate=link.baudrate,
+        bytesize=link.bytesize,
+        parity=link.parity,
+        stopbits=link.stopbits,
         timeout=response_timeout,
         retries=0,
         reconnect_delay=0,
     )
 
 
-class ModbusLine:
-    """One physical line; ``read`` is safe to call from many pollers at once."""
+class ModbusDriver:
+    """One Modbus line; ``read`` is safe to call from many pollers at once."""
 
-    def __init__(self, transport: ModbusTcp | RtuOverTcp | ModbusRtu, response_timeout: float) -> None:
-        self.name = transport.line
-        self._gap = getattr(transport, "gap", 0.0)
-        self._client = make_client(transport, response_timeout)
+    def __init__(self, config: EdgeConfig, line: Line) -> None:
+        self.station, self.devices = config.station, line.devices
+        self.name = line.connection.line
+        self._gap = line.connection.gap
+        self._client = make_client(line.connection, max(d.timeout for d in line.devices))
         self._lock = asyncio.Lock()
         self._quiet_until = 0.0
         self.requests = 0
+
+    def readers(self) -> list[Reader]:
+        """One reader per device (unit id) on the line."""
+        return [ModbusReader(self, device) for device in self.devices]
+
+    async def run(self) -> None:
+        """Nothing to do unasked: a Modbus device speaks when polled."""
 
     async def _connect(self, response_timeout: float) -> None:
         if self._client.connected:
@@ -94,9 +100,7 @@ class ModbusLine:
         }[table]
         self.requests += 1
         try:
-            async with asyncio.timeout(
-                response_timeout + 0.5
-            ):  # pymodbus has its own; this one is the backstop
+            async with asyncio.timeout(response_timeout + 0.5):  # pymodbus has its own; this is the backstop
                 resp = await call(address, count=count, device_id=unit)
         except TimeoutError:
             raise DeviceTimeoutError(
@@ -117,3 +121,37 @@ class ModbusLine:
     def close(self) -> None:
         """Drop the connection or port."""
         self._client.close()
+
+
+class ModbusReader:
+    """One unit id on a Modbus line: its coalesced requests, decoded into flagged readings."""
+
+    def __init__(self, driver: ModbusDriver, device: Device) -> None:
+        self.driver, self.device, self.station = driver, device, driver.station
+        self.name, self.interval = device.name, device.interval
+        self.profile = device.register_map
+        one = device.one_request_per_point
+        self.requests = plan_requests(self.profile, device.max_gap, one_per_point=one)
+
+    async def poll(self) -> Poll:
+        """Every request in turn; a failed one flags only its own points B."""
+        readings: list[Reading] = []
+        flags: set[Flag] = set()
+        errors: list[DeviceError] = []
+        unit, timeout = self.device.connection.unit, self.device.timeout
+        for req in self.requests:
+            ts = utc_now()
+            try:
+                regs = await self.driver.read(req.table, req.address, req.count, unit, timeout)
+            except DeviceError as exc:
+                errors.append(exc)
+                readings.extend(failed_request(req, self.station, ts))
+                continue
+            readings.extend(decode_request(self.profile, req, regs, self.station, ts))
+            flags |= status_flags(self.profile, req, regs)
+        return Poll(apply_status(readings, flags), tuple(errors), answered=len(errors) != len(self.requests))
+
+    def unanswered(self) -> list[Reading]:
+        """Every point B, stamped now."""
+        ts = utc_now()
+        return [r for req in self.requests for r in failed_request(req, self.station, ts)]

@@ -1,4 +1,4 @@
-"""Reports the station's data upstream in HJ 212-2017, the way a data logger (数采仪) does.
+"""The HJ 212 output: reports the station's data upstream in HJ 212-2017, the way a data logger (数采仪) does.
 
 Every record (2011 real-time, 2051 minute, 2061 hourly) is encoded into a frame and kept in its own
 on-disk outbox (the same bounded SQLite spool as the MQTT path) until the platform's 9014 for its QN
@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from stationpipe.edge.config import EdgeConfig, Hj212Uplink
 from stationpipe.edge.hj212_records import Aggregator, realtime
+from stationpipe.edge.outputs.base import Context
 from stationpipe.edge.spool import Spool, Spooled, SpoolLimits
 from stationpipe.hj212 import DataSegment, FrameSplitter, Hj212Error, decode, encode
 from stationpipe.hj212.stream import await_reply
@@ -48,6 +49,10 @@ class Hj212Reporter:
         qn = max(int(segment.qn or 0), self._last_qn + 1)
         self._last_qn = qn
         return dataclasses.replace(segment, qn=str(qn))
+
+    def accept(self, device: str, readings: list[Reading]) -> None:  # noqa: ARG002 - records are per station
+        """Queue the records this poll makes (the :class:`~stationpipe.edge.outputs.base.Output` call)."""
+        self.record(readings)
 
     def record(self, readings: list[Reading]) -> None:
         """Queue the records this poll makes (its 2011 upload and any interval records it closes)."""
@@ -126,3 +131,8 @@ def _payload(frame: bytes) -> Callable[[int], bytes]:
 
 def _qn(record: Spooled) -> str | None:
     return decode(record.payload).segment.qn
+
+
+def hj212_output(config: EdgeConfig, context: Context) -> Hj212Reporter | None:  # noqa: ARG001
+    """The reporter of ``[hj212]``; ``None`` without it."""
+    return None if config.hj212 is None else Hj212Reporter(config, config.hj212)
