@@ -8,7 +8,7 @@ publishing (DESIGN.md: one Reading, canonical units end to end); the simulators 
 
 from __future__ import annotations
 
-from station.catalogue import parameter as catalogue_row
+from stationpipe.kernel.catalogue import parameter as catalogue_row
 
 #: Molar volume at the reference state (298.15 K, 1013.25 hPa), L/mol: R*T/p.
 MOLAR_VOLUME = 8.314462618 * 298.15 / 101.325
