@@ -7,8 +7,8 @@ writes it in one request, and either returns or raises the error that says what 
 the database answered              raise                          the collector then
 =================================  =============================  ==========================================
 2xx                                nothing                        acknowledges the batch's messages
-400: these points are refused      ``LinesRejectedError``         dead-letters the lines it names (with
-                                   (``named``: line, reason)      their reasons), bisects the rest
+400: these points are refused      ``LinesRejectedError``         dead-letters the lines it names, rewrites
+                                   (``named``: line, reason)      the rest; bisects when it names none
 413: the request is too large      ``StoreTooLargeError``         splits the batch in halves
 401, 403: our credentials          ``StoreAuthError``             stops with the message (fatal)
 429, 503, other 5xx, 404, no       ``StoreUnavailableError``      spools the batch and retries with backoff

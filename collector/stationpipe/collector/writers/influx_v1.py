@@ -1,4 +1,4 @@
-"""InfluxDB ``POST /write?db=…&precision=ns`` (1.x, and the 2.x/3.x compatibility endpoints): ``api = "v1"``.
+"""InfluxDB ``POST /write?db=…&precision=ns`` (1.x; 2.x/3.x compatibility endpoints): ``api = "v1"``.
 
 Line protocol as the batch carries it, gzip optional, basic auth when a username is configured.
 """

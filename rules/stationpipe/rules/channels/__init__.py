@@ -1,12 +1,12 @@
 """Warning channels: where notifications go. One protocol, one table, one file per channel.
 
-============  ========================  ===================================================================
-channel       configured by             sends
-============  ========================  ===================================================================
-mqtt          ``[mqtt]`` (always on)    every change: the retained state on ``warnings/<station>/<rule>``
-webhook       ``[delivery.webhook]``    changes of instances that fired (+ pending with ``include_pending``)
-alertmanager  ``[delivery.alertmanager]``  changes of instances that fired, firing ones re-sent on a timer
-============  ========================  ===================================================================
+============  ============================  =================================================================
+channel       configured by                 sends
+============  ============================  =================================================================
+mqtt          ``[mqtt]`` (always on)        every change: the retained state on ``warnings/<station>/<rule>``
+webhook       ``[delivery.webhook]``        changes of instances that fired (+ pending: ``include_pending``)
+alertmanager  ``[delivery.alertmanager]``   changes of instances that fired; firing ones again on a timer
+============  ============================  =================================================================
 
 :mod:`~stationpipe.rules.channels.base` holds the :class:`~stationpipe.rules.channels.base.Channel`
 protocol (``send``, ``resends``, ``aclose``, ``concurrent``) and the
