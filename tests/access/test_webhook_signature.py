@@ -1,6 +1,6 @@
 """Webhook signatures: the rules engine's webhook sink POSTs real notifications to a receiver that checks
 ``X-Stationpipe-Signature`` on its own (HMAC-SHA256 of the exact body bytes with the shared key, compared
-in constant time, as rules/delivery/webhook.py tells an early-warning system to do) and answers 401 to
+in constant time, as rules/channels/webhook.py tells an early-warning system to do) and answers 401 to
 anything that does not verify: a body changed in transit, a wrong key, a missing signature."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from stationpipe.kernel.errors import RejectedError
+from stationpipe.rules.channels.webhook import IDEMPOTENCY, SIGNATURE, WebhookSink
 from stationpipe.rules.config import WebhookSettings
-from stationpipe.rules.delivery.webhook import IDEMPOTENCY, SIGNATURE, WebhookSink
 from stationpipe.rules.lifecycle import Change, Instance, Phase
 from stationpipe.rules.notify import notification
 from stationpipe.testbed.services import free_port

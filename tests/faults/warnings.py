@@ -21,9 +21,10 @@ from pathlib import Path
 
 from stationpipe.kernel import wire
 from stationpipe.kernel.config import load
+from stationpipe.rules.channels import route
+from stationpipe.rules.channels.webhook import WEBHOOK
 from stationpipe.rules.cli import run_test
 from stationpipe.rules.config import RulesConfig
-from stationpipe.rules.delivery import WEBHOOK, route
 from stationpipe.testbed.pipeline import WEBHOOK_SECRET_ENV
 from stationpipe.testbed.webhook import Receiver
 from tests.faults.ledger import EdgeRecord

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from stationpipe.kernel.messages import AlertState
-from stationpipe.rules.delivery.webhook import IDEMPOTENCY
+from stationpipe.rules.channels.webhook import IDEMPOTENCY
 from stationpipe.testbed.alertmanager import Alertmanager
 from stationpipe.testbed.services import HarnessError, Services
 from stationpipe.testbed.webhook import Receiver

@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from stationpipe.collector.config import InfluxSettings
-from stationpipe.collector.influx import V1Writer, raise_for_status, retry_after
 from stationpipe.collector.policy import Refused, write_all
+from stationpipe.collector.writers.base import retry_after
+from stationpipe.collector.writers.influx_answers import raise_for_status
+from stationpipe.collector.writers.influx_v1 import V1Writer
 from stationpipe.kernel.errors import (
     StationpipeError,
     StoreAuthError,

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from stationpipe.kernel.config import load
 from stationpipe.kernel.errors import ConfigError
+from stationpipe.rules.channels.webhook import sign
 from stationpipe.rules.cli import rules_app
 from stationpipe.rules.config import Partition, RulesConfig
-from stationpipe.rules.delivery.webhook import sign
 from stationpipe.rules.durations import parse_duration
 from stationpipe.rules.reload import try_reload
 from tests.unit.rules_helpers import REGISTRY, T0, config

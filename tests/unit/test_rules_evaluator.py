@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from stationpipe.rules.delivery import route
+from stationpipe.rules.channels import route
 from stationpipe.rules.evaluator import Evaluator
 from stationpipe.rules.lifecycle import Change
 from stationpipe.rules.state import Batch, State

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 from stationpipe.collector.config import BatchSettings, CollectorConfig
 from stationpipe.collector.deadletter import DeadLetters
-from stationpipe.collector.influx import make_writer
 from stationpipe.collector.metrics import Metrics
 from stationpipe.collector.records import Decoded, decode, subscriptions
 from stationpipe.collector.spool import Spool
 from stationpipe.collector.stations import Stations
 from stationpipe.collector.store import Store
 from stationpipe.collector.tasks import raise_if_cancelled
+from stationpipe.collector.writers import make_writer
 from stationpipe.kernel import health
 from stationpipe.kernel.backoff import consumer_reconnect
 from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError, first_error

@@ -12,11 +12,11 @@ import logging
 import time
 
 from stationpipe.collector.deadletter import DeadLetters
-from stationpipe.collector.influx import Writer
 from stationpipe.collector.metrics import Metrics
 from stationpipe.collector.policy import write_all
 from stationpipe.collector.spool import Spool, SpoolFullError
 from stationpipe.collector.tasks import raise_if_cancelled
+from stationpipe.collector.writers.base import Writer
 from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.errors import TransientError
 

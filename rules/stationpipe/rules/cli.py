@@ -4,7 +4,7 @@ The composition root (``stationpipe.cli``) mounts :data:`rules_app` as ``rules``
 ``rules test --rules FILE --data FILE.jsonl`` replays recorded readings messages (one wire payload per line,
 as on ``stations/<id>/readings``; blank lines and ``#`` comments skipped) through the rules with in-memory
 state, the arrival time taken as each message's own time, and prints every warning change they raise: a
-table, or JSON lines with ``--json`` (the webhook body of :mod:`stationpipe.rules.delivery.webhook`). Exit 2
+table, or JSON lines with ``--json`` (the webhook body of :mod:`stationpipe.rules.channels.webhook`). Exit 2
 for a bad rules or data file.
 """
 

@@ -92,7 +92,7 @@ class DerivedSettings(Model):
 
 
 class WebhookSettings(Model):
-    """Signed JSON POSTs to the early-warning system (schema: rules/delivery/webhook.py)."""
+    """Signed JSON POSTs to the early-warning system (schema: rules/channels/webhook.py)."""
 
     url: HttpUrl
     secret_env: str | None = None

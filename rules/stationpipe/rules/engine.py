@@ -2,8 +2,9 @@
 
 One :class:`asyncio.TaskGroup` owns: the MQTT connection (readings in through the engine's own
 shared-subscription group, one filter per owned station when partitioned; derived results out), the timer
-(held readings, deadman, no-data, backfill flush, series snapshot, headline, Alertmanager re-sends), one
-outbox drain per sink, and the reload watcher (SIGHUP or a changed file).
+(held readings, deadman, no-data, backfill flush, series snapshot, headline, the channels' re-sends), one
+outbox drain per configured channel (:data:`stationpipe.rules.channels.CHANNELS`), and the reload watcher
+(SIGHUP or a changed file).
 
 Readings are acknowledged (manual PUBACK, persistent session) only after the state their evaluation
 changed, with the notifications it caused, is committed: a crash loses nothing, and a redelivered
@@ -29,15 +30,12 @@ from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.mqtt import QOS, Client, Message, ack, enable_manual_ack, make_client
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.runtime import tune_gc
+from stationpipe.rules.channels import CHANNELS, Channel, route
 from stationpipe.rules.config import RulesConfig
-from stationpipe.rules.delivery import ALERTMANAGER, MQTT, WEBHOOK, Send, drain, route
-from stationpipe.rules.delivery.alertmanager import AlertmanagerSink
-from stationpipe.rules.delivery.mqtt import MqttSink
-from stationpipe.rules.delivery.webhook import WebhookSink
+from stationpipe.rules.delivery import Send, drain
 from stationpipe.rules.evaluator import Evaluator, Output
-from stationpipe.rules.lifecycle import Change, Phase
+from stationpipe.rules.lifecycle import Phase
 from stationpipe.rules.metrics import RulesMetrics
-from stationpipe.rules.notify import notification
 from stationpipe.rules.reload import watch
 from stationpipe.rules.state import Batch, State
 
@@ -58,7 +56,7 @@ class Engine:
     config: RulesConfig
     state: State
     evaluator: Evaluator = field(init=False)
-    mqtt_sink: MqttSink = field(init=False)
+    channels: dict[str, Channel] = field(default_factory=dict)
     wake: dict[str, asyncio.Event] = field(default_factory=dict)
     client: Client | None = None
     decode_errors: int = 0
@@ -66,7 +64,6 @@ class Engine:
     derived: asyncio.Queue[Derived] = field(default_factory=lambda: asyncio.Queue(_DERIVED_QUEUE))
     last_headline: tuple[Any, ...] = ()
     headline_at: float = 0.0
-    resend_at: float = 0.0
     status_at: float = 0.0
     metrics: RulesMetrics = field(default_factory=RulesMetrics)
     reconnect: Backoff = field(default_factory=consumer_reconnect)
@@ -74,9 +71,20 @@ class Engine:
     def __post_init__(self) -> None:
         self.evaluator = Evaluator(self.config, self.config.load_registry(), _now())
         self.evaluator.restore(self.state.instances(), self.state.series())
-        self.mqtt_sink = MqttSink(self.config.mqtt.timeout)
-        self.wake = {name: asyncio.Event() for name in (MQTT, WEBHOOK, ALERTMANAGER)}
+        self.wake = {name: asyncio.Event() for name in CHANNELS}
         self._recover_deferred()
+
+    def open_channels(self) -> None:
+        """Build the configured channels (the rows whose settings are present), in table order."""
+        for name, row in CHANNELS.items():
+            channel = row.build(self.config, lambda: self.client)
+            if channel is not None:
+                self.channels[name] = channel
+
+    async def close_channels(self) -> None:
+        """Release the channels' connections."""
+        for channel in self.channels.values():
+            await channel.aclose()
 
     def _recover_deferred(self) -> None:
         """Backfill notifications held when the engine stopped go out now (once: the outbox dedupes)."""
@@ -115,7 +123,7 @@ class Engine:
     def health(self) -> str:
         """The health line: readings evaluated, instances firing, notifications waiting."""
         firing = sum(1 for inst in self.evaluator.instances.values() if inst.phase is Phase.FIRING)
-        waiting = sum(self.state.depth(sink) for sink in (MQTT, WEBHOOK, ALERTMANAGER))
+        waiting = sum(self.state.depth(sink) for sink in CHANNELS)
         return (
             f"ok: {self.evaluator.evaluated} readings evaluated, {firing} warnings firing, "
             f"{waiting} notifications waiting, {self.derived_dropped} derived dropped"
@@ -126,7 +134,7 @@ class Engine:
         levels = Counter(i.level for i in self.evaluator.instances.values() if i.phase is Phase.FIRING)
         for level in range(1, 5):
             self.metrics.active.labels(str(level)).set(levels.get(level, 0))
-        for sink in (MQTT, WEBHOOK, ALERTMANAGER):
+        for sink in CHANNELS:
             self.metrics.outbox.labels(sink).set(self.state.depth(sink))
 
     async def publish(self, records: list[Derived]) -> None:
@@ -193,9 +201,10 @@ class Engine:
         async with client:
             for topic in self.config.topics(self.config.load_registry()):
                 await client.subscribe(topic, qos=QOS)
-            self.client = self.mqtt_sink.client = client
+            self.client = client
             await health.report(client, client_id, self.health())
-            self.wake[MQTT].set()
+            for wake in self.wake.values():  # a channel that publishes on the connection (mqtt) can again;
+                wake.set()  # the others look at their outbox once more
             self.reconnect.reset()
             log.info("rules engine subscribed as %s", self.config.mqtt.client_id)
             if ready is not None:
@@ -204,7 +213,7 @@ class Engine:
                 async for message in client.messages:
                     await self.handle(client, message)
             finally:
-                self.client = self.mqtt_sink.client = None
+                self.client = None
 
     async def mqtt(self, ready: asyncio.Event | None) -> None:
         """Forever: connect and evaluate; reconnect with backoff."""
@@ -252,27 +261,11 @@ class Engine:
             log.debug("health line not published: %s", exc)
 
     def _resend(self, wall: datetime, out: Output) -> None:
-        """Queue Alertmanager re-sends: firing instances, and resolutions for ``resolved_for``."""
-        settings = self.config.delivery.alertmanager
-        now = wall.timestamp()
-        if settings is None or now - self.resend_at < settings.resend_every.total_seconds():
-            return
-        self.resend_at = now
-        horizon = now - settings.resolved_for.total_seconds()
-        for inst in self.evaluator.instances.values():
-            if not inst.fired or (inst.phase is Phase.RESOLVED and inst.seen_wall < horizon):
-                continue
-            if inst.phase not in {Phase.FIRING, Phase.RESOLVED}:
-                continue
-            change = Change.FIRING if inst.phase is Phase.FIRING else Change.RESOLVED
-            note = notification(
-                inst, change, self.evaluator.stations.get(inst.station), inst.last_active or now
-            )
-            if change is Change.RESOLVED:
-                note = notification(
-                    inst, change, self.evaluator.stations.get(inst.station), inst.ended or now
-                )
-            out.batch.outbox.append((ALERTMANAGER, f"{note.id}#resend@{int(now)}", note.to_json()))
+        """Queue what the channels send again on the timer (Alertmanager: firing alerts, resolutions)."""
+        instances, stations = self.evaluator.instances.values(), self.evaluator.stations
+        for name, channel in self.channels.items():
+            rows = channel.resends(wall, instances, stations)
+            out.batch.outbox.extend((name, key, body) for key, body in rows)
 
     def reload(self, config: RulesConfig) -> None:
         """Swap in validated rules and registry (connection settings need a restart)."""
@@ -293,29 +286,19 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
     """
     engine = Engine(config, State(config.state))
     tune_gc()
-    sinks: list[WebhookSink | AlertmanagerSink] = []
     cap = config.delivery.retry_cap
-    mqtt_send = engine.counted(MQTT, engine.mqtt_sink.send)
     try:
+        engine.open_channels()
         with serving(engine.metrics, config.metrics):
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(engine.mqtt(ready))
                 tg.create_task(engine.timer())
-                tg.create_task(drain(engine.state, MQTT, mqtt_send, engine.wake[MQTT], cap, concurrent=True))
                 tg.create_task(engine.publisher())
-                if config.delivery.webhook is not None:
-                    hook = WebhookSink(config.delivery.webhook)
-                    sinks.append(hook)
-                    send = engine.counted(WEBHOOK, hook.send)
-                    tg.create_task(drain(engine.state, WEBHOOK, send, engine.wake[WEBHOOK], cap))
-                if config.delivery.alertmanager is not None:
-                    am = AlertmanagerSink(config.delivery.alertmanager)
-                    sinks.append(am)
-                    send = engine.counted(ALERTMANAGER, am.send)
-                    tg.create_task(drain(engine.state, ALERTMANAGER, send, engine.wake[ALERTMANAGER], cap))
+                for name, channel in engine.channels.items():
+                    send, wake = engine.counted(name, channel.send), engine.wake[name]
+                    tg.create_task(drain(engine.state, name, send, wake, cap, concurrent=channel.concurrent))
                 if path is not None:
                     tg.create_task(watch(path, config.watch_every, engine.reload))
     finally:
-        for sink in sinks:
-            await sink.aclose()
+        await engine.close_channels()
         engine.close()

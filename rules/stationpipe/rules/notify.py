@@ -90,7 +90,7 @@ class Notification(NamedTuple):
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The webhook body (schema in :mod:`stationpipe.rules.delivery.webhook`) and the outbox record."""
+        """The webhook body (schema in :mod:`stationpipe.rules.channels.webhook`) and the outbox record."""
         return {
             "v": 1,
             "id": self.id,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from stationpipe.rules.delivery.webhook import IDEMPOTENCY, SIGNATURE, sign
+from stationpipe.rules.channels.webhook import IDEMPOTENCY, SIGNATURE, sign
 from stationpipe.testbed.services import free_port
 
 

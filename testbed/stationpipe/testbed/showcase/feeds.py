@@ -55,7 +55,7 @@ def unique(seen: list[Seen]) -> list[Seen]:
 
 
 def from_webhook(body: dict[str, Any]) -> Seen:
-    """A webhook delivery's body (rules/delivery/webhook.py schema)."""
+    """A webhook delivery's body (rules/channels/webhook.py schema)."""
     message = body["message"]
     return Seen(
         body["station"],

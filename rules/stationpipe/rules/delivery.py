@@ -1,9 +1,8 @@
-"""Delivery of warnings: a durable outbox per sink (:mod:`stationpipe.rules.state`), drained with backoff.
+"""Delivery of warnings: a durable outbox per channel (:mod:`stationpipe.rules.state`), drained with backoff.
 
-Sinks: ``mqtt`` (the retained ``warnings/<station>/<rule>``, every change, always on), ``webhook`` and
-``alertmanager`` (firing, escalation, de-escalation and resolution of instances that fired; the webhook
-also pending ones when ``include_pending``). A row leaves the outbox only once its sink confirmed it, so
-a receiver that is down gets everything when it is back, in order, each row once per id.
+The channels (what a notification goes to, and how each sends it) are in :mod:`stationpipe.rules.channels`;
+this module is what they all share. A row leaves the outbox only once its channel confirmed it, so a
+receiver that is down gets everything when it is back, in order, each row once per id.
 """
 
 from __future__ import annotations
@@ -15,29 +14,13 @@ from typing import Any
 
 from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.errors import RejectedError, TransientError
-from stationpipe.rules.config import Delivery
 from stationpipe.rules.state import Queued, State
 
 log = logging.getLogger(__name__)
 
-MQTT, WEBHOOK, ALERTMANAGER = "mqtt", "webhook", "alertmanager"
-_FIRED = {"firing", "escalated", "deescalated", "resolved"}
 _BATCH = 50
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def route(body: dict[str, Any], delivery: Delivery) -> list[str]:
-    """The sinks one notification (its JSON) goes to."""
-    sinks = [MQTT]
-    fired = body["change"] in _FIRED
-    if delivery.webhook is not None and (
-        fired or (delivery.webhook.include_pending and body["change"] == "pending")
-    ):
-        sinks.append(WEBHOOK)
-    if delivery.alertmanager is not None and fired:
-        sinks.append(ALERTMANAGER)
-    return sinks
 
 
 async def _in_order(send: Send, rows: list[Queued]) -> list[Exception | None]:

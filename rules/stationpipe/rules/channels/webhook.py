@@ -1,4 +1,4 @@
-"""Webhook sink: signed JSON POSTs to the early-warning system.
+"""Webhook channel (``[delivery.webhook]``): signed JSON POSTs to the early-warning system.
 
 Request: ``POST <url>`` with ``Content-Type: application/json; charset=utf-8`` and headers
 
@@ -25,7 +25,9 @@ Body (UTF-8 JSON object, ``"v": 1``)::
     fired                bool   the instance reached firing
     message              {"zh": str, "en": str}
 
-Answers: 2xx delivered; 408, 425, 429 and 5xx retried (``Retry-After`` honoured); other 4xx dropped.
+Sent: the changes of instances that fired (firing, escalated, deescalated, resolved), and pending ones
+too with ``include_pending``. Answers: 2xx delivered; 408, 425, 429 and 5xx retried (``Retry-After``
+honoured); other 4xx dropped.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ from typing import Any
 import httpx
 
 from stationpipe.kernel.errors import RejectedError, TransientError
-from stationpipe.rules.config import WebhookSettings
+from stationpipe.rules.channels.base import Body, ChannelType, Link, SendsOnce, fired
+from stationpipe.rules.config import Delivery, RulesConfig, WebhookSettings
 
+WEBHOOK = "webhook"
 SIGNATURE = "X-Stationpipe-Signature"
 IDEMPOTENCY = "Idempotency-Key"
 _RETRY = {408, 425, 429}
@@ -57,8 +61,10 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return None
 
 
-class WebhookSink:
+class WebhookSink(SendsOnce):
     """POSTs each notification once it is confirmed with a 2xx (see module docstring)."""
+
+    concurrent = False
 
     def __init__(self, settings: WebhookSettings) -> None:
         self.url = str(settings.url)
@@ -86,3 +92,18 @@ class WebhookSink:
         if resp.status_code in _RETRY or resp.status_code >= 500:
             raise TransientError(f"webhook answered {resp.status_code}", retry_after=_retry_after(resp))
         raise RejectedError(f"webhook answered {resp.status_code}: {resp.text[:200]}")
+
+
+def _wants(body: Body, delivery: Delivery) -> bool:
+    settings = delivery.webhook
+    return settings is not None and (
+        fired(body) or (settings.include_pending and body["change"] == "pending")
+    )
+
+
+def _build(config: RulesConfig, _link: Link) -> WebhookSink | None:
+    settings = config.delivery.webhook
+    return None if settings is None else WebhookSink(settings)
+
+
+CHANNEL = ChannelType(wants=_wants, build=_build)

@@ -1,8 +1,11 @@
-"""``/api/v2/write`` through influxdb-client (InfluxDB 2.x, 3.x, 1.8+ and compatible servers).
+"""InfluxDB ``/api/v2/write`` through influxdb-client (InfluxDB 2.x, 3.x, 1.8+ and compatible servers):
+``api = "v2"``.
 
 influxdb-client's asynchronous client needs aiohttp, which stationpipe does not depend on, so the
 synchronous client runs in a worker thread: the event loop never blocks on a write. Its exceptions are
-translated here, once, into the exception tree (same classification as the v1 writer).
+translated here, once, into the exception tree (the same classification as the v1 writer:
+:mod:`stationpipe.collector.writers.influx_answers`). Importing influxdb-client takes a good part of a
+second, so :data:`stationpipe.collector.writers.WRITERS` imports this module only when it is configured.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
 from stationpipe.collector.config import InfluxSettings
-from stationpipe.collector.influx import raise_for_status
+from stationpipe.collector.writers.influx_answers import SERVER, raise_for_status
 from stationpipe.kernel.errors import StoreUnavailableError
 
 
@@ -44,20 +47,20 @@ class V2Writer:
         )
         self._api = self._client.write_api(write_options=SYNCHRONOUS)
 
-    def _write_blocking(self, body: str) -> None:
+    def _write_blocking(self, lines: list[str]) -> None:
         try:
             # the client's default precision is nanoseconds, the precision of every line we format
-            self._api.write(bucket=self._bucket, org=self._org, record=body)
+            self._api.write(bucket=self._bucket, org=self._org, record="\n".join(lines))
         except ApiException as exc:
             headers = dict(exc.headers) if exc.headers else None
-            raise_for_status(int(exc.status or 0), _body_text(exc), headers)
-            raise StoreUnavailableError(f"InfluxDB v2 write failed: {exc.status}") from exc
+            raise_for_status(int(exc.status or 0), _body_text(exc), headers, lines)
+            raise StoreUnavailableError(f"{SERVER} v2 write failed: {exc.status}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StoreUnavailableError(f"InfluxDB unreachable: {exc!r}") from exc
+            raise StoreUnavailableError(f"{SERVER} unreachable: {exc!r}") from exc
 
     async def write(self, lines: list[str]) -> None:
         """Write one batch in a worker thread; raises a classified ``StationpipeError`` on failure."""
-        await asyncio.to_thread(self._write_blocking, "\n".join(lines))
+        await asyncio.to_thread(self._write_blocking, lines)
 
     async def aclose(self) -> None:
         """Close the client's connection pool."""

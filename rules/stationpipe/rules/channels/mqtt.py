@@ -1,4 +1,8 @@
-"""MQTT sink: the retained current state of each instance on ``warnings/<station>/<rule>``, QoS 1."""
+"""MQTT channel: the retained current state of each instance on ``warnings/<station>/<rule>``, QoS 1.
+
+Always on (every change, pending and cancelled ones too), through the engine's own broker connection
+(the ``[mqtt]`` section); instances are published in parallel, each instance's states in order.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ from typing import Any
 from stationpipe.kernel import wire
 from stationpipe.kernel.errors import BrokerUnavailableError
 from stationpipe.kernel.messages import AlertState, WarningEvent
-from stationpipe.kernel.mqtt import QOS, Client
+from stationpipe.kernel.mqtt import QOS
+from stationpipe.rules.channels.base import Body, ChannelType, Link, SendsOnce
+from stationpipe.rules.config import Delivery, RulesConfig
+
+MQTT = "mqtt"
 
 
 def warning_of(body: dict[str, Any]) -> WarningEvent:
@@ -39,16 +47,18 @@ def warning_of(body: dict[str, Any]) -> WarningEvent:
     )
 
 
-class MqttSink:
-    """Publishes through the engine's current connection (``client`` is ``None`` while disconnected)."""
+class MqttSink(SendsOnce):
+    """Publishes through the engine's current connection (``link()`` is ``None`` while disconnected)."""
 
-    def __init__(self, timeout: float) -> None:
-        self.client: Client | None = None
+    concurrent = True
+
+    def __init__(self, link: Link, timeout: float) -> None:
+        self.link = link
         self.timeout = timeout
 
-    async def send(self, body: dict[str, Any]) -> None:
+    async def send(self, body: Body) -> None:
         """Publish retained at QoS 1 and wait for the PUBACK; ``BrokerUnavailableError`` otherwise."""
-        client = self.client
+        client = self.link()
         if client is None:
             raise BrokerUnavailableError("not connected to the broker")
         topic, payload = wire.encode(warning_of(body))
@@ -57,3 +67,17 @@ class MqttSink:
                 await client.publish(topic, payload, qos=QOS, retain=True)
         except (BrokerUnavailableError, TimeoutError) as exc:
             raise BrokerUnavailableError(f"publish {topic}: {exc or 'timed out'}") from exc
+
+    async def aclose(self) -> None:
+        """Nothing to release: the connection is the engine's."""
+
+
+def _wants(_body: Body, _delivery: Delivery) -> bool:
+    return True
+
+
+def _build(config: RulesConfig, link: Link) -> MqttSink:
+    return MqttSink(link, config.mqtt.timeout)
+
+
+CHANNEL = ChannelType(wants=_wants, build=_build)

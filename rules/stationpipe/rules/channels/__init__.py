@@ -1,0 +1,53 @@
+"""Warning channels: where notifications go. One protocol, one table, one file per channel.
+
+============  ============================  =================================================================
+channel       configured by                 sends
+============  ============================  =================================================================
+mqtt          ``[mqtt]`` (always on)        every change: the retained state on ``warnings/<station>/<rule>``
+webhook       ``[delivery.webhook]``        changes of instances that fired (+ pending: ``include_pending``)
+alertmanager  ``[delivery.alertmanager]``   changes of instances that fired; firing ones again on a timer
+============  ============================  =================================================================
+
+:mod:`~stationpipe.rules.channels.base` holds the :class:`~stationpipe.rules.channels.base.Channel`
+protocol (``send``, ``resends``, ``aclose``, ``concurrent``) and the
+:class:`~stationpipe.rules.channels.base.ChannelType` row (``wants``: the routing; ``build``: the running
+channel). The engine iterates :data:`CHANNELS`: one outbox, one drain and one wake-up event per row, and
+never names a channel. Durability is the same for every channel and is not theirs to change: each has
+its disk outbox (:mod:`stationpipe.rules.state`), drained oldest first, each instance's rows in order,
+transient failures retried with backoff (:mod:`stationpipe.rules.delivery`).
+
+Adding a channel (DingTalk, WeCom, SMS, e-mail …)
+--------------------------------------------------
+1. Its settings in ``rules/config.py``: a model, and a field ``<name>: <Model> | None = None`` in
+   ``Delivery`` (the ``[delivery.<name>]`` section), as a rule kind's model sits in ``rule_models.py``.
+2. One file, ``channels/<name>.py``: a class with ``send(body)`` that raises ``TransientError`` (retry:
+   transport errors, 5xx, 429, with ``retry_after`` when the receiver says) or ``RejectedError`` (drop:
+   the receiver refuses it for good), ``resends`` (usually ``[]``), ``aclose`` and ``concurrent``;
+   ``_wants(body, delivery)`` (``False`` while unconfigured; :func:`~stationpipe.rules.channels.base.fired`
+   is the usual rule) and ``_build(config, link)``; then ``CHANNEL = ChannelType(wants=_wants,
+   build=_build)``. The body is the webhook's documented JSON (:mod:`~stationpipe.rules.channels.webhook`),
+   with the bilingual message under ``message``.
+3. One row in :data:`CHANNELS`, keyed by the section name (it names the outbox and the metrics label).
+4. A test against a receiver on loopback (``tests/integration/test_rules_engine.py`` has the webhook's and
+   Alertmanager's).
+"""
+
+from __future__ import annotations
+
+from stationpipe.rules.channels import alertmanager, mqtt, webhook
+from stationpipe.rules.channels.base import Body, Channel, ChannelType, Link
+from stationpipe.rules.config import Delivery
+
+__all__ = ["CHANNELS", "Body", "Channel", "ChannelType", "Link", "route"]
+
+#: Channel (its config section) -> its row. The order is the order of the outbox rows of one change.
+CHANNELS: dict[str, ChannelType] = {
+    mqtt.MQTT: mqtt.CHANNEL,
+    webhook.WEBHOOK: webhook.CHANNEL,
+    alertmanager.ALERTMANAGER: alertmanager.CHANNEL,
+}
+
+
+def route(body: Body, delivery: Delivery) -> list[str]:
+    """The channels one notification (its JSON) goes to."""
+    return [name for name, row in CHANNELS.items() if row.wants(body, delivery)]
