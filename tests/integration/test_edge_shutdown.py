@@ -30,7 +30,7 @@ from tests import waiting
 from tests.integration.edge_helpers import edge_config, spool_state, until, write_toml_profile
 
 pytestmark = pytest.mark.integration
-_HELD = "stations/it-edge/readings: no subscriber took it; keeping it"
+_HELD = "stations/it-edge/readings: no subscriber took it (No matching subscribers 0x10); keeping it"
 
 _PH = [int.from_bytes(w, "big") for w in (struct.pack(">f", 7.0)[:2], struct.pack(">f", 7.0)[2:])]
 
