@@ -124,7 +124,7 @@ async def test_encrypted_logger_into_influxdb_and_rf1_after_an_outage_as_backfil
                 await until(lambda: len(_stored(services)) >= 1, "a first encrypted upload stored")
             await until(lambda: len(logger.pending) >= 2, "uploads pending during the outage", 10)
             async with _server(services, tmp_path, monkeypatch, port):
-                await until(lambda: logger.resent and not logger.pending, "the backlog re-sent", 15)
+                await until(lambda: bool(logger.resent) and not logger.pending, "the backlog re-sent", 15)
                 marked = {_stamp(qn) for qn in logger.resent}
                 await until(lambda: marked <= set(_stored(services)), "the re-sent uploads stored", 15)
     finally:
@@ -209,7 +209,7 @@ async def test_key_rotation_by_1014_keeps_the_old_key_for_the_grace_period(
 ) -> None:
     new_key = bytes(range(16, 32))
     rotated = tmp_path / "rotated.keys"
-    extra = {"key_grace": 1.0, "rotated_keys": str(rotated)}
+    extra: dict[str, Any] = {"key_grace": 1.0, "rotated_keys": str(rotated)}
     async with _server(services, tmp_path, monkeypatch, **extra) as port, _client(port) as client:
         rotate = DataSegment(
             "21", "1014", qn="20261122093000010", pw="123456", mn=MN, flag=9,
