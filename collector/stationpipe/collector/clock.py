@@ -22,11 +22,21 @@ from stationpipe.kernel.wire import ReadingRow
 
 
 def ahead_lines(
-    station: str, ts: datetime, rows: list[ReadingRow], now: datetime, max_ahead: float
+    station: str,
+    ts: datetime,
+    rows: list[ReadingRow],
+    now: datetime | None,
+    max_ahead: float,
+    *,
+    backfill: bool = False,
 ) -> tuple[list[str], int]:
     """The ``readings`` lines of a message whose readings may be ahead of ``now`` (UTC): those more than
     ``max_ahead`` seconds ahead get the field ``ahead`` (seconds, float). Returns the lines and how many
-    were marked. The other lines are the same as ``stationpipe.collector.points.rows_lines`` makes."""
+    were marked. The other lines are the same as ``stationpipe.collector.points.rows_lines`` makes.
+
+    ``backfill`` (a message re-sent after an outage, ``StationMessage.backfill``) adds the field
+    ``backfill=true`` to every line; ``now`` may then be ``None`` (no clock check).
+    """
     out: list[str] = []
     marked = 0
     for r in rows:
@@ -34,7 +44,9 @@ def ahead_lines(
         fields: dict[str, FieldValue] = {"flag": r.flag}
         if r.value is not None:
             fields["value"] = float(r.value)
-        ahead = (at - now).total_seconds()
+        if backfill:
+            fields["backfill"] = True
+        ahead = 0.0 if now is None else (at - now).total_seconds()
         if ahead > max_ahead:
             fields["ahead"] = round(ahead, 3)
             marked += 1

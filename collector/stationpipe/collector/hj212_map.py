@@ -7,6 +7,8 @@
 - Factor codes the logger's mapping and the catalogue do not know are skipped and reported.
 - DataTime is China Standard Time; Readings are UTC. The message's ``seq`` is the frame's QN (a
   millisecond timestamp, so it grows with every upload of one logger), and ``device`` names the CN.
+- HJ 212-2025 ``RF=1`` (re-sent after an outage) makes a message marked ``backfill``: stored with
+  ``backfill=true`` and evaluated as backfill by the rules engine.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def to_message(segment: DataSegment, logger: Logger) -> Mapped:
     qn = segment.qn or ""
     seq = int(qn) if qn.isascii() and qn.isdigit() else int(ts.timestamp() * 1000)  # "²".isdigit()
     try:
-        message = StationMessage(logger.station, f"hj212-{segment.cn}", seq, ts, tuple(readings))
+        message = StationMessage(logger.station, f"hj212-{segment.cn}", seq, ts, tuple(readings), segment.rf)
     except ValueError as exc:  # two factor codes mapped to one parameter
         raise RejectedError(str(exc)) from None
     return Mapped(message, tuple(skipped))

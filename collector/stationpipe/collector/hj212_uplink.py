@@ -1,5 +1,6 @@
 """The HJ 212 server's one broker connection: uploads become ``stations/<id>/readings`` messages, so
-they reach the collector and the rules engine like any edge agent's. ``publish`` returns only after the
+they reach the collector and the rules engine like any edge agent's; heartbeats (HJ 212-2025 CN 9015)
+become ``stations/<id>/status`` messages saying ``online``. ``publish`` returns only after the
 PUBACK; only then does the server answer 9014, so a logger resends whatever was not safely taken."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 from stationpipe.kernel import wire
 from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.errors import BrokerUnavailableError
+from stationpipe.kernel.messages import StationStatus
 from stationpipe.kernel.mqtt import QOS, Client, MqttSettings, make_client
 from stationpipe.kernel.reading import StationMessage
 
@@ -43,7 +45,7 @@ class Uplink:
                 log.warning("HJ 212 uplink: broker unavailable (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
 
-    async def publish(self, message: StationMessage) -> None:
+    async def publish(self, message: StationMessage | StationStatus) -> None:
         """Publish at QoS 1 and wait for the PUBACK; ``BrokerUnavailableError`` within the timeout."""
         try:
             async with asyncio.timeout(self._timeout):
@@ -51,6 +53,5 @@ class Uplink:
                 assert self._client is not None
                 await self._client.publish(*wire.encode(message), qos=QOS)
         except (TimeoutError, BrokerUnavailableError) as exc:
-            raise BrokerUnavailableError(
-                f"cannot publish {message.station} seq {message.seq}: {exc!r}"
-            ) from exc
+            what = f"seq {message.seq}" if isinstance(message, StationMessage) else "status"
+            raise BrokerUnavailableError(f"cannot publish {message.station} {what}: {exc!r}") from exc

@@ -35,13 +35,13 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
     """Decode strictly and map to line protocol; ``RejectedError`` (with the reason) for anything else.
 
     With ``now`` (the collector's clock, UTC), readings more than ``max_ahead`` seconds ahead of it are
-    marked (collector/clock.py).
+    marked (collector/clock.py); so are the readings of a message re-sent after an outage (``backfill``).
     """
     try:
         if topic.endswith("/readings"):
-            station, ts, rows, latest = wire.decode_readings_rows(topic, payload)
-            if now is not None and latest > now + timedelta(seconds=max_ahead):
-                lines, ahead = ahead_lines(station, ts, rows, now, max_ahead)
+            (station, ts, rows, latest), backfill = wire.decode_readings_marked(topic, payload)
+            if backfill or (now is not None and latest > now + timedelta(seconds=max_ahead)):
+                lines, ahead = ahead_lines(station, ts, rows, now, max_ahead, backfill=backfill)
                 return Decoded("readings", station, lines, ahead)
             return Decoded("readings", station, rows_lines(station, ts, rows))
         msg = wire.decode(topic, payload)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from stationpipe.hj212.errors import CrcError, FrameError, FrameTooLargeError, LengthError
+from stationpipe.hj212.tolerance import Deviation, Deviations
 
 #: The largest data segment a 4-digit length field can describe.
 MAX_LENGTH_FIELD = 9999
@@ -95,18 +96,32 @@ class FrameSplitter:
     in time) is discarded and reported by ``FrameTooLargeError`` from ``__next__``; iterating again goes on
     with the bytes after it. The buffer never holds more than ``max_frame`` bytes plus the last chunk.
 
+    With ``lf_alone`` (a receiver's tolerance of devices that end frames with LF alone, an HJ 212-2025
+    deviation), a frame also ends at a lone LF: it is returned ending in CR LF, counted in ``lf_ended``
+    and noted in ``deviations`` (logged once per ``Deviations``). Without it (the default) only CR LF ends
+    a frame, as HJ 212-2017 prescribes.
+
     Use::
 
         for frame in splitter.feed(chunk):
             ...
     """
 
-    def __init__(self, max_frame: int = MAX_FRAME_BYTES) -> None:
+    def __init__(
+        self,
+        max_frame: int = MAX_FRAME_BYTES,
+        *,
+        lf_alone: bool = False,
+        deviations: Deviations | None = None,
+    ) -> None:
         if max_frame < OVERHEAD:
             raise ValueError(f"max_frame must be >= {OVERHEAD}")
         self.max_frame = max_frame
         self.discarded = 0
         self.oversized = 0
+        self.lf_ended = 0
+        self.lf_alone = lf_alone
+        self.deviations = deviations if deviations is not None else Deviations()
         self._buffer = bytearray()
 
     @property
@@ -132,16 +147,28 @@ class FrameSplitter:
                 self._drop(2)  # a stray "##": resynchronise on the next one
                 continue
             declared = int(self._buffer[2:6]) + OVERHEAD
-            end = self._buffer.find(b"\r\n", 6)
-            size = declared if end < 0 else end + 2
+            end, width = self._end()
+            size = declared if end < 0 else end + width
             if size > self.max_frame or (end < 0 and len(self._buffer) > self.max_frame):
-                self._drop_oversized(end)
+                self._drop_oversized(end, width)
                 raise FrameTooLargeError(f"frame over the {self.max_frame}-byte limit discarded")
             if end < 0:
                 raise StopIteration
-            frame = bytes(self._buffer[: end + 2])
-            del self._buffer[: end + 2]
-            return frame
+            frame = bytes(self._buffer[:end])
+            del self._buffer[: end + width]
+            if width == 1:
+                self.lf_ended += 1
+                self.deviations.note(Deviation.LF_LINE_END, "a frame ends with LF alone")
+            return frame + b"\r\n"
+
+    def _end(self) -> tuple[int, int]:
+        """Where the buffered frame's line end starts and its width (2: CR LF, 1: a lone LF), or (-1, 2)."""
+        if not self.lf_alone:
+            return self._buffer.find(b"\r\n", 6), 2
+        lf = self._buffer.find(b"\n", 6)
+        if lf < 0:
+            return -1, 2
+        return (lf - 1, 2) if self._buffer[lf - 1] == 0x0D else (lf, 1)
 
     def _skip_to_start(self) -> bool:
         """Drop garbage before the next ``##``; False when no ``##`` is buffered yet."""
@@ -157,11 +184,11 @@ class FrameSplitter:
         self.discarded += count
         del self._buffer[:count]
 
-    def _drop_oversized(self, end: int) -> None:
+    def _drop_oversized(self, end: int, width: int) -> None:
         """Drop the oversized frame: through its CR LF if it came, else up to the next ``##``."""
         self.oversized += 1
         if end >= 0:
-            self._drop(end + 2)
+            self._drop(end + width)
             return
         following = self._buffer.find(b"##", 2)
         self._drop(len(self._buffer) if following < 0 else following)

@@ -80,6 +80,8 @@ class StationMessage:
     """All points of one device poll of one station: what one ``stations/<id>/readings`` message carries.
 
     ``seq`` is per station, monotonic and persisted across agent restarts, so consumers can see gaps.
+    ``backfill``: the sender marks the message as re-sent after an outage (HJ 212-2025 ``RF=1``); it is
+    stored with ``backfill=true`` and evaluated as backfill whatever its age.
     """
 
     station: str
@@ -87,6 +89,7 @@ class StationMessage:
     seq: int
     ts: datetime
     readings: tuple[Reading, ...] = field(default_factory=tuple)
+    backfill: bool = False
 
     def __post_init__(self) -> None:
         require_utc(self.ts)

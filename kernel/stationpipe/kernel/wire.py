@@ -63,6 +63,7 @@ class _Readings(_Strict):
     seq: int = Field(ge=0)
     ts: AwareDatetime
     readings: dict[str, _Point]
+    backfill: bool = False  # written only when true: every other payload is as before
 
 
 class _Status(_Strict):
@@ -140,7 +141,7 @@ def _encode_readings(msg: StationMessage) -> dict[str, Any]:
         "seq": msg.seq,
         "ts": rfc3339(msg.ts),
         "readings": points,
-    }
+    } | ({"backfill": True} if msg.backfill else {})
 
 
 def _encode_status(msg: StationStatus) -> dict[str, Any]:
@@ -226,7 +227,7 @@ def _decode_readings(p: _Readings) -> StationMessage:
             readings.append(Reading(p.station, code, point["value"], point["unit"], at, point["flag"]))
         except ValueError as exc:
             raise WireError(f"readings.{code}", str(exc)) from None
-    return StationMessage(p.station, p.device, p.seq, ts, tuple(readings))
+    return StationMessage(p.station, p.device, p.seq, ts, tuple(readings), p.backfill)
 
 
 def _decode_status(p: _Status) -> StationStatus:
@@ -310,6 +311,12 @@ _row = tuple.__new__  # builds a ReadingRow without its generated __new__ (a Pyt
 def decode_readings_rows(topic: str, payload: bytes) -> ReadingRows:
     """Decode a ``stations/<id>/readings`` message as strictly as :func:`decode` does, without building
     records. ``WireError`` as :func:`decode`."""
+    return decode_readings_marked(topic, payload)[0]
+
+
+def decode_readings_marked(topic: str, payload: bytes) -> tuple[ReadingRows, bool]:
+    """:func:`decode_readings_rows` and whether the message is marked ``backfill`` (re-sent after an
+    outage)."""
     where = parse_topic(topic)
     if where.kind is not TopicKind.READINGS:
         raise WireError("topic", f"{topic!r} is not a readings topic")
@@ -329,7 +336,7 @@ def decode_readings_rows(topic: str, payload: bytes) -> ReadingRows:
             if at == ts:
                 at = None
         rows.append(_row(ReadingRow, (code, point["value"], point["flag"], at)))
-    return ReadingRows(p.station, ts, rows, latest)
+    return ReadingRows(p.station, ts, rows, latest), p.backfill
 
 
 def dead_letter(component: str, reason: str, topic: str, payload: bytes, ts: datetime) -> DeadLetter:

@@ -44,9 +44,9 @@ from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
 from stationpipe.kernel.registry import Registry, StationInfo, load_registry
-from stationpipe.kernel.wire_topics import readings_topic
+from stationpipe.kernel.wire_topics import readings_topic, status_topic
 from stationpipe.rules.durations import Duration
-from stationpipe.rules.rule_models import AnyRule, Rule
+from stationpipe.rules.rule_models import AnyRule, DeadmanRule, Rule
 
 #: Station id of the registry-wide headline figures (``derived/_province/headline``).
 AGGREGATE_STATION = "_province"
@@ -175,9 +175,18 @@ class RulesConfig(Model):
     def topics(self, registry: Registry) -> list[str]:
         """Subscription filters: one for everything, or one per owned station when partitioned."""
         group = f"{self.group}-p{self.partition.index}"
+        status = self.watches_status()
         if self.partition.count == 1:
-            return [subscription("stations/+/readings", group, shared=self.shared)]
-        return [subscription(readings_topic(s.id), group, shared=self.shared) for s in self.owned(registry)]
+            wildcard = ["stations/+/readings"] + (["stations/+/status"] if status else [])
+            return [subscription(topic, group, shared=self.shared) for topic in wildcard]
+        topics = [readings_topic] + ([status_topic] if status else [])
+        return [
+            subscription(t(s.id), group, shared=self.shared) for s in self.owned(registry) for t in topics
+        ]
+
+    def watches_status(self) -> bool:
+        """A deadman rule watches status messages (heartbeats), so they are subscribed to as well."""
+        return any(isinstance(rule, DeadmanRule) and rule.watch == "status" for rule in self.rules)
 
     def owned(self, registry: Registry) -> tuple[StationInfo, ...]:
         """The registry's stations in this engine's partition."""

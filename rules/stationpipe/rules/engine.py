@@ -25,7 +25,7 @@ from typing import Any
 from stationpipe.kernel import health, wire
 from stationpipe.kernel.backoff import Backoff, consumer_reconnect
 from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError
-from stationpipe.kernel.messages import Derived
+from stationpipe.kernel.messages import Derived, StationStatus
 from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.mqtt import QOS, Client, Message, ack, enable_manual_ack, make_client
 from stationpipe.kernel.reading import StationMessage
@@ -173,6 +173,10 @@ class Engine:
         payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
         try:
             msg = wire.decode(message.topic.value, payload)
+            if isinstance(msg, StationStatus):
+                self.evaluator.status(msg, _now())  # a heartbeat for deadman rules that watch status
+                ack(client, message)
+                return
             if not isinstance(msg, StationMessage):
                 raise RejectedError(f"not a readings message: {message.topic.value}")  # noqa: TRY301
         except (RejectedError, ValueError) as exc:

@@ -8,7 +8,11 @@ held readings, runs deadman and no-data checks, flushes coalesced backfill notif
 Backfill: a reading older than ``backfill_after`` on arrival is evaluated with its real time; the
 notifications it causes are *coalesced* per instance (the latest wins) and sent once the station's
 backfill has gone quiet for a tick, marked backfilled: an outage replay yields one message per instance,
-not a storm of "new" warnings.
+not a storm of "new" warnings. A message its sender marks ``backfill`` (HJ 212-2025 ``RF=1``) is backfill
+whatever its age: every reading at or before the latest marked time of its series is.
+
+Deadman rules watch the arrival of readings, or (``watch = "status"``) of ``online`` status messages, such
+as the HJ 212 server publishes for each heartbeat (CN 9015) of a data logger.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from stationpipe.kernel.messages import Derived
+from stationpipe.kernel.messages import AgentState, Derived, StationStatus
 from stationpipe.kernel.reading import Reading, StationMessage
 from stationpipe.kernel.registry import Registry, StationInfo
 from stationpipe.rules.config import RulesConfig
@@ -75,6 +79,8 @@ class Evaluator:
         self.dirty: set[str] = set()  # series keys evaluated since the last tick (their state is saved)
         self.dirty_round = 0  # counts the ticks that cleared ``dirty``
         self.arrival: dict[str, datetime] = {}
+        self.heard: dict[str, datetime] = {}  # the last ``online`` status per station
+        self.resent: dict[tuple[str, str], datetime] = {}  # the latest backfill-marked time per series
         self.deferred: dict[str, Notification] = {}
         self.backfilling: dict[str, datetime] = {}
         self.start = start
@@ -132,6 +138,10 @@ class Evaluator:
             self.unknown += 1
             return out
         self.arrival[msg.station] = wall
+        if msg.backfill:
+            for r in msg.readings:
+                key = (r.station, r.parameter)
+                self.resent[key] = max(self.resent.get(key, r.ts), r.ts)
         for reading, arrival in self.reorder.push(msg.readings, wall):
             self._reading(info, reading, arrival, out)
         self._water(info, out)
@@ -144,7 +154,7 @@ class Evaluator:
             out.derived.append(day)
         if self.water.update(info, r):
             self.water_changed.add(info.id)
-        backfilled = (wall - r.ts).total_seconds() > self.backfill_s
+        backfilled = (wall - r.ts).total_seconds() > self.backfill_s or self._resent(r)
         if backfilled:
             self.backfilling[info.id] = wall
         series, instances, round_ = self.series, self.instances, self.dirty_round
@@ -168,6 +178,15 @@ class Evaluator:
                 if times is None:
                     times = (r.ts.timestamp(), wall.timestamp())
                 self._apply(planned, info, outcome, times, out, backfilled=backfilled)
+
+    def _resent(self, r: Reading) -> bool:
+        marked = self.resent.get((r.station, r.parameter))
+        return marked is not None and r.ts <= marked
+
+    def status(self, msg: StationStatus, wall: datetime) -> None:
+        """Note an ``online`` status message of a known station that arrived at ``wall`` (UTC)."""
+        if msg.state is AgentState.ONLINE and msg.station in self.stations:
+            self.heard[msg.station] = wall
 
     def _apply(
         self,
@@ -246,7 +265,8 @@ class Evaluator:
             for info in self.stations.values():
                 if not rule.applies(info):
                     continue
-                outcome = silent(rule, info, self.arrival.get(info.id, self.start), wall)
+                heard = self.heard if rule.watch == "status" else self.arrival
+                outcome = silent(rule, info, heard.get(info.id, self.start), wall)
                 key = f"{info.id}/{rule.name}/{STATION}"
                 inst = self.instances.get(key)
                 if inst is None and outcome.level == 0:

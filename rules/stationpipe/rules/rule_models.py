@@ -140,10 +140,15 @@ class FlatlineRule(RuleBase):
 
 
 class DeadmanRule(RuleBase):
-    """No message from the station for ``silent_for`` (wall clock, checked every ``check_every``)."""
+    """No message from the station for ``silent_for`` (wall clock, checked every ``check_every``).
+
+    ``watch``: ``readings`` messages, or ``status`` messages saying ``online`` (an edge agent's health
+    line, or the HJ 212 server's line for each heartbeat of a data logger).
+    """
 
     kind: Literal["deadman"]
     silent_for: Duration
+    watch: Literal["readings", "status"] = "readings"
     check_every: Duration = timedelta(seconds=10)
     level: Level = 2
 

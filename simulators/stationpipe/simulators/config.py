@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stationpipe.kernel.config import ConfigPath, Model
+from stationpipe.hj212.keyring import parse_key
+from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.registry import WaterClass
 from stationpipe.simulators.scenarios import Scenario
 
@@ -81,6 +82,23 @@ class HjLogger(Model):
     hourly: bool = True
     seed: int = 0
     water_class: WaterClass = WaterClass.II
+    version: Literal["2017", "2025"] = Field(default="2017", description="the edition of HJ 212 it speaks")
+    key_env: str | None = Field(
+        default=None, description="HJ 212-2025: variable holding its SM4 key (32 hex)"
+    )
+    heartbeat: float | None = Field(default=None, gt=0, description="HJ 212-2025: seconds between 9015")
+
+    @model_validator(mode="after")
+    def _key_is_2025(self) -> HjLogger:
+        if (self.key_env or self.heartbeat) and self.version != "2025":
+            raise ValueError("key_env and heartbeat are HJ 212-2025: set version = '2025'")
+        self.key()
+        return self
+
+    def key(self) -> bytes | None:
+        """Its SM4 key from ``key_env``, or ``None``; errors never show the key."""
+        text = secret(self.key_env, None)
+        return None if text is None else parse_key(text.get_secret_value(), f"key of logger {self.name}")
 
     @field_validator("water_class", mode="before")
     @classmethod

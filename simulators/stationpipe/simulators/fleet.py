@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 
+from stationpipe.hj212 import Version
 from stationpipe.kernel.errors import FatalError
 from stationpipe.kernel.reading import utc_now
 from stationpipe.kernel.registermap import Profile, load_profile
@@ -116,6 +117,9 @@ def _logger(cfg: HjLogger) -> DataLogger:
         st=cfg.st,
         interval=cfg.interval,
         hourly=cfg.hourly,
+        version=Version.HJ212_2025 if cfg.version == "2025" else Version.HJ212_2017,
+        key=cfg.key(),
+        heartbeat=cfg.heartbeat,
     )
 
 

@@ -1,27 +1,39 @@
-"""A simulated HJ 212-2017 data logger (数采仪): connects to a platform, uploads real-time (2011) or
+"""A simulated HJ 212 data logger (数采仪): connects to a platform, uploads real-time (2011) or
 hourly (2061) data of a simulated station, and honours the replies.
 
 Every upload asks for a reply (Flag=5, A bit set). An upload stays pending until its 9014 arrives; on a
 timeout, a refusal (9011) or a lost connection it is sent again after reconnecting, oldest first, so the
 platform receives every upload at least once. The pending queue is bounded (oldest dropped, counted).
+
+With ``version = HJ212_2025`` it speaks HJ 212-2025: Flag carries version 2025 (9 for an upload), the
+data area is SM4-encrypted with ``key`` (none: plaintext), every upload still pending when a connection
+is made again after an outage is re-sent with ``RF=1``, and with ``heartbeat`` it sends a 9015 heartbeat
+(asking for the 9013 reply) on connecting and every ``heartbeat`` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from stationpipe.hj212 import (
+    CODECS,
     CST,
+    Cn,
+    Codec,
+    Codec2025,
     CpArea,
     DataSegment,
     FactorValue,
     FrameSplitter,
     Hj212Error,
-    encode,
+    KeyRing,
+    Version,
     make_qn,
 )
 from stationpipe.hj212.stream import await_reply
@@ -54,6 +66,19 @@ class DataLogger:
     refused: list[int] = field(default_factory=list)
     dropped: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    version: Version = Version.HJ212_2017
+    key: bytes | None = field(default=None, repr=False)
+    heartbeat: float | None = None
+    sessions: int = 0
+    heartbeats: int = 0
+    resent: list[str] = field(default_factory=list)
+
+    @property
+    def codec(self) -> Codec:
+        """The codec of its edition (HJ 212-2025 with its key, if it has one)."""
+        if self.version is Version.HJ212_2017:
+            return CODECS[Version.HJ212_2017]
+        return Codec2025(KeyRing({self.mn: self.key}) if self.key is not None else KeyRing())
 
     def upload(self, at: datetime, cn: str = "2011") -> DataSegment:
         """The upload for instant ``at``: Rtd (2011) or Avg/Min/Max (2061) of every parameter, flag N."""
@@ -121,14 +146,24 @@ class DataLogger:
             await asyncio.sleep(backoff.next_delay())
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.sessions += 1
+        codec = self.codec
+        if self.sessions > 1 and self.version is Version.HJ212_2025:
+            self._mark_resent()
         splitter = FrameSplitter()
+        beat = time.monotonic()  # the first heartbeat on connecting
         while True:
+            if self.heartbeat is not None and time.monotonic() >= beat:
+                writer.write(codec.encode(self._heartbeat()))
+                await writer.drain()
+                self.heartbeats += 1
+                beat = time.monotonic() + self.heartbeat
             if not self.pending:
                 self.wake.clear()
-                await self.wake.wait()
+                await self._idle(beat)
                 continue
             segment = self.pending[0]
-            writer.write(encode(segment))
+            writer.write(codec.encode(segment))
             await writer.drain()
             reply = await await_reply(reader, splitter, segment.qn, self.reply_timeout)
             if reply.cn == "9014":
@@ -137,3 +172,24 @@ class DataLogger:
                 continue
             self.refused.append(int(reply.cp.param("QnRtn") or 0))
             raise TimeoutError(f"platform refused upload {segment.qn}: {reply.cp.params}")
+
+    def _mark_resent(self) -> None:
+        """HJ 212-2025: what is still pending after an outage is re-sent data (``RF=1``)."""
+        for n, segment in enumerate(self.pending):
+            if not segment.rf:
+                self.pending[n] = replace(segment, rf=True)
+                self.resent.append(segment.qn or "")
+
+    def _heartbeat(self) -> DataSegment:
+        """A 9015 heartbeat asking for its reply (HJ 212-2025)."""
+        qn = make_qn(utc_now())
+        return DataSegment(self.st, Cn.HEARTBEAT, qn=qn, pw=self.password, mn=self.mn, flag=9, cp=CpArea())
+
+    async def _idle(self, beat: float) -> None:
+        """Wait for the next upload, or until the next heartbeat is due."""
+        if self.heartbeat is None:
+            await self.wake.wait()
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, beat - time.monotonic())):
+                await self.wake.wait()

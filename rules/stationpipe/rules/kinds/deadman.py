@@ -1,5 +1,8 @@
 """Station silent: no message for ``silent_for``, evaluated on a timer (wall clock), never on arrival.
 
+The rule watches readings messages, or with ``watch = "status"`` the ``online`` status messages (a data
+logger's heartbeats, published by the HJ 212 server).
+
 The engine records when each station's last message *arrived*; a station never heard from since the
 engine started counts from the start, so a restart does not declare the whole registry silent at once.
 """
@@ -22,10 +25,11 @@ def silent(rule: DeadmanRule, info: StationInfo, last_arrival: datetime, now: da
     if gap < rule.silent_for:
         return quiet()
     minutes = f"{gap.total_seconds() / 60:.0f}"
-    return active(
-        rule.level,
-        gap.total_seconds(),
-        rule.silent_for.total_seconds(),
-        f"站点 {info.name} 已 {minutes} 分钟无数据",
-        f"station {info.id} silent for {minutes} min",
-    )
+    if rule.watch == "status":
+        zh, en = (
+            f"站点 {info.name} 已 {minutes} 分钟无心跳",
+            f"station {info.id} no heartbeat for {minutes} min",
+        )
+    else:
+        zh, en = f"站点 {info.name} 已 {minutes} 分钟无数据", f"station {info.id} silent for {minutes} min"
+    return active(rule.level, gap.total_seconds(), rule.silent_for.total_seconds(), zh, en)
