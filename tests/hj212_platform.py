@@ -31,6 +31,7 @@ class Platform:
     errors: list[str] = field(default_factory=list)
     connections: int = 0
     _server: asyncio.Server | None = None
+    _generation: int = 0  # a connection of an earlier generation was cut: what it still reads is lost
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -41,6 +42,7 @@ class Platform:
     async def stop(self) -> None:
         """Stop listening and close every connection (what a platform outage looks like)."""
         if self._server is not None:
+            self._generation += 1
             self._server.close()
             for writer in list(self._writers):
                 writer.close()
@@ -70,8 +72,9 @@ class Platform:
         self.connections += 1
         self._writers.add(writer)
         splitter = FrameSplitter()
+        generation = self._generation
         try:
-            while data := await reader.read(4096):
+            while (data := await reader.read(4096)) and generation == self._generation:
                 for raw in splitter.feed(data):
                     reply = self._take(raw)
                     if reply is not None:
