@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -22,13 +23,17 @@ from stationpipe.hj212 import (
     CpArea,
     DataSegment,
     FactorValue,
+    FrameSplitter,
+    Hj212Error,
     KeyMissingError,
     KeyRing,
     SegmentError,
     WrongKeyError,
+    data_reply,
     decode,
     encode,
 )
+from stationpipe.hj212.stream import await_reply
 from stationpipe.kernel.config import load
 from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.reading import Flag, Reading
@@ -280,6 +285,24 @@ def test_2017_frames_are_the_kept_bytes_live_or_resent(tmp_path: Path) -> None:
     assert wire.frame(kept, resend=True) == (kept, SEGMENT.qn)
     assert decode(kept).segment.flag == 5
     assert (wire.heartbeat_interval, wire.heartbeat("1")) == (None, None)
+
+
+async def test_the_reply_reader_decodes_with_the_configured_edition_and_key() -> None:
+    codec = _platform_codec()
+    command = DataSegment(
+        "91", "1014", qn="20261207093000001", mn=MN, flag=9, cp=CpArea(params=(("X" * 20, "1"),))
+    )
+    reply = data_reply(dataclasses.replace(SEGMENT, qn="20261207093000002"))
+    stream = codec.encode(command) + codec.encode(reply)  # an encrypted command first, then the 9014
+    assert b"{0x" in stream
+    reader = asyncio.StreamReader()
+    reader.feed_data(stream)
+    got = await await_reply(reader, FrameSplitter(), "20261207093000002", 1.0, codec)
+    assert (got.cn, got.flag) == ("9014", 8)
+    reader = asyncio.StreamReader()
+    reader.feed_data(stream)
+    with pytest.raises(Hj212Error):  # HJ 212-2017 cannot read the platform's 2025 frames
+        await await_reply(reader, FrameSplitter(), "20261207093000002", 1.0)
 
 
 # -- the reporter: live, backlog, heartbeats ---------------------------------------------------------
