@@ -142,3 +142,14 @@ async def running(coro: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def hj212_outbox_depth(state_dir: Path) -> int:
+    """Records waiting in the agent's HJ 212 outbox (0 before it exists), read without disturbing it."""
+    if not (state_dir / "hj212.sqlite").exists():
+        return 0
+    db = sqlite3.connect(f"file:{state_dir / 'hj212.sqlite'}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
+    finally:
+        db.close()

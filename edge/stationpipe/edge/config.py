@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from stationpipe.edge.connection import PROTOCOLS, Connection, Link, ProtocolName, SerialLink, Transport
+from stationpipe.hj212.keyring import KeyRing, parse_key
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.geo import (
@@ -103,9 +104,12 @@ class SpoolSettings(Model):
 
 
 class Hj212Uplink(Model):
-    """Report this station's data upstream in HJ 212-2017 to a platform over TCP (as a data logger does).
+    """Report this station's data upstream in HJ 212 to a platform over TCP (as a data logger does).
 
     Every upload asks for a 9014 reply and stays in its own on-disk outbox until the reply arrives.
+    ``version = "2025"`` speaks HJ 212-2025: the data areas of uploads are SM4-encrypted with the station's
+    key (``key_env`` or ``key_file``; without one they go in plaintext, as allowed on a private network),
+    records re-sent after an outage carry ``RF=1``, and a 9015 heartbeat goes every ``heartbeat_interval``.
     """
 
     host: str
@@ -118,16 +122,79 @@ class Hj212Uplink(Model):
     minute_period: float | None = Field(default=600.0, gt=0, description="seconds per 2051 minute record")
     hourly: bool = Field(default=True, description="2061 hourly records")
     reply_timeout: float = Field(default=10.0, gt=0, description="seconds to wait for 9014")
+    version: Literal["2017", "2025"] = Field(default="2017", description="the edition of HJ 212 spoken")
+    key_env: str | None = Field(default=None, description="environment variable holding the SM4 key (2025)")
+    key_file: ConfigPath | None = Field(
+        default=None, description="file holding the SM4 key: 32 hex digits, or 'MN=HEX' lines (2025)"
+    )
+    heartbeat_interval: float = Field(
+        default=60.0, gt=0, description="seconds between 9015 heartbeats (2025)"
+    )
 
     @model_validator(mode="after")
     def _secret_readable(self) -> Hj212Uplink:
         secret(self.password_env, self.password_file)
         return self
 
+    @field_validator("key_env", "key_file", "heartbeat_interval")
+    @classmethod
+    def _only_for_2025(cls, value: object, info: ValidationInfo) -> object:
+        if info.data.get("version", "2025") != "2025":
+            raise ValueError(f'{info.field_name} is an HJ 212-2025 setting: set version = "2025"')
+        return value
+
+    @field_validator("key_env")
+    @classmethod
+    def _env_key_readable(cls, value: str | None) -> str | None:
+        if value is not None:
+            _key_from_env(value)
+        return value
+
+    @field_validator("key_file")
+    @classmethod
+    def _file_key_readable(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        if info.data.get("key_env") is not None:
+            raise ValueError("give key_env or key_file, not both")
+        if "mn" in info.data:
+            _key_from_file(value, info.data["mn"])
+        return value
+
     def password(self) -> str:
         """The PW field (empty when none is configured)."""
         pw = secret(self.password_env, self.password_file)
         return pw.get_secret_value() if pw else ""
+
+    def key(self) -> bytes | None:
+        """The station's SM4 key, read now (``None`` when none is configured); ``ValueError`` says where it
+        was looked for and what is wrong, never the key."""
+        if self.key_env is not None:
+            return _key_from_env(self.key_env)
+        if self.key_file is not None:
+            return _key_from_file(self.key_file, self.mn)
+        return None
+
+
+def _key_from_env(name: str) -> bytes:
+    value = secret(name, None)
+    assert value is not None  # secret() returns a value or raises when a name is given
+    return parse_key(value.get_secret_value(), f"environment variable {name}")
+
+
+def _key_from_file(path: Path, mn: str) -> bytes:
+    """The key of ``mn`` in a key file (``stationpipe.hj212.keyring`` format: the MN's line, else the line
+    with a key alone); ``ValueError`` naming the file and the line, never the key."""
+    try:
+        ring = KeyRing.from_file(path)
+    except OSError as exc:
+        raise ValueError(f"cannot read key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"key file {path} is not UTF-8 text") from None
+    key = ring.key_for(mn)
+    if key is None:
+        raise ValueError(f"key file {path} has no key for MN {mn} (nor a key for every MN)")
+    return key
 
 
 class Fence(Model):

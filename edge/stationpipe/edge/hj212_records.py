@@ -1,9 +1,10 @@
-"""What the edge reports upstream in HJ 212-2017 (pure): real-time uploads (2011) of each poll, and
+"""What the edge reports upstream in HJ 212 (pure): real-time uploads (2011) of each poll, and
 interval records (2051 minute, 2061 hourly) with Avg/Min/Max over the valid (N) values of each period.
 
 A period's record is made when the first reading of a later period arrives (readings come in time
 order from one agent). A parameter with no valid value in a period is reported with the most frequent
-flag of its readings and no Avg. Parameters without an HJ 212 code are not reported.
+flag of its readings and no Avg. Parameters without an HJ 212 code are not reported. The records are the
+same in both editions; the output's wire (``outputs/hj212_wire.py``) makes the 2017 or 2025 frame.
 """
 
 from __future__ import annotations

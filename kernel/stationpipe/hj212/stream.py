@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 
-from stationpipe.hj212 import DataSegment, FrameSplitter, decode
+from stationpipe.hj212 import CODECS, Codec, DataSegment, FrameSplitter, Version
 
 
 async def await_reply(
-    reader: asyncio.StreamReader, splitter: FrameSplitter, qn: str | None, within: float
+    reader: asyncio.StreamReader,
+    splitter: FrameSplitter,
+    qn: str | None,
+    within: float,
+    codec: Codec = CODECS[Version.HJ212_2017],
 ) -> DataSegment:
-    """The next frame whose QN is ``qn`` (others are skipped), within ``within`` seconds.
+    """The next frame whose QN is ``qn`` (others are skipped), within ``within`` seconds, each frame
+    decoded by ``codec`` (the edition and keys configured for the peer; HJ 212-2017 by default).
 
     Raises ``TimeoutError``, ``OSError`` when the peer closes, or ``Hj212Error`` for a broken frame.
     """
     async with asyncio.timeout(within):
         while True:
             for raw in splitter:
-                segment = decode(raw).segment
+                segment = codec.decode(raw).segment
                 if segment.qn == qn:
                     return segment
             data = await reader.read(4096)

@@ -2,7 +2,7 @@
 
 =========== ===========================================================================================
 mqtt        readings messages at QoS 1 through the on-disk spool (:mod:`.mqtt`); always on
-hj212       HJ 212-2017 records to a platform over TCP, each kept until its 9014 (:mod:`.hj212`)
+hj212       HJ 212 (2017, 2025) records to a platform over TCP, kept until its 9014 (:mod:`.hj212`)
 =========== ===========================================================================================
 
 To add an output: one file here with a class that satisfies :class:`~.base.Output` (keep what it accepts

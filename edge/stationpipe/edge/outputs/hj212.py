@@ -1,14 +1,22 @@
-"""The HJ 212 output: reports the station's data upstream in HJ 212-2017, the way a data logger (数采仪) does.
+"""The HJ 212 output: reports the station's data upstream in HJ 212, the way a data logger (数采仪) does.
 
 Every record (2011 real-time, 2051 minute, 2061 hourly) is encoded into a frame and kept in its own
 on-disk outbox (the same bounded SQLite spool as the MQTT path) until the platform's 9014 for its QN
 arrives; frames are sent one at a time, oldest first, and resent after a timeout or a lost connection.
 A refusal (9011) is logged once and the frame is kept: data is never dropped for a platform-side error.
+
+The edition (``[hj212] version``) is the wire's (:mod:`.hj212_wire`). In HJ 212-2025 a record is sent
+with ``RF=1`` when it is backlog: it was kept before the agent started, or the platform was unreachable
+between its making and its sending (everything in the outbox when the link comes back after being down);
+a record made and sent while the link stays up is live and has no RF. Heartbeats (9015) go every
+``heartbeat_interval`` while connected, each awaiting its reply like a record: a platform that no longer
+answers is reconnected to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -16,8 +24,9 @@ from collections.abc import Callable
 from stationpipe.edge.config import EdgeConfig, Hj212Uplink
 from stationpipe.edge.hj212_records import Aggregator, realtime
 from stationpipe.edge.outputs.base import Context
-from stationpipe.edge.spool import Spool, Spooled, SpoolLimits
-from stationpipe.hj212 import DataSegment, FrameSplitter, Hj212Error, decode, encode
+from stationpipe.edge.outputs.hj212_wire import Wire2025, wire_for
+from stationpipe.edge.spool import Spool, SpoolLimits
+from stationpipe.hj212 import DataSegment, FrameSplitter, Hj212Error, make_qn
 from stationpipe.hj212.stream import await_reply
 from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.reading import Reading, utc_now
@@ -44,11 +53,27 @@ class Hj212Reporter:
         self._last_qn = 0
         self._new = asyncio.Event()
         self.acked = 0
+        self.heartbeats = 0  # heartbeats answered
+        self.wire = wire_for(uplink)
+        # Records with an id up to this are backlog (sent with RF=1 in HJ 212-2025); see the module docstring.
+        self._backlog_upto = self.outbox.last_id()
+        self._down = False
+        if isinstance(self.wire, Wire2025) and not self.wire.encrypted:
+            log.warning(
+                "HJ 212-2025 uplink to %s:%d without an SM4 key: data areas go in plaintext "
+                "(encryption is required over public networks; set key_env or key_file)",
+                uplink.host,
+                uplink.port,
+            )
 
     def _unique(self, segment: DataSegment) -> DataSegment:
-        qn = max(int(segment.qn or 0), self._last_qn + 1)
-        self._last_qn = qn
-        return dataclasses.replace(segment, qn=str(qn))
+        return dataclasses.replace(segment, qn=self._next_qn(segment.qn))
+
+    def _next_qn(self, qn: str | None) -> str:
+        """``qn``, or the one after the last given when it is not later: QNs never repeat."""
+        number = max(int(qn or 0), self._last_qn + 1)
+        self._last_qn = number
+        return str(number)
 
     def accept(self, device: str, readings: list[Reading]) -> None:  # noqa: ARG002 - records are per station
         """Queue the records this poll makes (the :class:`~stationpipe.edge.outputs.base.Output` call)."""
@@ -63,7 +88,7 @@ class Hj212Reporter:
         for agg in self.aggregators:
             segments.extend(agg.add(readings, now))
         for segment in segments:
-            self.outbox.append(segment.cn, _payload(encode(self._unique(segment))))
+            self.outbox.append(segment.cn, _payload(self.wire.store(self._unique(segment))))
         if segments:
             self._new.set()
 
@@ -77,6 +102,7 @@ class Hj212Reporter:
                     asyncio.open_connection(self.uplink.host, self.uplink.port), self.uplink.reply_timeout
                 )
             except (OSError, TimeoutError) as exc:
+                self._down = True
                 if up:
                     log.warning(
                         "HJ 212 platform %s:%d unreachable (%s); keeping %d records",
@@ -90,35 +116,72 @@ class Hj212Reporter:
                 continue
             up = True
             backoff.reset()
+            self._link_up()
             try:
                 await self._session(reader, writer)
             except (OSError, TimeoutError, Hj212Error) as exc:
                 log.info("HJ 212 platform connection ended (%s); %d records waiting", exc, self.outbox.depth)
             finally:
+                self._down = True
                 writer.close()
             await asyncio.sleep(backoff.next_delay())
+
+    def _link_up(self) -> None:
+        """After an outage, everything in the outbox is backlog."""
+        if self._down:
+            self._backlog_upto = self.outbox.last_id()
+            self._down = False
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         splitter = FrameSplitter()
         refused_logged = False
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time()
         while True:
+            beat = self.wire.heartbeat_interval
+            if beat is not None and loop.time() >= next_beat:
+                await self._heartbeat(reader, writer, splitter)
+                next_beat = loop.time() + beat
+                continue
             self._new.clear()
             pending = self.outbox.oldest(1)
             if not pending:
-                await self._new.wait()
+                await self._idle(None if beat is None else next_beat - loop.time())
                 continue
             record = pending[0]
-            writer.write(record.payload)
+            frame, qn = self.wire.frame(record.payload, resend=record.id <= self._backlog_upto)
+            writer.write(frame)
             await writer.drain()
-            reply = await await_reply(reader, splitter, _qn(record), self.uplink.reply_timeout)
+            reply = await await_reply(reader, splitter, qn, self.uplink.reply_timeout, self.wire.codec)
             if reply.cn == "9014":
                 self.outbox.delete(record)
                 self.acked += 1
                 continue
             if not refused_logged:
-                log.warning("HJ 212 platform refused record %s: %s", _qn(record), dict(reply.cp.params))
+                log.warning("HJ 212 platform refused record %s: %s", qn, dict(reply.cp.params))
                 refused_logged = True
             raise TimeoutError("refused by the platform; retrying later")
+
+    async def _idle(self, within: float | None) -> None:
+        """Wait for a new record, at most ``within`` seconds (``None``: no limit)."""
+        if within is None:
+            await self._new.wait()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._new.wait(), max(within, 0.0))
+
+    async def _heartbeat(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, splitter: FrameSplitter
+    ) -> None:
+        """One 9015 and its reply (any frame with its QN); ``TimeoutError`` when none comes in time."""
+        qn = self._next_qn(make_qn(utc_now()))
+        frame = self.wire.heartbeat(qn)
+        if frame is None:
+            return
+        writer.write(frame)
+        await writer.drain()
+        await await_reply(reader, splitter, qn, self.uplink.reply_timeout, self.wire.codec)
+        self.heartbeats += 1
 
     def close(self) -> None:
         """Close the outbox."""
@@ -127,10 +190,6 @@ class Hj212Reporter:
 
 def _payload(frame: bytes) -> Callable[[int], bytes]:
     return lambda _seq: frame
-
-
-def _qn(record: Spooled) -> str | None:
-    return decode(record.payload).segment.qn
 
 
 def hj212_output(config: EdgeConfig, context: Context) -> Hj212Reporter | None:  # noqa: ARG001
