@@ -28,7 +28,7 @@ from stationpipe.collector.hj212_config import Hj212ServerConfig, Logger
 from stationpipe.collector.hj212_frames import decode_2025, header_of, peek_mn
 from stationpipe.collector.hj212_keys import KeyStore
 from stationpipe.collector.hj212_map import UPLOADS, to_message
-from stationpipe.collector.hj212_uplink import Uplink
+from stationpipe.collector.hj212_publish import ReadingsPublisher
 from stationpipe.hj212 import (
     CODECS,
     CipherError,
@@ -215,7 +215,7 @@ class _Reply(Exception):  # noqa: N818 - control flow inside Connection.handle, 
 class Hj212Server:
     """The listening server and what all connections share."""
 
-    def __init__(self, config: Hj212ServerConfig, uplink: Uplink) -> None:
+    def __init__(self, config: Hj212ServerConfig, uplink: ReadingsPublisher) -> None:
         self.config, self.uplink = config, uplink
         self.by_mn = config.by_mn()
         self.keys = KeyStore(config, self.by_mn)
@@ -277,7 +277,7 @@ class Hj212Server:
 
 async def run(config: Hj212ServerConfig, ready: asyncio.Event | None = None) -> None:
     """Serve loggers and keep the broker session, until cancelled; ``ready`` is set once listening."""
-    uplink = Uplink(config.mqtt, config.publish_timeout)
+    uplink = ReadingsPublisher(config.mqtt, config.publish_timeout)
     server = Hj212Server(config, uplink)
     listener = await asyncio.start_server(server.serve_client, config.host, config.port)
     server.port = listener.sockets[0].getsockname()[1]

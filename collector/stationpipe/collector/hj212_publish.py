@@ -18,7 +18,7 @@ from stationpipe.kernel.reading import StationMessage
 log = logging.getLogger(__name__)
 
 
-class Uplink:
+class ReadingsPublisher:
     """Keeps a broker session; ``publish`` waits (bounded) for it."""
 
     def __init__(self, settings: MqttSettings, publish_timeout: float) -> None:
