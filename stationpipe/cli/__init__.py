@@ -8,6 +8,7 @@ does, and nothing imports it.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -28,7 +29,8 @@ from stationpipe.kernel.version import package_version
 @dataclass(frozen=True, slots=True)
 class Mount:
     """One service's command line: ``module.attr`` is its ``typer.Typer``; ``name`` mounts it as a
-    group (``stationpipe rules …``), ``None`` puts its verbs at the top (``stationpipe edge``).
+    group (``stationpipe rules …``), ``None`` puts its verbs at the top (``stationpipe edge``), and then
+    ``verbs`` lists them, so that ``stationpipe edge`` imports the edge's module alone.
     ``kinds`` names the module attribute mapping config ``kind`` to its model, if it reads any."""
 
     module: str
@@ -36,12 +38,17 @@ class Mount:
     name: str | None = None
     help: str | None = None
     kinds: str | None = "KINDS"
+    verbs: tuple[str, ...] = ()
+
+    def words(self) -> tuple[str, ...]:
+        """The first words of a command line this row answers."""
+        return (self.name,) if self.name is not None else self.verbs
 
 
 MOUNTS: tuple[Mount, ...] = (
-    Mount("stationpipe.simulators.cli"),
-    Mount("stationpipe.edge.cli"),
-    Mount("stationpipe.collector.cli"),
+    Mount("stationpipe.simulators.cli", verbs=("sim",)),
+    Mount("stationpipe.edge.cli", verbs=("edge",)),
+    Mount("stationpipe.collector.cli", verbs=("collector", "hj212-server")),
     Mount("stationpipe.rules.cli", "rules_app", "rules", "The rules engine (--config FILE) and 'rules test'"),
     Mount(
         "stationpipe.rules.evaluate_cli",
@@ -104,14 +111,6 @@ def check_file(path: Path) -> BaseModel:
     return load_checked(path, kinds[kind])
 
 
-app = typer.Typer(
-    help="stationpipe: environmental monitoring stations -> MQTT -> InfluxDB, with rules.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-
-
-@app.command()
 def check(
     files: Annotated[list[Path], typer.Argument(help="configuration, registry or profile files")],
 ) -> None:
@@ -128,22 +127,46 @@ def check(
     raise typer.Exit(1 if failed else 0)
 
 
-@app.command("version")
 def show_version() -> None:
     """Print the installed version."""
     typer.echo(f"stationpipe {package_version()}")
 
 
-def mount_all(root: typer.Typer) -> None:
-    """Mount every row of :data:`MOUNTS` on ``root``."""
-    for mount in MOUNTS:
+def build(rows: tuple[Mount, ...] = MOUNTS) -> typer.Typer:
+    """The ``stationpipe`` command with ``check``, ``version`` and the verbs of ``rows``."""
+    root = typer.Typer(
+        help="stationpipe: environmental monitoring stations -> MQTT -> InfluxDB, with rules.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    root.command()(check)
+    root.command("version")(show_version)
+    for mount in rows:
         sub = getattr(importlib.import_module(mount.module), mount.attr)
         root.add_typer(sub, name=mount.name, help=mount.help)
+    return root
 
 
-mount_all(app)
+@cache
+def _whole() -> typer.Typer:
+    return build(MOUNTS)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``stationpipe.cli.app``: the whole command, every row mounted (built on first use)."""
+    if name == "app":
+        return _whole()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def rows_for(argv: list[str]) -> tuple[Mount, ...]:
+    """The rows a command line needs: the one its first word names, or all (``--help``, ``check``, a typo:
+    the answer lists every verb)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return tuple(m for m in MOUNTS if word in m.words()) or MOUNTS
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: mounts only the service the command line names (a field PC's
+    ``stationpipe edge`` imports neither the rules engine nor the collector)."""
+    build(rows_for(sys.argv[1:]))()
