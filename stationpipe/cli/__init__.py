@@ -82,7 +82,7 @@ MOUNTS: tuple[Mount, ...] = (
         "stationpipe.hj212.cli",
         "hj212_app",
         "hj212",
-        "HJ 212-2017 frames: decode stdin to JSON, or encode back.",
+        "HJ 212 frames (2017, 2025): decode stdin to JSON, or encode back.",
         kinds=None,
     ),
 )

@@ -23,7 +23,7 @@ def collector(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
 
 @app.command("hj212-server")
 def hj212_server(config: ConfigOpt, log_level: LogOpt = "INFO") -> None:
-    """Receive HJ 212-2017 uploads from data loggers (TCP) and publish them as readings."""
+    """Receive HJ 212 uploads (2017 and 2025) from data loggers (TCP) and publish them as readings."""
     from stationpipe.collector.hj212_server import run  # noqa: PLC0415
 
     raise serve("hj212-server", run(load_or_exit(config, "hj212-server", Hj212ServerConfig)), log_level)
