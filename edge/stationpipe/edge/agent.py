@@ -30,12 +30,23 @@ def build_drivers(config: EdgeConfig) -> list[Driver]:
     return [DRIVERS[line.connection.protocol](config, line) for line in config.lines()]
 
 
+def build_steps(config: EdgeConfig, drivers: list[Driver]) -> list[Step]:
+    """The configured processing steps, in the order they apply."""
+    return [step for make in STEPS if (step := make(config, drivers)) is not None]
+
+
+def process(steps: list[Step], device: str, readings: list[Reading]) -> list[Reading]:
+    """One poll's readings through every step in order."""
+    for step in steps:
+        readings = step.apply(device, readings)
+    return readings
+
+
 def chain(steps: list[Step], outputs: list[Output]) -> Emit:
     """What becomes of one poll: every step in order, then every output."""
 
     async def emit(device: str, readings: list[Reading]) -> None:
-        for step in steps:
-            readings = step.apply(device, readings)
+        readings = process(steps, device, readings)
         for output in outputs:
             output.accept(device, readings)
 
@@ -63,7 +74,7 @@ async def _run(config: EdgeConfig, metrics: EdgeMetrics) -> None:
     context = Context(metrics, health(config, pollers))
     outputs: list[Output] = []
     try:
-        steps = [step for make in STEPS if (step := make(config, drivers)) is not None]
+        steps = build_steps(config, drivers)
         outputs = [out for make in OUTPUTS if (out := make(config, context)) is not None]
         emit = chain(steps, outputs)
         log.info(

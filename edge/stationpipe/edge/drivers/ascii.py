@@ -122,6 +122,10 @@ class AsciiReader:
             readings.append(point_reading(point, math.nan if value is None else value, self.station, ts))
         return Poll(apply_status(readings, {reply.flag} - {Flag.N}))
 
+    async def read_once(self) -> Poll:
+        """A polled device: one poll."""
+        return await self.poll()
+
     def unanswered(self) -> list[Reading]:
         """Every point B, stamped now."""
         return self._failed(utc_now())

@@ -7,6 +7,12 @@ hands out one :class:`Reader` per device; the poller (:mod:`stationpipe.edge.pol
 timing, the backoff, the availability and the metrics, and asks the reader for one poll per tick. A
 *pushed* device (a GNSS receiver) reads its input in :meth:`Driver.run`; its reader then reports what came
 in. Protocol errors are translated into ``DeviceError`` subclasses inside the driver, once.
+
+``stationpipe edge --test`` (:mod:`stationpipe.edge.oneshot`) reads every device once through
+:meth:`Reader.read_once`, while the drivers' :meth:`Driver.run` go on beside it: a polled device's reader
+answers with its :meth:`Reader.poll`; a pushed device's reader first waits, within its own bound, for its
+first input. Every reader has it (a driver adopting it: ``async def read_once(self) -> Poll: return await
+self.poll()`` when it polls).
 """
 
 from __future__ import annotations
@@ -46,6 +52,11 @@ class Reader(Protocol):
 
     def unanswered(self) -> list[Reading]:
         """The readings of a poll skipped while the device is backed off: every point, ``B``."""
+
+    async def read_once(self) -> Poll:
+        """One poll for a one-shot check (``--test``), while :meth:`Driver.run` runs: a polled device's
+        :meth:`poll`; a pushed device waits for its first input within its own bound, and is not
+        ``answered`` when nothing came. Bounded in time by the device's own timeouts."""
 
 
 class Driver(Protocol):

@@ -151,6 +151,10 @@ class ModbusReader:
             flags |= status_flags(self.profile, req, regs)
         return Poll(apply_status(readings, flags), tuple(errors), answered=len(errors) != len(self.requests))
 
+    async def read_once(self) -> Poll:
+        """A polled device: one poll."""
+        return await self.poll()
+
     def unanswered(self) -> list[Reading]:
         """Every point B, stamped now."""
         ts = utc_now()
