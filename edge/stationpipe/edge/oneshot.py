@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from rich.table import Table
 from stationpipe.edge.agent import build_drivers, build_steps, process
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.drivers import Driver, Poll, Reader
+from stationpipe.edge.steps import Step
 from stationpipe.kernel.errors import DeviceTimeoutError
 from stationpipe.kernel.reading import Reading
 from stationpipe.kernel.wire import rfc3339
@@ -104,23 +105,28 @@ async def read_all(config: EdgeConfig, cap: float) -> list[Outcome]:
     """Every device of ``config`` read once (within ``cap`` seconds in all), through the steps."""
     drivers: list[Driver] = build_drivers(config)
     try:
-        readers = [reader for driver in drivers for reader in driver.readers()]
-        steps = build_steps(config, drivers)
-        background = [asyncio.create_task(driver.run()) for driver in drivers]
-        reads = [asyncio.create_task(reader.read_once()) for reader in readers]
-        try:
-            await asyncio.wait(reads, timeout=cap)
-        finally:
-            for task in (*background, *reads):
-                task.cancel()
-            await asyncio.gather(*background, *reads, return_exceptions=True)
-        for task in background:
-            if not task.cancelled() and task.exception() is not None:
-                log.error("a driver stopped: %r", task.exception())
-        polls = [_poll_of(reader, task, cap) for reader, task in zip(readers, reads, strict=True)]
+        return await read_once(drivers, build_steps(config, drivers), cap)
     finally:
         for driver in drivers:
             driver.close()
+
+
+async def read_once(drivers: Sequence[Driver], steps: list[Step], cap: float) -> list[Outcome]:
+    """Every reader of ``drivers`` read once, with the drivers running beside them, within ``cap``
+    seconds in all; then each poll through ``steps`` (after every read, so a fix read late still counts)."""
+    readers = [reader for driver in drivers for reader in driver.readers()]
+    background = [asyncio.create_task(driver.run()) for driver in drivers]
+    reads = [asyncio.create_task(reader.read_once()) for reader in readers]
+    try:
+        await asyncio.wait(reads, timeout=cap)
+    finally:
+        for task in (*background, *reads):
+            task.cancel()
+        await asyncio.gather(*background, *reads, return_exceptions=True)
+    for task in background:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a driver stopped: %r", task.exception())
+    polls = [_poll_of(reader, task, cap) for reader, task in zip(readers, reads, strict=True)]
     return [
         Outcome(
             reader.name,
