@@ -8,7 +8,8 @@ steps, prints each reading with its flag and publishes nothing: one JSON line pe
 stdout is a terminal; the devices that did not answer are named on stderr. No spool, outbox or state file
 is created, no broker is contacted, no metrics are served. It is bounded by each device's timeouts and by
 ``--test-timeout`` in all. Exit codes: 0 every device answered, 1 a device did not answer, 2 a bad
-configuration (file, key and reason on stderr), as without ``--test``. See :mod:`stationpipe.edge.oneshot`.
+configuration (file, key and reason on stderr), as without ``--test``; 130 when stopped by Ctrl-C.
+See :mod:`stationpipe.edge.oneshot`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from stationpipe.kernel.runtime import setup_logging
 app = typer.Typer()
 #: The configuration files this service reads, by their ``kind``.
 KINDS = {"edge": EdgeConfig}
+#: ``--test``'s exit code when Ctrl-C stops it (128 + SIGINT, as a shell reports it).
+INTERRUPTED = 130
 
 TestOpt = Annotated[
     bool,
@@ -63,7 +66,10 @@ def _test(cfg: EdgeConfig, cap: float, log_level: str) -> int:
     from stationpipe.edge import oneshot  # noqa: PLC0415 - as above
 
     setup_logging(log_level)
-    outcomes = asyncio.run(oneshot.read_all(cfg, cap))
+    try:
+        outcomes = asyncio.run(oneshot.read_all(cfg, cap))
+    except KeyboardInterrupt:
+        return INTERRUPTED
     if sys.stdout.isatty():
         Console(highlight=False).print(oneshot.table(outcomes))
     else:
