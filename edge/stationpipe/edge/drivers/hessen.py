@@ -20,7 +20,7 @@ from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import SerialLink, TcpLink
 from stationpipe.edge.decode import apply_status, point_reading
 from stationpipe.edge.drivers.base import Poll, Reader
-from stationpipe.edge.hessen import Channel, parse_reply, request
+from stationpipe.edge.hessen import parse_reply, request
 from stationpipe.kernel.errors import DeviceError, DeviceTimeoutError
 from stationpipe.kernel.hessen import ETX
 from stationpipe.kernel.reading import Flag, Reading, utc_now
@@ -147,9 +147,9 @@ class HessenDriver:
                 raise DeviceError(f"{self.name}: {exc}") from exc
             return data
 
-    async def read(self, address: int, response_timeout: float) -> list[Channel]:
-        """Ask analyser ``address`` for its channels; ``DeviceError`` when it does not answer properly
-        (``DeviceChecksumError`` when the reply's BCC is wrong)."""
+    async def read(self, address: int, response_timeout: float) -> bytes:
+        """Ask analyser ``address`` for its channels: the reply's bytes through its BCC; ``DeviceError``
+        when the line fails, ``DeviceTimeoutError`` when no whole reply came in time."""
         async with self._lock:
             await asyncio.sleep(max(0.0, self._quiet_until - time.monotonic()))
             self.requests += 1
@@ -157,7 +157,7 @@ class HessenDriver:
                 data = await asyncio.to_thread(self._exchange, address, response_timeout)
             finally:
                 self._quiet_until = time.monotonic() + self._gap
-        return parse_reply(data)
+        return data
 
     def _close_port(self) -> None:
         if self._port is not None:
@@ -179,13 +179,16 @@ class HessenReader:
         self.profile = device.register_map
 
     async def poll(self) -> Poll:
-        """Ask the analyser; a channel it did not report is D, a garbled or missing reply makes every
-        channel B (a garbled one answered: the analyser is not backed off)."""
+        """Ask the analyser; a channel it did not report is D. No reply (or a failed line) makes every
+        channel B and backs the analyser off; a garbled reply (bad BCC, malformed) makes every channel
+        B too, but the analyser did answer: no backoff."""
         ts = utc_now()
         try:
-            channels = await self.driver.read(self.device.connection.unit, self.device.timeout)
-        except DeviceTimeoutError as exc:
+            data = await self.driver.read(self.device.connection.unit, self.device.timeout)
+        except DeviceError as exc:
             return Poll(self._failed(ts), (exc,), answered=False)
+        try:
+            channels = parse_reply(data)
         except DeviceError as exc:
             return Poll(self._failed(ts), (exc,), answered=True)
         by_number = {c.number: c for c in channels}
