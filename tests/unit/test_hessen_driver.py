@@ -137,3 +137,7 @@ async def test_a_channel_missing_from_the_reply_is_d(tmp_path: Path) -> None:
     driver.close()
     assert [(r.parameter, r.flag, r.value is None) for r in poll.readings][1] == ("no2", Flag.D, True)
     assert driver.requests == 1
+    async with device_server(port, lambda _: GOOD):
+        once = await reader.read_once()  # what a one-shot check calls: one poll
+    driver.close()
+    assert [r.flag for r in once.readings] == [Flag.N, Flag.M, Flag.D]

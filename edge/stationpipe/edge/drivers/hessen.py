@@ -202,6 +202,10 @@ class HessenReader:
             readings.extend(apply_status([reading], {channel.flag(self.profile.channel_status)} - {Flag.N}))
         return Poll(readings)
 
+    async def read_once(self) -> Poll:
+        """One poll for a one-shot check (``stationpipe edge --test`` on main): a polled analyser's poll."""
+        return await self.poll()
+
     def unanswered(self) -> list[Reading]:
         """Every channel B, stamped now."""
         return self._failed(utc_now())
