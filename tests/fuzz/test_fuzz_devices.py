@@ -1,6 +1,7 @@
-"""Fuzzing what comes back from instruments: SPL/1 reply lines (line noise, bad checksums, odd values) and
-Modbus register words of every shipped profile. A bad line is a ``DeviceError`` (the poll flags its
-points B); any register words decode to Readings (value finite or none, flagged), never an exception."""
+"""Fuzzing what comes back from instruments: SPL/1 reply lines (line noise, bad checksums, odd values),
+Bavarian-Hessen DA replies, and Modbus register words of every shipped register profile. A bad line is a
+``DeviceError`` (the poll flags its points B); any register words decode to Readings (value finite or
+none, flagged), never an exception."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from hypothesis import strategies as st
 
 from stationpipe.edge.ascii_protocol import AsciiReply, parse_reply
 from stationpipe.edge.decode import decode_request, plan_requests, status_flags
+from stationpipe.edge.hessen import Channel
+from stationpipe.edge.hessen import parse_reply as parse_da_reply
 from stationpipe.kernel.errors import DeviceError
+from stationpipe.kernel.hessen import frame as bh_frame
 from stationpipe.kernel.reading import Flag
 from stationpipe.kernel.registermap import DataType, Order, Point, Profile, load_profile
 from stationpipe.kernel.spl import frame
@@ -24,7 +28,8 @@ pytestmark = pytest.mark.timeout(60)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ROOT = Path(__file__).resolve().parents[2]
 TS = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)
-PROFILES = [load_profile(p) for p in sorted((ROOT / "deploy/config/profiles").glob("*.toml"))]
+SHIPPED = [load_profile(p) for p in sorted((ROOT / "deploy/config/profiles").glob("*.toml"))]
+PROFILES = [p for p in SHIPPED if not p.by_channel]  # register maps (channel profiles are Bavarian-Hessen)
 #: A float64 point scaled up: the largest raw values overflow to infinity once scaled.
 SCALED = Profile(
     name="scaled",
@@ -90,3 +95,47 @@ def test_any_register_words_decode_to_flagged_readings(profile: Profile, data: s
             assert reading.value is None or math.isfinite(reading.value)
             assert reading.flag in {Flag.N, Flag.D, Flag.T}
         assert status_flags(profile, req, words) <= set(Flag)
+
+
+DA_REPLIES = (
+    bh_frame(
+        "MD03 001 +1234+01 00 00 000 000000 002 +5678-01 04 00 000 000000 003 +0000+00 00 01 000 000000 "
+    ),
+    bh_frame("MD01 097 +1234+01 00 00000 00000000 "),
+)
+
+
+def check_da_reply(data: bytes) -> None:
+    """The property for one Bavarian-Hessen reply: channels with finite values and byte-sized bytes, or
+    a ``DeviceError``."""
+    reply = attempt(lambda: parse_da_reply(data), DeviceError)
+    if isinstance(reply, DeviceError):
+        assert str(reply)
+        return
+    assert isinstance(reply, list)
+    for channel in reply:
+        assert isinstance(channel, Channel)
+        assert math.isfinite(channel.value)
+        assert 0 <= channel.status <= 0xFF
+        assert 0 <= channel.error <= 0xFF
+        assert isinstance(channel.flag(), Flag)
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_as_a_da_reply(data: bytes) -> None:
+    check_da_reply(data)
+    check_da_reply(b"\x02" + data + b"\x03")
+
+
+@FUZZ
+@given(st.sampled_from(DA_REPLIES), st.data())
+def test_noisy_da_replies(reply: bytes, data: st.DataObject) -> None:
+    check_da_reply(data.draw(st.binary(max_size=20)) + reply)
+    check_da_reply(mutate_bytes(reply, data.draw))
+
+
+@FUZZ
+@given(st.text(alphabet="0123456789+- MDABCDEF", max_size=80))
+def test_da_texts_with_a_good_bcc(text: str) -> None:
+    check_da_reply(bh_frame("MD01 " + text))

@@ -34,7 +34,9 @@ class Device(Model):
     transport: Transport | None = None
     protocol: ProtocolName | None = None
     link: Link | None = None
-    unit: int | None = Field(default=None, ge=0, le=255, description="Modbus unit (slave) id; 1 if not given")
+    unit: int | None = Field(
+        default=None, ge=0, le=999, description="Modbus unit (0-255) or Bavarian-Hessen id (0-999); default 1"
+    )
     gap: float | None = Field(
         default=None, ge=0, description="seconds of silence between requests on the line (protocol's default)"
     )
@@ -44,6 +46,14 @@ class Device(Model):
     one_request_per_point: bool = Field(
         default=False, description="escape hatch for devices that refuse spans"
     )
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_fits_protocol(cls, unit: int | None, info: ValidationInfo) -> int | None:
+        protocol = info.data.get("protocol")
+        if unit is not None and unit > 255 and protocol != "hessen":
+            raise ValueError(f"a {protocol or 'Modbus'} unit id is 0-255 (ids up to 999 are Bavarian-Hessen)")
+        return unit
 
     @field_validator("link")
     @classmethod
@@ -313,6 +323,13 @@ class EdgeConfig(Model):
         """Load every device's profile now, so a bad register map stops start-up (and ``check``)."""
         for i, dev in enumerate(self.devices):
             try:
-                _ = dev.register_map
+                profile = dev.register_map
             except ConfigError as exc:
                 raise ConfigError(str(path), f"devices[{i}].profile", str(exc)) from None
+            if profile.by_channel != (dev.connection.protocol == "hessen"):
+                reason = (
+                    "a hessen device needs a profile whose points name channels"
+                    if dev.connection.protocol == "hessen"
+                    else f"a {dev.connection.protocol} device needs register points, not channels"
+                )
+                raise ConfigError(str(path), f"devices[{i}].profile", reason)

@@ -1,9 +1,9 @@
 """How a device is reached: a *protocol* spoken over a *link*, in either of two spellings.
 
 A link is the physical connection (a TCP client connection, a local serial port; later an inbound DTU
-connection); a protocol is what is spoken over it (Modbus TCP, Modbus RTU, SPL/1 ASCII). They combine
-freely where it makes sense (:data:`PROTOCOLS`): Modbus RTU over a serial port or over TCP (a serial
-device server) is one protocol on two links. A device says::
+connection); a protocol is what is spoken over it (Modbus TCP, Modbus RTU, SPL/1 ASCII, Bavarian-Hessen).
+They combine freely where it makes sense (:data:`PROTOCOLS`): Modbus RTU over a serial port or over TCP
+(a serial device server) is one protocol on two links. A device says::
 
     protocol = "modbus_rtu"
     link = {type = "tcp", host = "192.0.2.10", port = 4001}     # or {type = "serial", port = "/dev/ttyUSB0"}
@@ -31,8 +31,9 @@ PROTOCOLS: dict[str, dict[str, float]] = {
     "modbus_tcp": {"tcp": 0.0},
     "modbus_rtu": {"tcp": 0.01, "serial": 0.02},
     "ascii": {"serial": 0.02},
+    "hessen": {"serial": 0.05, "tcp": 0.05},
 }
-ProtocolName = Literal["modbus_tcp", "modbus_rtu", "ascii"]
+ProtocolName = Literal["modbus_tcp", "modbus_rtu", "ascii", "hessen"]
 
 
 class TcpLink(Model):

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from stationpipe.edge.drivers.base import Reader
 from stationpipe.edge.metrics import EdgeMetrics
 from stationpipe.kernel.backoff import Backoff
-from stationpipe.kernel.errors import DeviceError, DeviceExceptionError
+from stationpipe.kernel.errors import DeviceChecksumError, DeviceError, DeviceExceptionError
 from stationpipe.kernel.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,11 @@ class Poller:
         return poll.readings
 
     def _count_error(self, exc: DeviceError) -> None:
-        kind = "exception" if isinstance(exc, DeviceExceptionError) else "no_answer"
+        kind = "no_answer"
+        if isinstance(exc, DeviceExceptionError):
+            kind = "exception"
+        elif isinstance(exc, DeviceChecksumError):
+            kind = "checksum"
         self.metrics.errors.labels(self.name, kind).inc()
 
     def _set_available(self, *, available: bool, why: str) -> None:

@@ -9,7 +9,8 @@ Every failure is classified by what happens next, so callers catch a category, n
     ├── TransientError        retry with stationpipe.kernel.backoff
     │   ├── DeviceError         an instrument did not answer or answered with an exception
     │   │   ├── DeviceTimeoutError
-    │   │   └── DeviceExceptionError   (Modbus exception code)
+    │   │   ├── DeviceExceptionError   (Modbus exception code)
+    │   │   └── DeviceChecksumError    an answer arrived with a wrong checksum (line noise)
     │   ├── BrokerUnavailableError   the MQTT broker cannot be reached or dropped the connection
     │   ├── UndeliveredError         the broker took a message but did not deliver it (PUBACK reason)
     │   └── StoreUnavailableError    the database cannot be reached or answered 5xx / 429 / 503
@@ -68,6 +69,10 @@ class DeviceError(TransientError):
 
 class DeviceTimeoutError(DeviceError):
     """The instrument did not answer in time."""
+
+
+class DeviceChecksumError(DeviceError):
+    """An answer arrived but its checksum (a Bavarian-Hessen BCC, ...) does not match: line noise."""
 
 
 class DeviceExceptionError(DeviceError):

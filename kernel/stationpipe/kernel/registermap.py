@@ -2,7 +2,9 @@
 and the pure word/byte-order codec both sides use.
 
 A profile file (``kind = "profile"``) describes one instrument model: its points (parameter, register
-type, address, data type, word/byte order, scale and offset, unit, range) and its status bits.
+type, address, data type, word/byte order, scale and offset, unit, range) and its status bits. A point
+of an analyser read over Bavarian-Hessen names its ``channel`` (the component number in the DA reply)
+instead of a register address; a profile's points either all name a channel or none does.
 """
 
 from __future__ import annotations
@@ -103,6 +105,18 @@ class Point(Model):
     unit: str
     sentinels: tuple[float, ...] = Field(default=(), description="raw values that mean 'no value'")
     range: tuple[float, float] | None = Field(default=None, description="measuring range; above -> flag T")
+    channel: int | None = Field(
+        default=None, ge=0, le=999, description="Bavarian-Hessen component number (then no address)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _channel_or_address(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("channel") is not None:
+            if "address" in data:
+                raise ValueError("a point names a channel or a register address, not both")
+            return {**data, "address": data["channel"]}  # never read from registers
+        return data
 
     @field_validator("parameter")
     @classmethod
@@ -147,6 +161,33 @@ class Profile(Model):
     address_base: Literal[0, 1] = Field(default=0, description="1 when addresses are manual numbers (PDU+1)")
     points: tuple[Point, ...] = Field(min_length=1)
     status: tuple[StatusBit, ...] = ()
+    channel_status: dict[int, Flag] | None = Field(
+        default=None,
+        description="Bavarian-Hessen status byte: bit (0-7) -> flag it raises; default: the Serinus bit map",
+    )
+
+    @field_validator("channel_status")
+    @classmethod
+    def _bits(cls, bits: dict[int, Flag] | None) -> dict[int, Flag] | None:
+        if bits is not None and any(not 0 <= bit <= 7 for bit in bits):
+            raise ValueError(f"status byte bits are 0-7: {sorted(bits)}")
+        return bits
+
+    @model_validator(mode="after")
+    def _channels_consistent(self) -> Profile:
+        channels = [p.channel for p in self.points if p.channel is not None]
+        if channels and (len(channels) != len(self.points) or self.status):
+            raise ValueError("a channel profile gives every point a channel, and no register status bits")
+        if self.channel_status is not None and not channels:
+            raise ValueError("channel_status belongs to a channel (Bavarian-Hessen) profile")
+        if len(set(channels)) != len(channels):
+            raise ValueError(f"channels must be unique: {channels}")
+        return self
+
+    @property
+    def by_channel(self) -> bool:
+        """Whether the points are Bavarian-Hessen channels rather than registers."""
+        return self.points[0].channel is not None
 
     def pdu_address(self, address: int) -> int:
         """Address on the wire for an address as written in this profile."""

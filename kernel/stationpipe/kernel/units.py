@@ -12,8 +12,8 @@ from stationpipe.kernel.catalogue import parameter as catalogue_row
 
 #: Molar volume at the reference state (298.15 K, 1013.25 hPa), L/mol: R*T/p.
 MOLAR_VOLUME = 8.314462618 * 298.15 / 101.325
-#: Molar masses of the gases measured as mixing ratios, g/mol.
-MOLAR_MASS = {"so2": 64.064, "no2": 46.0055, "co": 28.0101, "o3": 47.9982}
+#: Molar masses of the gases measured as mixing ratios, g/mol; NOx is reckoned as NO2 (GB 3095-2012).
+MOLAR_MASS = {"so2": 64.064, "no2": 46.0055, "co": 28.0101, "o3": 47.9982, "no": 30.0061, "nox": 46.0055}
 _MASS_FACTOR = {"ug/m3": 1.0, "mg/m3": 1000.0}  # to ug/m3
 _MIXING_FACTOR = {"ppb": 1.0, "ppm": 1000.0}  # to ppb
 

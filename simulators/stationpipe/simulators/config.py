@@ -4,7 +4,8 @@ Transports of a device:
 
 - ``tcp``      Modbus TCP on ``host:port`` (several unit ids per port);
 - ``rtu-tcp``  Modbus RTU frames over TCP on ``host:port`` (a serial-to-Ethernet converter);
-- ``serial``   on the serial line ``line`` (a ``[[lines]]`` entry: a pty speaking ``rtu`` or ``ascii``).
+- ``serial``   on the serial line ``line`` (a ``[[lines]]`` entry: a pty speaking ``rtu``, ``ascii`` or
+               ``hessen``, Bavarian-Hessen air analysers whose profile points name channels).
 """
 
 from __future__ import annotations
@@ -55,9 +56,19 @@ class SerialLine(Model):
     """A serial line on a pseudo-terminal; ``link`` is an optional symlink to the pty path."""
 
     name: str = Field(pattern=_NAME)
-    protocol: Literal["rtu", "ascii"] = "rtu"
+    protocol: Literal["rtu", "ascii", "hessen"] = "rtu"
     baudrate: int = Field(default=9600, gt=0)
     link: ConfigPath | None = None
+    bcc_errors: float = Field(
+        default=0.0, ge=0, le=1, description="hessen: the fraction of replies sent with a garbled BCC"
+    )
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _bcc_is_hessen(self) -> SerialLine:
+        if self.bcc_errors and self.protocol != "hessen":
+            raise ValueError("bcc_errors belongs to a hessen line")
+        return self
 
 
 class Control(Model):

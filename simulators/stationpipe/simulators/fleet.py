@@ -1,9 +1,9 @@
 """``stationpipe sim``: serve every configured simulated instrument until cancelled.
 
 One task per endpoint, all in one ``TaskGroup``: a Modbus TCP (or RTU-over-TCP) server per
-``host:port``, a pty line per ``[[lines]]`` entry (pymodbus RTU server behind a byte bridge, or the
-ASCII sensor protocol), and the HTTP control channel. The path a client opens for each serial line
-is logged, and published as the line's ``link`` symlink when one is configured.
+``host:port``, a pty line per ``[[lines]]`` entry (pymodbus RTU server behind a byte bridge, the
+ASCII sensor protocol, or Bavarian-Hessen analysers), and the HTTP control channel. The path a client
+opens for each serial line is logged, and published as the line's ``link`` symlink when one is configured.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from stationpipe.simulators.board import Board
 from stationpipe.simulators.config import HjLogger, SerialLine, SimConfig
 from stationpipe.simulators.control import serve as serve_control
 from stationpipe.simulators.gnss_sensor import serve_gnss
+from stationpipe.simulators.hessen import HessenLine
 from stationpipe.simulators.hj212_logger import DataLogger
 from stationpipe.simulators.instrument import Instrument
 from stationpipe.simulators.modbus_server import Journal, serial_server, tcp_server
@@ -89,11 +90,16 @@ async def _serve_rtu_line(line: SerialLine, insts: list[Instrument], journal: Jo
 
 
 async def _serve_ascii_line(line: SerialLine, insts: list[Instrument]) -> None:
-    sensor = AsciiLine(insts)
+    sensor: AsciiLine | HessenLine
+    if line.protocol == "hessen":
+        sensor = HessenLine(insts, line.baudrate, line.bcc_errors, line.seed)
+    else:
+        sensor = AsciiLine(insts)
     publish_link(sensor.path, line.link)
     log.info(
-        "serial line %s (ascii, units %s): open %s%s",
+        "serial line %s (%s, units %s): open %s%s",
         line.name,
+        line.protocol,
         [i.unit for i in insts],
         sensor.path,
         f" (link {line.link})" if line.link else "",

@@ -5,6 +5,8 @@ device configures (:data:`stationpipe.edge.connection.PROTOCOLS`).
 modbus_tcp   Modbus TCP (MBAP) over a TCP link                    (:mod:`.modbus`)
 modbus_rtu   Modbus RTU over a serial port, or over TCP (a serial device server)  (:mod:`.modbus`)
 ascii        SPL/1 plain-ASCII sensors over a serial port          (:mod:`.ascii`)
+hessen       Bavarian-Hessen air analysers over a serial port, or over TCP (a serial device server)
+             (:mod:`.hessen`)
 nmea         a GNSS receiver (NMEA 0183) over a serial port; pushed, never polled  (:mod:`.gnss`)
 ============ ======================================================================================
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 from stationpipe.edge.drivers.ascii import AsciiDriver
 from stationpipe.edge.drivers.base import Driver, Factory, Poll, Reader
 from stationpipe.edge.drivers.gnss import GnssDriver
+from stationpipe.edge.drivers.hessen import HessenDriver
 from stationpipe.edge.drivers.modbus import ModbusDriver
 
 __all__ = ["DRIVERS", "Driver", "Poll", "Reader"]
@@ -30,5 +33,6 @@ DRIVERS: dict[str, Factory] = {
     "modbus_tcp": ModbusDriver,
     "modbus_rtu": ModbusDriver,
     "ascii": AsciiDriver,
+    "hessen": HessenDriver,
     "nmea": GnssDriver,
 }
