@@ -120,9 +120,14 @@ class Run:
         return lines
 
     def _check(self) -> None:
-        dead = [name for name, proc in self.pipe.procs.items() if proc.poll() is not None]
+        dead = {name: proc.returncode for name, proc in self.pipe.procs.items() if proc.poll() is not None}
+        if dead and all(code == 0 for code in dead.values()):
+            # a service exits 0 only when signalled: the Ctrl-C that reached the whole process group, whose
+            # KeyboardInterrupt here may come a moment after the children (which stop within milliseconds)
+            raise KeyboardInterrupt
         if dead:
-            console.print(f"[red]process exited: {dead}[/]\n{self.pipe.log(dead[0])[-2000:]}")
+            first = next(name for name, code in dead.items() if code != 0)
+            console.print(f"[red]process exited: {dead}[/]\n{self.pipe.log(first)[-2000:]}")
             raise typer.Exit(1)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
