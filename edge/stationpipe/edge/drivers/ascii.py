@@ -1,5 +1,5 @@
-"""Plain-ASCII serial sensors (SPL/1, :mod:`stationpipe.edge.ascii_protocol`) on a serial port, through
-pyserial in a worker thread.
+"""Plain-ASCII serial sensors (SPL/1, :mod:`stationpipe.edge.ascii_protocol`) on a serial port: a
+:class:`~stationpipe.edge.drivers.stream.StreamLine` shared by the sensors on it.
 
 All sensors on one port share it; requests are serialised with a gap of silence, each inside a timeout.
 One request reads all of a sensor's points, already in the profile's units.
@@ -7,37 +7,37 @@ One request reads all of a sensor's points, already in the profile's units.
 
 from __future__ import annotations
 
-import asyncio
 import math
-import threading
-import time
 from datetime import datetime
-
-import serial
 
 from stationpipe.edge.ascii_protocol import AsciiReply, parse_reply, request
 from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import SerialLink
 from stationpipe.edge.decode import apply_status, failed_request, plan_requests, point_reading
 from stationpipe.edge.drivers.base import Poll, Reader
-from stationpipe.kernel.errors import DeviceError, DeviceTimeoutError
+from stationpipe.edge.drivers.stream import StreamLine
+from stationpipe.kernel.errors import DeviceError
 from stationpipe.kernel.reading import Flag, Reading, utc_now
 
 
+def _complete(data: bytes) -> bool:
+    """An SPL/1 reply is one line."""
+    return b"\n" in data
+
+
 class AsciiDriver:
-    """One serial port with SPL/1 sensors; ``read`` is safe to call from many pollers at once."""
+    """One serial port with SPL/1 sensors (:class:`~stationpipe.edge.drivers.stream.StreamLine`)."""
 
     def __init__(self, config: EdgeConfig, line: Line) -> None:
         assert isinstance(line.connection.link, SerialLink)  # PROTOCOLS: ascii runs over serial only
         self.station, self.devices = config.station, line.devices
         self.name = line.connection.line
-        self._link = line.connection.link
-        self._gap = line.connection.gap
-        self._port: serial.Serial | None = None
-        self._lock = asyncio.Lock()
-        self._io = threading.Lock()
-        self._quiet_until = 0.0
-        self.requests = 0
+        self._line = StreamLine(self.name, line.connection.link, line.connection.gap)
+
+    @property
+    def requests(self) -> int:
+        """Requests sent on the port."""
+        return self._line.requests
 
     def readers(self) -> list[Reader]:
         """One reader per sensor on the port."""
@@ -46,57 +46,14 @@ class AsciiDriver:
     async def run(self) -> None:
         """Nothing to do unasked: an SPL/1 sensor speaks when polled."""
 
-    def _open(self) -> serial.Serial:
-        if self._port is None:
-            try:
-                self._port = serial.Serial(
-                    self._link.port,
-                    self._link.baudrate,
-                    bytesize=self._link.bytesize,
-                    parity=self._link.parity,
-                    stopbits=self._link.stopbits,
-                    timeout=0.05,
-                )
-            except (serial.SerialException, OSError) as exc:
-                raise DeviceError(f"{self.name}: cannot open: {exc}") from exc
-        return self._port
-
-    def _exchange(self, unit: int, deadline: float) -> bytes:
-        with self._io:
-            port = self._open()
-            try:
-                port.reset_input_buffer()
-                port.write(request(unit))
-                line = b""
-                while not line.endswith(b"\n"):
-                    if time.monotonic() > deadline:
-                        raise DeviceTimeoutError(f"{self.name} sensor {unit}: no answer")
-                    line += port.readline()
-            except (serial.SerialException, OSError) as exc:
-                self._close_port()
-                raise DeviceError(f"{self.name}: {exc}") from exc
-            return line
-
     async def read(self, unit: int, response_timeout: float) -> AsciiReply:
         """Ask sensor ``unit`` for its values; ``DeviceError`` when it does not answer properly."""
-        async with self._lock:
-            await asyncio.sleep(max(0.0, self._quiet_until - time.monotonic()))
-            self.requests += 1
-            try:
-                line = await asyncio.to_thread(self._exchange, unit, time.monotonic() + response_timeout)
-            finally:
-                self._quiet_until = time.monotonic() + self._gap
-        return parse_reply(line, unit)
-
-    def _close_port(self) -> None:
-        if self._port is not None:
-            self._port.close()
-            self._port = None
+        data = await self._line.exchange(request(unit), _complete, response_timeout, f"sensor {unit}")
+        return parse_reply(data[: data.index(b"\n") + 1], unit)
 
     def close(self) -> None:
         """Close the port."""
-        with self._io:
-            self._close_port()
+        self._line.close()
 
 
 class AsciiReader:

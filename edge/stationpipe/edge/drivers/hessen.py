@@ -1,94 +1,22 @@
 """Bavarian-Hessen air analysers (:mod:`stationpipe.edge.hessen`) on a serial port, or over TCP through a
-serial device server, through blocking I/O in a worker thread (as the SPL/1 driver).
+serial device server: a :class:`~stationpipe.edge.drivers.stream.StreamLine` shared by the analysers on it.
 
-All analysers on one line share it; requests are serialised with a gap of silence, each inside a timeout.
 One DA request reads every channel of an analyser; the profile maps channel numbers to parameters.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from datetime import datetime
-from typing import Protocol
-
-import serial
 
 from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import SerialLink, TcpLink
 from stationpipe.edge.decode import apply_status, point_reading
 from stationpipe.edge.drivers.base import Poll, Reader
+from stationpipe.edge.drivers.stream import StreamLine
 from stationpipe.edge.hessen import parse_reply, request
-from stationpipe.kernel.errors import DeviceError, DeviceTimeoutError
+from stationpipe.kernel.errors import DeviceError
 from stationpipe.kernel.hessen import ETX
 from stationpipe.kernel.reading import Flag, Reading, utc_now
-
-_TICK = 0.05  # seconds one blocking read waits at most
-_MAX_REPLY = 4096
-
-
-class _Port(Protocol):
-    def send(self, data: bytes) -> None: ...
-    def receive(self) -> bytes: ...
-    def drain(self) -> None: ...
-    def close(self) -> None: ...
-
-
-class _SerialPort:
-    def __init__(self, link: SerialLink) -> None:
-        self._port = serial.Serial(
-            link.port,
-            link.baudrate,
-            bytesize=link.bytesize,
-            parity=link.parity,
-            stopbits=link.stopbits,
-            timeout=_TICK,
-        )
-
-    def send(self, data: bytes) -> None:
-        self._port.write(data)
-
-    def receive(self) -> bytes:
-        return bytes(self._port.read(max(1, self._port.in_waiting)))
-
-    def drain(self) -> None:
-        self._port.reset_input_buffer()
-
-    def close(self) -> None:
-        self._port.close()
-
-
-class _TcpPort:
-    def __init__(self, link: TcpLink, timeout: float) -> None:
-        self._sock = socket.create_connection((link.host, link.port), timeout=timeout)
-        self._sock.settimeout(_TICK)
-
-    def send(self, data: bytes) -> None:
-        self._sock.sendall(data)
-
-    def receive(self) -> bytes:
-        try:
-            data = self._sock.recv(_MAX_REPLY)
-        except TimeoutError:
-            return b""
-        if not data:
-            raise ConnectionError("the serial device server closed the connection")
-        return data
-
-    def drain(self) -> None:
-        self._sock.setblocking(False)  # noqa: FBT003 - the socket API
-        try:
-            while self._sock.recv(_MAX_REPLY):
-                pass
-        except BlockingIOError:
-            pass
-        finally:
-            self._sock.settimeout(_TICK)
-
-    def close(self) -> None:
-        self._sock.close()
 
 
 def _complete(data: bytes) -> bool:
@@ -98,19 +26,20 @@ def _complete(data: bytes) -> bool:
 
 
 class HessenDriver:
-    """One line of Bavarian-Hessen analysers; ``read`` is safe to call from many pollers at once."""
+    """One line of Bavarian-Hessen analysers (:class:`~stationpipe.edge.drivers.stream.StreamLine`)."""
 
     def __init__(self, config: EdgeConfig, line: Line) -> None:
         self.station, self.devices = config.station, line.devices
         self.name = line.connection.line
-        self._link = line.connection.link
-        self._gap = line.connection.gap
-        self._port: _Port | None = None
-        self._lock = asyncio.Lock()
-        self._io = threading.Lock()
-        self._quiet_until = 0.0
-        self.requests = 0
+        link = line.connection.link
+        assert isinstance(link, SerialLink | TcpLink)  # PROTOCOLS: hessen runs over serial and tcp
+        self._line = StreamLine(self.name, link, line.connection.gap)
         self.checksum_errors = 0
+
+    @property
+    def requests(self) -> int:
+        """DA requests sent on the line."""
+        return self._line.requests
 
     def readers(self) -> list[Reader]:
         """One reader per analyser on the line."""
@@ -119,55 +48,15 @@ class HessenDriver:
     async def run(self) -> None:
         """Nothing to do unasked: an analyser speaks when asked for data."""
 
-    def _open(self, timeout: float) -> _Port:
-        if self._port is None:
-            try:
-                if isinstance(self._link, TcpLink):
-                    self._port = _TcpPort(self._link, timeout)
-                else:
-                    self._port = _SerialPort(self._link)
-            except (serial.SerialException, OSError) as exc:
-                raise DeviceError(f"{self.name}: cannot open: {exc}") from exc
-        return self._port
-
-    def _exchange(self, address: int, timeout: float) -> bytes:
-        with self._io:
-            deadline = time.monotonic() + timeout
-            port = self._open(timeout)
-            try:
-                port.drain()
-                port.send(request(address))
-                data = b""
-                while not _complete(data):
-                    if time.monotonic() > deadline or len(data) > _MAX_REPLY:
-                        raise DeviceTimeoutError(f"{self.name} analyser {address:03d}: no answer")
-                    data += port.receive()
-            except (serial.SerialException, OSError) as exc:
-                self._close_port()
-                raise DeviceError(f"{self.name}: {exc}") from exc
-            return data
-
     async def read(self, address: int, response_timeout: float) -> bytes:
         """Ask analyser ``address`` for its channels: the reply's bytes through its BCC; ``DeviceError``
         when the line fails, ``DeviceTimeoutError`` when no whole reply came in time."""
-        async with self._lock:
-            await asyncio.sleep(max(0.0, self._quiet_until - time.monotonic()))
-            self.requests += 1
-            try:
-                data = await asyncio.to_thread(self._exchange, address, response_timeout)
-            finally:
-                self._quiet_until = time.monotonic() + self._gap
-        return data
-
-    def _close_port(self) -> None:
-        if self._port is not None:
-            self._port.close()
-            self._port = None
+        who = f"analyser {address:03d}"
+        return await self._line.exchange(request(address), _complete, response_timeout, who)
 
     def close(self) -> None:
         """Close the port or the connection."""
-        with self._io:
-            self._close_port()
+        self._line.close()
 
 
 class HessenReader:
