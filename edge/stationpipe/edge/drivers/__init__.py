@@ -14,7 +14,8 @@ To add a protocol: one file here with a class that satisfies :class:`~.base.Driv
 library's errors into ``DeviceError`` once, inside it), one row in :data:`DRIVERS`, and its name with
 the links it runs over in ``PROTOCOLS`` (stationpipe/edge/connection.py), so configurations may name it.
 Its readers also give :meth:`~.base.Reader.read_once`, what ``stationpipe edge --test`` calls (a polled
-device: ``return await self.poll()``; a pushed one waits, bounded, for its first input).
+device's reader derives from :class:`~.base.PolledReader`, which makes it one poll; a pushed one waits,
+bounded, for its first input).
 The poller, the steps and the outputs stay as they are.
 """
 

@@ -14,7 +14,7 @@ from stationpipe.edge.ascii_protocol import AsciiReply, parse_reply, request
 from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import SerialLink
 from stationpipe.edge.decode import apply_status, failed_request, plan_requests, point_reading
-from stationpipe.edge.drivers.base import Poll, Reader
+from stationpipe.edge.drivers.base import Poll, PolledReader, Reader
 from stationpipe.edge.drivers.stream import StreamLine
 from stationpipe.kernel.errors import DeviceError
 from stationpipe.kernel.reading import Flag, Reading, utc_now
@@ -56,13 +56,12 @@ class AsciiDriver:
         self._line.close()
 
 
-class AsciiReader:
+class AsciiReader(PolledReader):
     """One SPL/1 sensor: one request for all its points."""
 
     def __init__(self, driver: AsciiDriver, device: Device) -> None:
-        self.driver, self.device, self.station = driver, device, driver.station
-        self.name, self.interval = device.name, device.interval
-        self.profile = device.register_map
+        super().__init__(driver.station, device)
+        self.driver = driver
         one = device.one_request_per_point
         self.requests = plan_requests(self.profile, device.max_gap, one_per_point=one)
 
@@ -79,9 +78,6 @@ class AsciiReader:
             readings.append(point_reading(point, math.nan if value is None else value, self.station, ts))
         return Poll(apply_status(readings, {reply.flag} - {Flag.N}))
 
-    async def read_once(self) -> Poll:
-        """A polled device: one poll."""
-        return await self.poll()
 
     def unanswered(self) -> list[Reading]:
         """Every point B, stamped now."""

@@ -11,17 +11,18 @@ in. Protocol errors are translated into ``DeviceError`` subclasses inside the dr
 ``stationpipe edge --test`` (:mod:`stationpipe.edge.oneshot`) reads every device once through
 :meth:`Reader.read_once`, while the drivers' :meth:`Driver.run` go on beside it: a polled device's reader
 answers with its :meth:`Reader.poll`; a pushed device's reader first waits, within its own bound, for its
-first input. Every reader has it (a driver adopting it: ``async def read_once(self) -> Poll: return await
-self.poll()`` when it polls).
+first input. A polled device's reader derives from :class:`PolledReader`, which gives it that and the
+device's identity.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from stationpipe.edge.config import EdgeConfig, Line
+from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.kernel.errors import DeviceError
 from stationpipe.kernel.reading import Reading
 
@@ -57,6 +58,25 @@ class Reader(Protocol):
         """One poll for a one-shot check (``--test``), while :meth:`Driver.run` runs: a polled device's
         :meth:`poll`; a pushed device waits for its first input within its own bound, and is not
         ``answered`` when nothing came. Bounded in time by the device's own timeouts."""
+
+
+class PolledReader(ABC):
+    """What every polled device's reader shares: the device, its station, name, interval and profile, and
+    ``read_once`` as one :meth:`poll`. A driver's reader derives from it and adds ``poll`` and
+    ``unanswered``; a pushed device (GNSS) implements :class:`Reader` itself."""
+
+    def __init__(self, station: str, device: Device) -> None:
+        self.device, self.station = device, station
+        self.name, self.interval = device.name, device.interval
+        self.profile = device.register_map
+
+    @abstractmethod
+    async def poll(self) -> Poll:
+        """Read the device once (see :meth:`Reader.poll`)."""
+
+    async def read_once(self) -> Poll:
+        """A polled device: one poll."""
+        return await self.poll()
 
 
 class Driver(Protocol):

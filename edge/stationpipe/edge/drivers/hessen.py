@@ -11,7 +11,7 @@ from datetime import datetime
 from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import SerialLink, TcpLink
 from stationpipe.edge.decode import apply_status, point_reading
-from stationpipe.edge.drivers.base import Poll, Reader
+from stationpipe.edge.drivers.base import Poll, PolledReader, Reader
 from stationpipe.edge.drivers.stream import StreamLine
 from stationpipe.edge.hessen import parse_reply, request
 from stationpipe.kernel.errors import DeviceError
@@ -59,13 +59,12 @@ class HessenDriver:
         self._line.close()
 
 
-class HessenReader:
+class HessenReader(PolledReader):
     """One analyser: one DA request for all its channels, each flagged by its own status and error."""
 
     def __init__(self, driver: HessenDriver, device: Device) -> None:
-        self.driver, self.device, self.station = driver, device, driver.station
-        self.name, self.interval = device.name, device.interval
-        self.profile = device.register_map
+        super().__init__(driver.station, device)
+        self.driver = driver
 
     async def poll(self) -> Poll:
         """Ask the analyser; a channel it did not report is D. No reply (or a failed line) makes every
@@ -91,9 +90,6 @@ class HessenReader:
             readings.extend(apply_status([reading], {channel.flag(self.profile.channel_status)} - {Flag.N}))
         return Poll(readings)
 
-    async def read_once(self) -> Poll:
-        """One poll for a one-shot check (``stationpipe edge --test`` on main): a polled analyser's poll."""
-        return await self.poll()
 
     def unanswered(self) -> list[Reading]:
         """Every channel B, stamped now."""

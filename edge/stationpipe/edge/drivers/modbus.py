@@ -18,7 +18,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import Connection, TcpLink
 from stationpipe.edge.decode import apply_status, decode_request, failed_request, plan_requests, status_flags
-from stationpipe.edge.drivers.base import Poll, Reader
+from stationpipe.edge.drivers.base import Poll, PolledReader, Reader
 from stationpipe.kernel.errors import DeviceError, DeviceExceptionError, DeviceTimeoutError
 from stationpipe.kernel.reading import Flag, Reading, utc_now
 from stationpipe.kernel.registermap import RegisterType
@@ -123,13 +123,12 @@ class ModbusDriver:
         self._client.close()
 
 
-class ModbusReader:
+class ModbusReader(PolledReader):
     """One unit id on a Modbus line: its coalesced requests, decoded into flagged readings."""
 
     def __init__(self, driver: ModbusDriver, device: Device) -> None:
-        self.driver, self.device, self.station = driver, device, driver.station
-        self.name, self.interval = device.name, device.interval
-        self.profile = device.register_map
+        super().__init__(driver.station, device)
+        self.driver = driver
         one = device.one_request_per_point
         self.requests = plan_requests(self.profile, device.max_gap, one_per_point=one)
 
@@ -151,9 +150,6 @@ class ModbusReader:
             flags |= status_flags(self.profile, req, regs)
         return Poll(apply_status(readings, flags), tuple(errors), answered=len(errors) != len(self.requests))
 
-    async def read_once(self) -> Poll:
-        """A polled device: one poll."""
-        return await self.poll()
 
     def unanswered(self) -> list[Reading]:
         """Every point B, stamped now."""
