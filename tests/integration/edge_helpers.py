@@ -117,6 +117,15 @@ def spool_state(state_dir: Path) -> tuple[int, int]:
     return depth, next_seq
 
 
+def spooled_seqs(state_dir: Path) -> set[int]:
+    """The seqs of the messages waiting in the agent's spool, read without disturbing it."""
+    db = sqlite3.connect(f"file:{state_dir / 'spool.sqlite'}?mode=ro", uri=True)
+    try:
+        return {int(row[0]) for row in db.execute("SELECT seq FROM messages")}
+    finally:
+        db.close()
+
+
 async def until(check: Any, within: float, what: str, period: float = 0.05) -> None:
     """Poll a condition of something we cannot subscribe to (a file, a process) with a deadline."""
     await waiting.until(check, what, within, period=period)
