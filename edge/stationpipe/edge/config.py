@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from stationpipe.edge.connection import PROTOCOLS, Connection, Link, ProtocolName, SerialLink, Transport
+from stationpipe.edge.hj212_analyser import Hj212Analyser
 from stationpipe.hj212.keyring import KeyRing, parse_key
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
@@ -27,10 +28,12 @@ from stationpipe.kernel.registry import load_registry
 
 class Device(Model):
     """One instrument polled on its own interval grid; reached by ``protocol`` over ``link`` (with ``unit``
-    and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`)."""
+    and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`).
+    An HJ 212 analyser (``protocol = "hj212"``) has no profile: its ``hj212`` table maps factor codes."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
-    profile: ConfigPath
+    profile: ConfigPath | None = Field(default=None, description="register map (every protocol but hj212)")
+    hj212: Hj212Analyser | None = Field(default=None, description='protocol = "hj212": MN, edition, factors')
     transport: Transport | None = None
     protocol: ProtocolName | None = None
     link: Link | None = None
@@ -74,7 +77,19 @@ class Device(Model):
             raise ValueError(f"give either transport, or protocol and link (not both: {', '.join(given)})")
         if self.transport is None and (self.protocol is None or self.link is None):
             raise ValueError("give protocol and link (or a transport table)")
+        hj212 = self.protocol == "hj212"
+        if self.hj212 is not None and not hj212:
+            raise ValueError('the hj212 table belongs to a protocol = "hj212" device')
+        if hj212 and self.profile is not None:
+            raise ValueError("an hj212 device maps factor codes in its hj212 table, it has no profile")
+        if not hj212 and self.profile is None:
+            raise ValueError("give profile (the device's register map)")
         return self
+
+    @property
+    def analyser(self) -> Hj212Analyser:
+        """The ``hj212`` table of an HJ 212 analyser (its defaults when not given)."""
+        return self.hj212 if self.hj212 is not None else Hj212Analyser()
 
     @cached_property
     def connection(self) -> Connection:
@@ -89,6 +104,8 @@ class Device(Model):
     @cached_property
     def register_map(self) -> Profile:
         """The device's profile, loaded once (validated at start-up by ``stationpipe check``/the agent)."""
+        if self.profile is None:
+            raise ConfigError(self.name, "profile", "an hj212 device has no profile")
         return load_profile(self.profile)
 
 
@@ -322,6 +339,8 @@ class EdgeConfig(Model):
     def verify(self, path: Path) -> None:
         """Load every device's profile now, so a bad register map stops start-up (and ``check``)."""
         for i, dev in enumerate(self.devices):
+            if dev.connection.protocol == "hj212":
+                continue  # factor codes, not a profile: checked with the hj212 table
             try:
                 profile = dev.register_map
             except ConfigError as exc:

@@ -1,7 +1,8 @@
 """How a device is reached: a *protocol* spoken over a *link*, in either of two spellings.
 
 A link is the physical connection (a TCP client connection, a local serial port; later an inbound DTU
-connection); a protocol is what is spoken over it (Modbus TCP, Modbus RTU, SPL/1 ASCII, Bavarian-Hessen).
+connection); a protocol is what is spoken over it (Modbus TCP, Modbus RTU, SPL/1 ASCII, Bavarian-Hessen,
+HJ 212 from analysers).
 They combine freely where it makes sense (:data:`PROTOCOLS`): Modbus RTU over a serial port or over TCP
 (a serial device server) is one protocol on two links. A device says::
 
@@ -32,8 +33,9 @@ PROTOCOLS: dict[str, dict[str, float]] = {
     "modbus_rtu": {"tcp": 0.01, "serial": 0.02},
     "ascii": {"serial": 0.02},
     "hessen": {"serial": 0.05, "tcp": 0.05},
+    "hj212": {"serial": 0.0, "tcp": 0.0},
 }
-ProtocolName = Literal["modbus_tcp", "modbus_rtu", "ascii", "hessen"]
+ProtocolName = Literal["modbus_tcp", "modbus_rtu", "ascii", "hessen", "hj212"]
 
 
 class TcpLink(Model):

@@ -6,6 +6,8 @@ Transports of a device:
 - ``rtu-tcp``  Modbus RTU frames over TCP on ``host:port`` (a serial-to-Ethernet converter);
 - ``serial``   on the serial line ``line`` (a ``[[lines]]`` entry: a pty speaking ``rtu``, ``ascii`` or
                ``hessen``, Bavarian-Hessen air analysers whose profile points name channels).
+
+``[[analysers]]`` are HJ 212 analysers pushing real-time frames on a pty or a TCP port of their own.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from stationpipe.hj212.keyring import parse_key
+from stationpipe.kernel.catalogue import CATALOGUE
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.registry import WaterClass
+from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.scenarios import Scenario
 
 _NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
@@ -117,6 +121,68 @@ class HjLogger(Model):
         return WaterClass.parse(value) if isinstance(value, str | int) else value
 
 
+class HjAnalyserSim(Model):
+    """An analyser speaking HJ 212 to its data logger (simulators/hj212_analyser.py) on its own pty (``link``)
+    or as a TCP server on ``port`` (a serial device server): CN 2011 real-time data every ``interval`` s
+    (``mode = "push"``) or in answer to a CN 2011 request (``mode = "request"``), at the line's baud rate.
+    ``noise_every``, ``bad_crc_every`` and ``split_every`` (every n-th frame; 0: never) put line noise
+    before a frame, send it with a wrong CRC, or write it in two parts with a pause between them.
+    Scenarios act on it by ``name``: flags become its data flags, ``silent`` keeps it quiet."""
+
+    name: str = Field(pattern=_NAME)
+    mn: str = Field(min_length=1, max_length=64)
+    password: str = Field(default="123456", description="the PW it sends (a simulator's, not a secret)")
+    st: str = Field(default="21", pattern=r"^[0-9]{2}$")
+    parameters: tuple[str, ...] = Field(default=("codmn",), min_length=1, description="catalogue codes")
+    version: Literal["2017", "2025"] = "2017"
+    key_env: str | None = Field(
+        default=None, description="HJ 212-2025: variable holding its SM4 key (32 hex)"
+    )
+    mode: Literal["push", "request"] = "push"
+    ack: bool = Field(default=True, description="its uploads ask for the logger's 9014 reply (Flag A bit)")
+    interval: float = Field(default=10.0, gt=0, description="push: seconds between real-time frames")
+    link: ConfigPath | None = Field(default=None, description="symlink to its pty")
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535, description="serve TCP here instead of a pty")
+    baudrate: int = Field(default=9600, gt=0)
+    noise_every: int = Field(default=0, ge=0)
+    bad_crc_every: int = Field(default=0, ge=0)
+    split_every: int = Field(default=0, ge=0)
+    seed: int = 0
+    water_class: WaterClass = WaterClass.II
+    air_level: float = Field(default=1.0, gt=0, le=10)
+
+    @field_validator("water_class", mode="before")
+    @classmethod
+    def _parse_class(cls, value: object) -> object:
+        return WaterClass.parse(value) if isinstance(value, str | int) else value
+
+    @field_validator("parameters")
+    @classmethod
+    def _coded(cls, parameters: tuple[str, ...]) -> tuple[str, ...]:
+        for code in parameters:
+            row = CATALOGUE.get(code)
+            if row is None or row.hj212 is None:
+                raise ValueError(f"{code!r} is not a catalogue parameter with an HJ 212 code")
+            if code not in StationModel.typical(WaterClass.II).behaviours:
+                raise ValueError(f"{code!r} is not simulated by the station model")
+        return parameters
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HjAnalyserSim:
+        if self.key_env and self.version != "2025":
+            raise ValueError("key_env is HJ 212-2025: set version = '2025'")
+        if self.port is not None and self.link is not None:
+            raise ValueError("give link (a pty) or port (TCP), not both")
+        self.key()
+        return self
+
+    def key(self) -> bytes | None:
+        """Its SM4 key from ``key_env``, or ``None``; errors never show the key."""
+        text = secret(self.key_env, None)
+        return None if text is None else parse_key(text.get_secret_value(), f"key of analyser {self.name}")
+
+
 class GnssSim(Model):
     """A GNSS receiver (simulators/gnss_sensor.py) on its own pty: NMEA GGA + RMC every ``period`` seconds at
     (``lat``, ``lon``) with ``jitter`` metres of noise; ``drift`` scenarios on ``gnss_lat``/``gnss_lon``
@@ -143,11 +209,12 @@ class SimConfig(Model):
     loggers: tuple[HjLogger, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
     gnss: tuple[GnssSim, ...] = ()
+    analysers: tuple[HjAnalyserSim, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> SimConfig:
-        if not self.devices and not self.loggers and not self.gnss:
-            raise ValueError("nothing to simulate: give [[devices]], [[loggers]] or [[gnss]]")
+        if not self.devices and not self.loggers and not self.gnss and not self.analysers:
+            raise ValueError("nothing to simulate: give [[devices]], [[loggers]], [[gnss]] or [[analysers]]")
         _unique("device names", [d.name for d in self.devices])
         _unique("line names", [ln.name for ln in self.lines])
         _unique("scenario names", [s.name for s in self.scenarios])
@@ -160,8 +227,13 @@ class SimConfig(Model):
         for d in self.devices:
             if framing.setdefault(_where(d), d.transport) != d.transport:
                 raise ValueError(f"{_where(d)} is served as both {framing[_where(d)]} and {d.transport}")
-        names = {d.name for d in self.devices} | {g.name for g in self.gnss}
-        _unique("device and gnss names", [*(d.name for d in self.devices), *(g.name for g in self.gnss)])
+        named = [
+            *(d.name for d in self.devices),
+            *(g.name for g in self.gnss),
+            *(a.name for a in self.analysers),
+        ]
+        names = set(named)
+        _unique("device, gnss and analyser names", named)
         for s in self.scenarios:
             if unknown := set(s.devices) - names:
                 raise ValueError(f"scenario {s.name!r}: unknown devices {sorted(unknown)}")

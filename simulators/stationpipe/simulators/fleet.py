@@ -2,7 +2,8 @@
 
 One task per endpoint, all in one ``TaskGroup``: a Modbus TCP (or RTU-over-TCP) server per
 ``host:port``, a pty line per ``[[lines]]`` entry (pymodbus RTU server behind a byte bridge, the
-ASCII sensor protocol, or Bavarian-Hessen analysers), and the HTTP control channel. The path a client
+ASCII sensor protocol, or Bavarian-Hessen analysers), an HJ 212 analyser per ``[[analysers]]`` entry, and
+the HTTP control channel. The path a client
 opens for each serial line is logged, and published as the line's ``link`` symlink when one is configured.
 """
 
@@ -23,6 +24,7 @@ from stationpipe.simulators.config import HjLogger, SerialLine, SimConfig
 from stationpipe.simulators.control import serve as serve_control
 from stationpipe.simulators.gnss_sensor import serve_gnss
 from stationpipe.simulators.hessen import HessenLine
+from stationpipe.simulators.hj212_analyser import Analyser, serve_analyser
 from stationpipe.simulators.hj212_logger import DataLogger
 from stationpipe.simulators.instrument import Instrument
 from stationpipe.simulators.modbus_server import Journal, serial_server, tcp_server
@@ -146,8 +148,6 @@ async def run(config: SimConfig, journal: Journal | None = None) -> None:
             tg.create_task(serve_control(board, config.control.host, config.control.port))
         for (host, port, rtu), group in endpoints.items():
             tg.create_task(_serve_tcp(host, port, group, journal, rtu=rtu))
-        for lg in config.loggers:
-            tg.create_task(_logger(lg).run())
         for line in config.lines:
             if not on_line[line.name]:
                 continue
@@ -155,5 +155,14 @@ async def run(config: SimConfig, journal: Journal | None = None) -> None:
                 tg.create_task(_serve_rtu_line(line, on_line[line.name], journal))
             else:
                 tg.create_task(_serve_ascii_line(line, on_line[line.name]))
-        for receiver in config.gnss:
-            tg.create_task(serve_gnss(receiver, board))
+        _start_talkers(tg, config, board)
+
+
+def _start_talkers(tg: asyncio.TaskGroup, config: SimConfig, board: Board) -> None:
+    """The simulated devices that speak by themselves: data loggers, GNSS receivers, HJ 212 analysers."""
+    for lg in config.loggers:
+        tg.create_task(_logger(lg).run())
+    for receiver in config.gnss:
+        tg.create_task(serve_gnss(receiver, board))
+    for analyser in config.analysers:
+        tg.create_task(serve_analyser(Analyser(analyser, board)))

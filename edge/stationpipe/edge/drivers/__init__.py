@@ -8,6 +8,8 @@ ascii        SPL/1 plain-ASCII sensors over a serial port          (:mod:`.ascii
 hessen       Bavarian-Hessen air analysers over a serial port, or over TCP (a serial device server)
              (:mod:`.hessen`)
 nmea         a GNSS receiver (NMEA 0183) over a serial port; pushed, never polled  (:mod:`.gnss`)
+hj212        HJ 212-2017/-2025 analysers over a serial port or TCP; they push CN 2011 frames (or send
+             them when asked), the edge is their data logger  (:mod:`.hj212`)
 ============ ======================================================================================
 
 To add a protocol: one file here with a class that satisfies :class:`~.base.Driver` (translate the
@@ -25,6 +27,7 @@ from stationpipe.edge.drivers.ascii import AsciiDriver
 from stationpipe.edge.drivers.base import Driver, Factory, Poll, Reader
 from stationpipe.edge.drivers.gnss import GnssDriver
 from stationpipe.edge.drivers.hessen import HessenDriver
+from stationpipe.edge.drivers.hj212 import Hj212Driver
 from stationpipe.edge.drivers.modbus import ModbusDriver
 
 __all__ = ["DRIVERS", "Driver", "Poll", "Reader"]
@@ -36,4 +39,5 @@ DRIVERS: dict[str, Factory] = {
     "ascii": AsciiDriver,
     "hessen": HessenDriver,
     "nmea": GnssDriver,
+    "hj212": Hj212Driver,
 }
