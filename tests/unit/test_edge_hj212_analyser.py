@@ -198,7 +198,8 @@ def test_an_encrypted_2025_upload_is_read_with_the_analysers_key(monkeypatch: py
 def test_the_simulated_analyser_garbles_splits_and_adds_noise_on_schedule() -> None:
     cfg = HjAnalyserSim(name="a", mn=MN, parameters=("codmn",), bad_crc_every=2, split_every=3, noise_every=1)
     sim = Analyser(cfg, Board.of(()))
-    splitter, crc_ok = FrameSplitter(), []
+    splitter = FrameSplitter()
+    crc_ok: list[bool] = []
     for _ in range(6):
         chunks = sim.chunks(sim.codec.encode(sim.realtime(AT, NORMAL)), NORMAL)
         assert len(chunks) == (2 if sim.sent % 3 == 0 else 1)
