@@ -154,8 +154,6 @@ class Hj212Driver:
                 raise DeviceError(f"link lost: {exc}") from exc
 
     async def _serve(self) -> None:
-        for reader in self._readers:
-            reader.connected()
         while True:
             while not self._outbox.empty():
                 await asyncio.to_thread(self._io_call, self._outbox.get_nowait())
@@ -261,9 +259,6 @@ class AnalyserReader:
         self.uploads = 0
         self._errors: list[DeviceError] = []
         self._asked_at: float | None = None
-
-    def connected(self) -> None:
-        """The link is (re)opened."""
 
     def fail(self, error: DeviceError) -> None:
         """A frame of this analyser could not be read: reported (and counted) with the next poll."""
