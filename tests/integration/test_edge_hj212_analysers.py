@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from stationpipe.edge.agent import run
+from stationpipe.edge.drivers.hj212 import Hj212Driver
 from stationpipe.hj212 import QnRtn
 from stationpipe.simulators.board import Board
 from stationpipe.simulators.config import HjAnalyserSim
@@ -212,3 +213,47 @@ async def test_edge_test_mode_reads_each_analyser_once_and_exits_1_for_a_silent_
     assert (by_device["quiet"]["flag"], by_device["quiet"]["value"]) == ("B", None)
     assert "device quiet did not answer" in err
     assert not (tmp_path / "state").exists()
+
+
+async def test_an_analyser_that_drops_its_connection_is_b_until_the_edge_reconnects(
+    services: Services, tmp_path: Path
+) -> None:
+    port = free_port()
+    cfg = HjAnalyserSim.model_validate(
+        {"name": "tp", "mn": MN["tp"], "parameters": ["tp"], "port": port, "interval": 0.3}
+    )
+    device = _device("tp", {"type": "tcp", "host": "127.0.0.1", "port": port}, expect=["w21011"], max_age=1.0)
+    edge = edge_config(tmp_path, services.mosquitto.port, [device])
+    probe = Probe(services.mosquitto.port, client_id="probe-hj212-drop")
+
+    def flags() -> list[str]:
+        return [_readings(m)["tp"]["flag"] for m in probe.of("tp")]
+
+    async with probe, running(run(edge)):
+        async with _serving([Analyser(cfg, Board.of(()))]):
+            await until(lambda: "N" in flags(), 20, "a first reading")
+        down = len(flags())
+        await until(lambda: "B" in flags()[down:], 20, "B while the analyser is gone")
+        async with _serving([Analyser(cfg, Board.of(()))]):
+            back = len(flags())
+            await until(lambda: "N" in flags()[back:], 30, "N again after the edge reconnected")
+
+
+async def test_a_link_that_stays_silent_is_reopened(tmp_path: Path) -> None:
+    """A serial device server that restarted leaves a half-open connection: no byte ever comes again."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    device = _device("tp", {"type": "tcp", "host": "127.0.0.1", "port": port}, max_age=0.3)
+    config = edge_config(tmp_path, free_port(), [device])
+    driver = Hj212Driver(config, config.lines()[0])
+    assert driver.idle == pytest.approx(0.9)
+    async with server, running(driver.run()):
+        await until(lambda: len(accepted) >= 2, 15, "a second connection after the silence")
+    driver.close()
+    for writer in accepted:
+        writer.close()

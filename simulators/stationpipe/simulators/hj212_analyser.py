@@ -225,8 +225,12 @@ async def _serve_tcp(analyser: Analyser) -> None:
     assert cfg.port is not None
     server = await asyncio.start_server(client, cfg.host, cfg.port)
     log.info("HJ 212 analyser %s (MN %s, %s) on %s:%d", cfg.name, cfg.mn, cfg.mode, cfg.host, cfg.port)
-    async with server:
-        await analyser.speak(write)
+    try:
+        async with server:
+            await analyser.speak(write)
+    finally:
+        for writer in writers:
+            writer.close()  # switched off: its connections end too
 
 
 async def serve_analyser(analyser: Analyser) -> None:

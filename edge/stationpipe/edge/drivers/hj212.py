@@ -5,7 +5,8 @@ is their data logger.
 :meth:`Hj212Driver.run` keeps the link open (reopening it with backoff) and cuts its byte stream into
 frames as the collector's HJ 212 server does (``FrameSplitter``: frames split across reads reassembled,
 several in one read, line noise between them skipped and counted, oversized ones discarded, a frame
-ending in LF alone taken and counted). Each frame goes to the device whose ``mn`` it names (else to the
+ending in LF alone taken and counted); a link silent for three times the longest ``max_age`` is reopened.
+Each frame goes to the device whose ``mn`` it names (else to the
 device that takes any MN) and is decoded in that device's edition (HJ 212-2025 with its SM4 key). The
 logger answers where the standard says it does: 9014 to an upload whose Flag asks for a reply, 9013 to
 such a 9015 heartbeat, 9011 QnRtn 9 to a frame with a bad CRC and QnRtn 4 to an unknown MN (as the
@@ -64,6 +65,7 @@ from stationpipe.kernel.reading import Reading, utc_now
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0  # seconds to open a TCP connection to a serial device server
+IDLE_FACTOR = 3  # the link is reopened after this many times the longest max_age without a byte
 
 
 class Hj212Driver:
@@ -79,6 +81,9 @@ class Hj212Driver:
         self._readers = [AnalyserReader(self, device) for device in line.devices]
         self._by_mn = {r.mn: r for r in self._readers if r.mn is not None}
         self._any = next((r for r in self._readers if r.mn is None), None)
+        #: Seconds of silence after which the link is reopened (a serial device server that restarted
+        #: leaves a half-open connection; an adapter that was replugged needs its port opened again).
+        self.idle = IDLE_FACTOR * max(r.max_age for r in self._readers)
         self._parts: dict[tuple[str | None, str | None], dict[int, DataSegment]] = defaultdict(dict)
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._port: Port | None = None
@@ -154,10 +159,16 @@ class Hj212Driver:
                 raise DeviceError(f"link lost: {exc}") from exc
 
     async def _serve(self) -> None:
+        heard = time.monotonic()
         while True:
             while not self._outbox.empty():
                 await asyncio.to_thread(self._io_call, self._outbox.get_nowait())
             data = await asyncio.to_thread(self._io_call, None)
+            now = time.monotonic()
+            if data:
+                heard = now
+            elif now - heard > self.idle:
+                raise DeviceError(f"nothing received for {self.idle:g} s: reopening the link")
             for raw in self._cut(data):
                 reply = self.handle(raw)
                 if reply is not None:
