@@ -150,13 +150,17 @@ class Analyser:
             self._asked.put_nowait(segment)
 
     async def send(self, write: Callable[[bytes], None], segment: DataSegment, effects: Effects) -> None:
-        """Write one frame at the line's pace (split frames with a pause between their parts)."""
+        """Write one data frame at the line's pace, with its faults (split frames pause between parts)."""
         await asyncio.sleep(effects.delay)
         for n, chunk in enumerate(self.chunks(self.codec.encode(segment), effects)):
             if n:
                 await asyncio.sleep(SPLIT_PAUSE)
-            await asyncio.sleep(len(chunk) * 10 / self.cfg.baudrate)
-            write(chunk)
+            await self._line(write, chunk)
+
+    async def _line(self, write: Callable[[bytes], None], data: bytes) -> None:
+        """Write ``data`` once the line has carried it (10 bits a byte at the baud rate)."""
+        await asyncio.sleep(len(data) * 10 / self.cfg.baudrate)
+        write(data)
 
     async def push(self, write: Callable[[bytes], None]) -> None:
         """Push mode: a real-time frame every ``interval`` (jittered) while not silent."""
@@ -175,9 +179,8 @@ class Analyser:
             effects = self.effects(at)
             if effects.silent:
                 continue
-            if request.needs_reply:
-                await self.send(write, qn_rtn(request, QnRtn.READY), Effects())
-                self.sent -= 1  # replies do not count as data frames for the fault schedule
+            if request.needs_reply:  # a reply, not a data frame: no faults scheduled on it
+                await self._line(write, self.codec.encode(qn_rtn(request, QnRtn.READY)))
             await self.send(write, self.realtime(at, effects, request.qn), effects)
 
     async def speak(self, write: Callable[[bytes], None]) -> None:
@@ -229,7 +232,7 @@ async def _serve_tcp(analyser: Analyser) -> None:
         async with server:
             await analyser.speak(write)
     finally:
-        for writer in writers:
+        for writer in list(writers):
             writer.close()  # switched off: its connections end too
 
 
