@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from stationpipe.cli import app
 from stationpipe.edge.config import EdgeConfig
-from stationpipe.edge.drivers.hj212 import AnalyserReader, Hj212Driver
+from stationpipe.edge.drivers.hj212 import MAX_SPLIT_PENDING, AnalyserReader, Hj212Driver
 from stationpipe.hj212 import (
     CODECS,
     Codec2025,
@@ -219,3 +219,20 @@ def test_check_accepts_the_hj212_examples() -> None:
     files = [ROOT / "deploy/config/edge.hj212.example.toml", ROOT / "deploy/config/sim.hj212.example.toml"]
     result = CliRunner().invoke(app, ["check", *map(str, files)])
     assert result.exit_code == 0, result.output
+
+
+def test_split_uploads_that_never_complete_are_bounded_and_counted() -> None:
+    driver, _ = _driver()
+    for n in range(MAX_SPLIT_PENDING + 3):
+        first = DataSegment(
+            st="21",
+            cn="2011",
+            qn=f"2026050116000{n:04d}",
+            mn=MN,
+            flag=6,
+            pnum=2,
+            pno=1,
+            cp=CpArea(data_time=AT),
+        )
+        driver.handle(encode(first))
+    assert driver.rejected == 3  # the three oldest dropped, each noted

@@ -65,6 +65,7 @@ from stationpipe.kernel.reading import Reading, utc_now
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0  # seconds to open a TCP connection to a serial device server
+MAX_SPLIT_PENDING = 16  # split uploads waiting for their other packets, at most
 IDLE_FACTOR = 3  # the link is reopened after this many times the longest max_age without a byte
 
 
@@ -90,7 +91,7 @@ class Hj212Driver:
         self._io = threading.Lock()
         self._logged: set[str] = set()
         self.connected = asyncio.Event()
-        self.frames = self.rejected = self.replies = 0
+        self.frames = self.rejected = self.replies = self.link_errors = 0
 
     def readers(self) -> list[Reader]:
         """One reader per analyser on the link."""
@@ -99,6 +100,9 @@ class Hj212Driver:
     def note(self, reason: str) -> None:
         """Count a frame that was refused or not read, and log each reason once."""
         self.rejected += 1
+        self._log_once(reason)
+
+    def _log_once(self, reason: str) -> None:
         if reason not in self._logged:
             self._logged.add(reason)
             log.warning("HJ 212 %s: %s", self.name, reason)
@@ -125,7 +129,8 @@ class Hj212Driver:
                 backoff.reset()
                 await self._serve()
             except DeviceError as exc:
-                self.note(str(exc))
+                self.link_errors += 1
+                self._log_once(str(exc))
             finally:
                 self.connected.clear()
                 self.close()
@@ -235,6 +240,10 @@ class Hj212Driver:
         """The upload, once every packet of a split one came (then reassembled)."""
         if not segment.is_split:
             return segment
+        if (segment.mn, segment.qn) not in self._parts and len(self._parts) >= MAX_SPLIT_PENDING:
+            oldest = next(iter(self._parts))
+            del self._parts[oldest]
+            self.note(f"split upload QN {oldest[1]} never completed, dropped")
         parts = self._parts[(segment.mn, segment.qn)]
         parts[segment.pno or 0] = segment
         if len(parts) < (segment.pnum or 0):
