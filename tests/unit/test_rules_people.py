@@ -246,6 +246,12 @@ async def test_wecom_markdown_fits_4096_bytes_and_mentions(tmp_path: Path, secre
             "secrets are never written in the config",
         ),
         ("dingtalk", {"secret_env": "DT_SECRET"}, "access_token_env or access_token_file"),
+        (
+            "sms",
+            {**SMS, "headers": {"Authorization": "Bearer x"}},
+            "headers.Authorization looks like a secret",
+        ),
+        ("sms", {**SMS, "body": {**SMS["body"], "apiKey": "abc"}}, "body.apiKey looks like a secret"),
         ("dingtalk", {**DINGTALK, "secret_env": "NOT_SET_ANYWHERE"}, "NOT_SET_ANYWHERE is not set"),
         ("sms", {**SMS, "routes": [{"name": "x"}]}, "recipients must be phone numbers"),
     ],

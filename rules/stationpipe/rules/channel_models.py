@@ -25,6 +25,7 @@ _INLINE = ("secret", "password", "token", "key", "access_token", "api_key")
 _ROUTE = r"^[A-Za-z0-9_\-]{1,64}$"
 PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+_SECRETISH = re.compile(r"secret|passw|token|api_?key|access_?key|authorization", re.IGNORECASE)
 ChangeName = Literal["pending", "firing", "escalated", "deescalated", "cancelled", "resolved"]
 
 
@@ -338,6 +339,13 @@ class SmsSettings(PeopleSettings):
         texts = [*self.query.values(), *self.headers.values(), *self.body.values()]
         if not any("${phone}" in t for t in texts) or not any("${message}" in t for t in texts):
             raise ValueError("the template (query, headers or body) must hold ${phone} and ${message}")
+        for part, table in (("query", self.query), ("headers", self.headers), ("body", self.body)):
+            for name, text in table.items():
+                if _SECRETISH.search(name) and "${secret:" not in text:
+                    raise ValueError(
+                        f"{part}.{name} looks like a secret written in the config; "
+                        f'put it in secrets (env or file) and write "${{secret:NAME}}"'
+                    )
         for text in texts:
             for name in re.findall(r"\$\{secret:([^}]*)\}", text):
                 if name not in self.secrets:
