@@ -279,11 +279,20 @@ async def test_email_through_exim_with_starttls_and_auth(
         "password_file": str(tmp_path / "smtp.pw"),
         "ca_file": str(exim.cert),
         "group_window": "0.5s",
-        "routes": [{"name": "duty", "recipients": ["duty@stationpipe.test", "chief@stationpipe.test"]}],
+        "routes": [
+            {
+                "name": "duty",
+                "stations": ["s0"],
+                "recipients": ["duty@stationpipe.test", "chief@stationpipe.test"],
+            },
+            {"name": "bounce", "stations": ["s2"], "recipients": ["refuse@stationpipe.test"]},
+        ],
     }
     async with listening(services) as (_, client), engine(config(services, tmp_path, {"email": settings})):
+        await publish(client, 0, 2.5, recent(0), station="s2")  # its only recipient is refused (550): dropped
         await publish(client, 0, 2.5, recent(0), station="s0")
         await wait_for(lambda: len(exim.messages()) >= 1, "a queued e-mail")
+        await wait_for(lambda: outbox(tmp_path, "email") == 0, "the refused one dropped")
     [mail] = exim.messages()
     assert mail["From"] == "warnings@stationpipe.test"
     assert "duty@stationpipe.test" in mail["To"]

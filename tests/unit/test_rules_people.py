@@ -3,7 +3,9 @@ limits, the message formats, and secrets that never sit in the config."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from stationpipe.rules.channels.people import Message, PeopleChannel
 from stationpipe.rules.channels.sms import fit_chars, request
 from stationpipe.rules.channels.wecom import payload as wecom_payload
 from stationpipe.rules.config import RulesConfig
-from stationpipe.rules.state import Queued
+from stationpipe.rules.state import Batch, Queued, State
 from stationpipe.testbed.robots import dingtalk_sign
 from tests.unit.rules_helpers import REGISTRY
 
@@ -261,3 +263,23 @@ def test_inline_or_missing_secrets_are_refused_clearly(
 ) -> None:
     with pytest.raises(ConfigError, match=says):
         rules_file(tmp_path, {section: settings})
+
+
+def test_a_state_file_from_before_gets_the_queued_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(
+            "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, sink TEXT NOT NULL, "
+            "id TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, UNIQUE (sink, id))"
+        )
+        db.execute("INSERT INTO outbox (sink, id, body) VALUES ('webhook', 'a', '{}')")
+        db.commit()
+    state = State(path)
+    assert [(q.id, q.queued) for q in state.queued("webhook")] == [("a", 0.0)]
+    state.commit(Batch({}, {}, [("dingtalk", "b>hz", {"target": "hz"})], {}))
+    [row] = state.queued("dingtalk")
+    assert row.queued > 0
+    state.settle([row.seq], {"rate/dingtalk/hz": [1.0]})
+    assert state.queued("dingtalk") == []
+    assert state.fact("rate/dingtalk/hz") == [1.0]
+    state.close()
