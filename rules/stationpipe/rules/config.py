@@ -45,6 +45,7 @@ from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
 from stationpipe.kernel.registry import Registry, StationInfo, load_registry
 from stationpipe.kernel.wire_topics import readings_topic, status_topic
+from stationpipe.rules.channel_models import DingTalkSettings, EmailSettings, SmsSettings, WeComSettings
 from stationpipe.rules.durations import Duration
 from stationpipe.rules.rule_models import AnyRule, DeadmanRule, Rule
 
@@ -124,10 +125,18 @@ class AlertmanagerSettings(Model):
 
 
 class Delivery(Model):
-    """Where warnings go besides the retained ``warnings/<station>/<rule>`` topic (always on)."""
+    """Where warnings go besides the retained ``warnings/<station>/<rule>`` topic (always on).
+
+    The channels people read (``dingtalk``, ``wecom``, ``sms``, ``email``) are in
+    :mod:`~stationpipe.rules.channel_models`.
+    """
 
     webhook: WebhookSettings | None = None
     alertmanager: AlertmanagerSettings | None = None
+    dingtalk: DingTalkSettings | None = None
+    wecom: WeComSettings | None = None
+    sms: SmsSettings | None = None
+    email: EmailSettings | None = None
     retry_cap: float = Field(default=60.0, gt=0, description="longest backoff between retries, seconds")
 
 

@@ -99,6 +99,7 @@ class Evaluator:
         self.kinds = [(k, Policy.of(r), r) for r in config.rules if (k := build(r)) is not None]
         self.deadman = [r for r in config.rules if isinstance(r, DeadmanRule)]
         self.policies = {r.name: Policy.of(r) for r in config.rules}
+        self.rule_kinds = {r.name: r.kind for r in config.rules}
         self.plans: dict[tuple[str, str], tuple[_Planned, ...]] = {}
         suffix = f".p{config.partition.index}" if config.partition.count > 1 else ""
         headline = getattr(self, "headline", None)
@@ -229,7 +230,7 @@ class Evaluator:
     ) -> None:
         key = inst.key
         out.batch.instances[key] = inst
-        note = notification(inst, change, info, ts)
+        note = notification(inst, change, info, ts, self.rule_kinds.get(inst.rule, ""))
         if inst.backfilled:
             self.deferred[key] = note
             out.batch.facts[f"deferred/{key}"] = note.to_json()
