@@ -113,8 +113,8 @@ class SpoolSettings(Model):
     fsync_interval: float | None = Field(
         default=5.0,
         ge=0,
-        description="at most this many seconds between fsyncs of the spool (0: every message; none: the "
-        "kernel's writeback, ~35 s): what a power cut can lose, against flash wear (docs/design.md, spool)",
+        description="at most this many seconds between fsyncs of the spool (0: every message; above ~35 s "
+        "the kernel's writeback comes first): what a power cut can lose, against flash wear (docs/design.md)",
     )
     fsync: bool = Field(default=False, description="fsync every message (the same as fsync_interval = 0)")
 

@@ -8,29 +8,38 @@ order, into the segment log; the SQLite files are removed only once the log hold
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 
 @dataclass(frozen=True)
-class LegacySpool:
-    """What an old SQLite spool held."""
+class Counters:
+    """The old spool's seq counter and drop count."""
 
-    records: list[tuple[int, float, str, bytes]]
     next_seq: int
     dropped: int
 
 
-def read(path: Path) -> LegacySpool:
-    """Every waiting message (seq, created, topic, payload) in id order, and the counters."""
+def counters(path: Path) -> Counters:
+    """``next_seq`` and ``dropped`` from the ``meta`` table."""
     db = sqlite3.connect(path)
     try:
-        rows = db.execute("SELECT seq, created, topic, payload FROM messages ORDER BY id").fetchall()
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
     finally:
         db.close()
-    records = [(int(r[0]), float(r[1]), str(r[2]), bytes(r[3])) for r in rows]
-    return LegacySpool(records, int(meta.get("next_seq", 0)), int(meta.get("dropped", 0)))
+    return Counters(int(meta.get("next_seq", 0)), int(meta.get("dropped", 0)))
+
+
+def records(path: Path) -> Iterator[tuple[int, float, str, bytes]]:
+    """Every waiting message (seq, created, topic, payload) in id order, one row at a time (an old spool
+    may hold hundreds of MB)."""
+    db = sqlite3.connect(path)
+    try:
+        for row in db.execute("SELECT seq, created, topic, payload FROM messages ORDER BY id"):
+            yield int(row[0]), float(row[1]), str(row[2]), bytes(row[3])
+    finally:
+        db.close()
 
 
 def remove(path: Path) -> None:

@@ -102,16 +102,17 @@ class Spool:
 
     def _migrate(self, path: Path) -> None:
         """Read an old SQLite spool into the log; remove it once the log holds it on the device."""
-        old = legacy.read(path)
-        fresh = [r for r in old.records if r[0] >= self._next_seq]
-        for seq, created, topic, payload in fresh:
-            self._write(seq, created, topic, payload)
+        old, moved, known = legacy.counters(path), 0, self._next_seq
+        for seq, created, topic, payload in legacy.records(path):
+            if seq >= known:  # a migration that finished before a kill already holds the others
+                self._write(seq, created, topic, payload)
+                moved += 1
         self._next_seq = max(self._next_seq, old.next_seq, self._last_seq() + 1)
         self._dropped = max(self._dropped, old.dropped)
         self._save()
         self._fsync_all()
         legacy.remove(path)
-        log.info("spool: moved %d messages from %s into the segment log %s", len(fresh), path, self.directory)
+        log.info("spool: moved %d messages from %s into the segment log %s", moved, path, self.directory)
 
     def _measure(self) -> tuple[int, int]:
         count = size = 0
