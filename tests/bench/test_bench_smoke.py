@@ -116,7 +116,7 @@ SPOOL_DISK = Case(
     (
         r"run 1: write_bytes per message: sqlite [\d,]+, log-fsync-5 [\d,]+, log [\d,]+$",
         rf"messages/run 200 of {NUM} bytes \(one device, 10 values\), polls every 1 s \(simulated, ",
-        rf"sqlite spool \(before\) +{NUM} B/message written \(median\), wchar {NUM} B/message, {NUM} MiB/day$",
+        rf"sqlite spool \(before\) +{NUM} B/message written \(median\), wchar {NUM} B/message, {NUM} MiB/day",
         rf"segment log, fsync_interval 5 s \(default\) +{NUM} B/message written \(median\), ",
         rf"segment log, no fsync \(kernel writeback\) +{NUM} B/message written \(median\), ",
         rf"ratio segment log \(default\)/sqlite: {NUM}$",

@@ -4,6 +4,7 @@ from the segment log it was moved into, and the seq counter carries on (real Mod
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from tests.integration.edge_helpers import Probe, edge_config, running, spool_st
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
+def _payload(reading: Reading) -> Callable[[int], bytes]:
+    return lambda seq: wire.encode(message("it-edge", "sonde", seq, [reading]))[1]
+
+
 def _old_spool(state_dir: Path, count: int) -> None:
     """What an agent of the previous version left: ``count`` unsent messages and a seq counter past them."""
     old = SqliteSpool(state_dir / "spool.sqlite", SqliteLimits())
@@ -29,7 +34,7 @@ def _old_spool(state_dir: Path, count: int) -> None:
         ts = datetime(2026, 1, 1, 0, i, tzinfo=UTC)
         reading = Reading("it-edge", "ph", 7.0 + i / 10, "pH", ts)
         topic, _ = wire.encode(message("it-edge", "sonde", 0, [reading]))
-        old.append(topic, lambda seq, r=reading: wire.encode(message("it-edge", "sonde", seq, [r]))[1])
+        old.append(topic, _payload(reading))
     old.close()
 
 

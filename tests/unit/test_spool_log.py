@@ -157,7 +157,9 @@ def test_a_killed_process_loses_nothing_it_appended(tmp_path: Path) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
     assert run.returncode == -signal.SIGKILL, run.stderr
     waiting_at_kill = int(run.stdout)
     again = Spool(tmp_path, SpoolLimits(segment_bytes=4096))
