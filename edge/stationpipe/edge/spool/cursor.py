@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+FILE = "cursor"
 SLOT = 2048
 _HEAD = struct.Struct("<II")
 _STATE = struct.Struct("<qqqqH")

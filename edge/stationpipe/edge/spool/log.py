@@ -23,7 +23,7 @@ from stationpipe.edge.spool.segment import Segment
 
 log = logging.getLogger(__name__)
 
-CURSOR = "cursor"
+CURSOR = cursor.FILE
 CURSOR_INTERVAL = 1.0
 AGE_CHECK = 10.0
 

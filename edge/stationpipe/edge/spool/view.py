@@ -40,7 +40,7 @@ def records(paths: list[Path]) -> Iterator[frames.Frame]:
 
 def view(directory: Path) -> SpoolView:
     """What the spool in ``directory`` holds (empty when there is none yet)."""
-    state = cursor.read(directory / "cursor") or CursorState()
+    state = cursor.read(directory / cursor.FILE) or CursorState()
     seqs = [f.seq for f in records(segment.paths(directory))] if directory.is_dir() else []
     waiting = [s for s in seqs if s > state.floor and s not in state.acked]
     return SpoolView(waiting, max([state.next_seq, *(s + 1 for s in seqs)]), state.dropped)
