@@ -17,7 +17,6 @@ import re
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from stationpipe.edge.spool import view
 from stationpipe.kernel.config import load
 from stationpipe.kernel.registermap import load_profile
 from stationpipe.rules.config import RulesConfig
@@ -267,13 +267,10 @@ class Stack:
         still waiting in each station's spool."""
         produced, waiting = 0, {}
         for st in self.fleet:
-            path = self.out / "state" / st.info.id / "spool.sqlite"
+            path = self.out / "state" / st.info.id / "spool"
             if not path.exists():
                 continue
-            db = sqlite3.connect(path)
-            try:
-                produced += int(db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])
-                waiting[st.info.id] = {int(r[0]) for r in db.execute("SELECT seq FROM messages")}
-            finally:
-                db.close()
+            seen = view(path)
+            produced += seen.next_seq
+            waiting[st.info.id] = set(seen.waiting)
         return produced, waiting
