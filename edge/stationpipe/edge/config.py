@@ -9,8 +9,17 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from stationpipe.edge.connection import PROTOCOLS, Connection, Link, ProtocolName, SerialLink, Transport
+from stationpipe.edge.connection import (
+    PROTOCOLS,
+    SPL1_RETIRED,
+    Connection,
+    Link,
+    ProtocolName,
+    SerialLink,
+    Transport,
+)
 from stationpipe.hj212.keyring import KeyRing, parse_key
+from stationpipe.kernel.ascii_template import Template, resolve
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.geo import (
@@ -27,10 +36,14 @@ from stationpipe.kernel.registry import load_registry
 
 class Device(Model):
     """One instrument polled on its own interval grid; reached by ``protocol`` over ``link`` (with ``unit``
-    and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`)."""
+    and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`).
+
+    Its values are described by a ``profile`` (register map), or, for ``ascii_template``, by a ``template``
+    (:mod:`stationpipe.kernel.ascii_template`): a shipped template's name, a path, or an inline table."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
-    profile: ConfigPath
+    profile: ConfigPath | None = None
+    template: Template | None = Field(default=None, description="ascii_template: a name, a path or a table")
     transport: Transport | None = None
     protocol: ProtocolName | None = None
     link: Link | None = None
@@ -46,6 +59,23 @@ class Device(Model):
     one_request_per_point: bool = Field(
         default=False, description="escape hatch for devices that refuse spans"
     )
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _load_template(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None
+        try:
+            return resolve(value, (info.context or {}).get("base_dir"))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _not_retired(cls, value: object) -> object:
+        if value == "ascii":
+            raise ValueError(SPL1_RETIRED)
+        return value
 
     @field_validator("unit")
     @classmethod
@@ -76,6 +106,16 @@ class Device(Model):
             raise ValueError("give protocol and link (or a transport table)")
         return self
 
+    @model_validator(mode="after")
+    def _profile_or_template(self) -> Device:
+        templated = self.connection.protocol == "ascii_template"
+        if templated and (self.template is None or self.profile is not None):
+            raise ValueError("an ascii_template device names its template (and no profile)")
+        if not templated and (self.profile is None or self.template is not None):
+            protocol = self.connection.protocol
+            raise ValueError(f"a {protocol} device names its profile (a template is for ascii_template)")
+        return self
+
     @cached_property
     def connection(self) -> Connection:
         """Protocol, link, unit and gap, whichever spelling configured them."""
@@ -89,6 +129,7 @@ class Device(Model):
     @cached_property
     def register_map(self) -> Profile:
         """The device's profile, loaded once (validated at start-up by ``stationpipe check``/the agent)."""
+        assert self.profile is not None  # _profile_or_template: every device but ascii_template's has one
         return load_profile(self.profile)
 
 
@@ -307,6 +348,11 @@ class EdgeConfig(Model):
                 raise ValueError(
                     f"devices {first.name!r} and {dev.name!r} share {line} but disagree on its settings"
                 )
+            if first is not dev and any(d.template is not None and d.template.pushed for d in (first, dev)):
+                raise ValueError(
+                    f"devices {first.name!r} and {dev.name!r} share {line}, but an instrument that pushes "
+                    "its records (a template without request) needs a line of its own"
+                )
         return self
 
     def lines(self) -> list[Line]:
@@ -322,6 +368,8 @@ class EdgeConfig(Model):
     def verify(self, path: Path) -> None:
         """Load every device's profile now, so a bad register map stops start-up (and ``check``)."""
         for i, dev in enumerate(self.devices):
+            if dev.template is not None:
+                continue  # validated with the configuration
             try:
                 profile = dev.register_map
             except ConfigError as exc:
