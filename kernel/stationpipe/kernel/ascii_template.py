@@ -129,6 +129,7 @@ class Template(Model):
     error: str | None = Field(default=None, description="pattern of a refusal; group 'code' is its number")
     record: str = Field(description="how the simulator prints a record: str.format of groups, status, unit")
     error_record: str | None = Field(default=None, description="how the simulator prints a refusal ({code})")
+    no_value: str = Field(default="", description="what the simulator prints for a value it does not have")
     examples: tuple[str, ...] = Field(default=(), description="records from the source; each must parse")
 
     @field_validator("pattern", "error")
@@ -192,7 +193,7 @@ class Template(Model):
 
     def render(self, unit: int, raw: dict[str, float], status: str = "") -> bytes:
         """One record as the instrument prints it (simulator): ``raw`` values by group, in field units."""
-        text = self.record.format(unit=unit, status=status, checksum=_SLOT, **raw)
+        text = _Printer(self.no_value).format(self.record, unit=unit, status=status, checksum=_SLOT, **raw)
         return (self._with_checksum(text) + self.terminator).encode(ENCODING)
 
     def render_error(self, unit: int, code: int) -> bytes:
@@ -201,6 +202,18 @@ class Template(Model):
             return b""
         text = self.error_record.format(unit=unit, code=code, checksum=_SLOT)
         return (self._with_checksum(text) + self.terminator).encode(ENCODING)
+
+
+class _Printer(string.Formatter):
+    """``str.format`` that prints a NaN value as the template's ``no_value``."""
+
+    def __init__(self, no_value: str) -> None:
+        self.no_value = no_value
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return self.no_value
+        return super().format_field(value, format_spec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +321,7 @@ def resolve(value: object, base_dir: Path | None) -> Template:
     if isinstance(value, Template):
         return value
     if isinstance(value, dict):
-        return validate(base_dir or Path(), dict(value), Template)
+        return validate((base_dir or Path()) / "(inline template)", dict(value), Template)
     if not isinstance(value, str):
         raise ValueError("template is a shipped name, a path, or a table")  # noqa: TRY004 - for pydantic
     if _NAME.match(value) and not value.endswith(".toml"):
