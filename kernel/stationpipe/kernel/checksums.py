@@ -4,6 +4,9 @@
 or 2^16) are computed here; every other kind names a CRC of the catalogue of parametrised CRCs
 (reveng's) as implemented by ``crccheck``, spelled in lower case without separators: ``crc16modbus``,
 ``crc16xmodem``, ``crc16kermit``, ``crc32isohdlc``, ``crc8smbus``... :data:`KINDS` lists them all.
+
+Why crccheck: it is pure Python (nothing to compile on an ARM edge box), maintained (1.3.1, 2025), and
+names every CRC of the catalogue with its parameters and check value; crcmod's last release is from 2010.
 """
 
 from __future__ import annotations
