@@ -1,5 +1,6 @@
 """Template ASCII instruments through the real edge agent to a real broker, against the template simulator:
-polled SPL/1 sensors on a pty (status field -> M and D), a polled Vaisala WMT700 over TCP (a serial device
+polled SPL/1 sensors on a pty (status field -> M and D; one silent at first: B and backed off while its
+neighbours on the line go on), a polled Vaisala WMT700 over TCP (a serial device
 server) whose records sometimes carry a bad checksum (that poll B and counted, not backed off), and two
 Vaisala WXT520s pushing their records on ptys, one of them silent at first (B while the other goes on N,
 then back)."""
@@ -33,6 +34,7 @@ def _sim(tmp_path: Path, wind_port: int) -> SimConfig:
             ("spl", "spl1-water-five", "spl", 3),
             ("spl-m", "spl1-water-five", "spl", 4),
             ("spl-d", "spl1-water-five", "spl", 5),
+            ("spl-quiet", "spl1-water-five", "spl", 6),
             ("wind", "vaisala-wmt700-mwv", "wind", 1),
             ("wxt", WXT, "met", 1),
             ("wxt-quiet", WXT, "met2", 2),
@@ -41,7 +43,8 @@ def _sim(tmp_path: Path, wind_port: int) -> SimConfig:
     scenarios = (
         '[[scenarios]]\nname = "service"\nkind = "maintenance"\ndevices = ["spl-m"]\nactive = true\n'
         '[[scenarios]]\nname = "broken"\nkind = "fault"\ndevices = ["spl-d"]\nactive = true\n'
-        '[[scenarios]]\nname = "quiet"\nkind = "silent"\ndevices = ["wxt-quiet"]\nactive = true\n'
+        '[[scenarios]]\nname = "quiet"\nkind = "silent"\ndevices = ["wxt-quiet", "spl-quiet"]\n'
+        "active = true\n"
         f"duration = {SILENT_FOR}\n"
     )
     lines = (
@@ -87,6 +90,7 @@ async def test_polled_and_pushed_instruments_through_their_templates(
         _device("spl", "spl1-water-five", spl, 3),
         _device("spl-m", "spl1-water-five", spl, 4),
         _device("spl-d", "spl1-water-five", spl, 5),
+        _device("spl-quiet", "spl1-water-five", spl, 6),
         _device("wind", "vaisala-wmt700-mwv", {"type": "tcp", "host": "127.0.0.1", "port": wind_port}, 1),
         _device("wxt", WXT, {"type": "serial", "port": str(tmp_path / "met")}, 1),
         _device("wxt-quiet", WXT, {"type": "serial", "port": str(tmp_path / "met2")}, 2),
@@ -97,8 +101,9 @@ async def test_polled_and_pushed_instruments_through_their_templates(
         for device in ("spl", "spl-m", "spl-d", "wind", "wxt"):
             await probe.wait_for(12, 30, device)
         exposition = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
-        while not probe.of("wxt-quiet") or _flags(probe.of("wxt-quiet")[-1]) != {"N"}:  # back after silence
-            await probe.wait_for(len(probe.of("wxt-quiet")) + 1, 15, "wxt-quiet")
+        for quiet_one in ("wxt-quiet", "spl-quiet"):
+            while not probe.of(quiet_one) or _flags(probe.of(quiet_one)[-1]) != {"N"}:  # back after silence
+                await probe.wait_for(len(probe.of(quiet_one)) + 1, 15, quiet_one)
 
     sonde = probe.of("spl")[-1]["readings"]
     assert set(sonde) == {"temp", "ph", "do", "cond", "turb"}
@@ -106,6 +111,12 @@ async def test_polled_and_pushed_instruments_through_their_templates(
     assert 6 < sonde["ph"]["value"] < 9
     assert {frozenset(_flags(m)) for m in probe.of("spl-m")} == {frozenset({"M"})}  # status field FL=M
     assert {frozenset(_flags(m)) for m in probe.of("spl-d")} == {frozenset({"D"})}  # FL=D
+    silent = [m["ts"] for m in probe.of("spl-quiet") if _flags(m) == {"B"}]
+    assert silent, [_flags(m) for m in probe.of("spl-quiet")]
+    assert _errors(exposition, "spl-quiet", "no_answer") < len(silent)  # backed off: fewer requests
+    alongside = [m for m in probe.of("spl") if silent[0] <= m["ts"] <= silent[-1]]
+    assert alongside, "the neighbour reported while the silent sensor was B"
+    assert all(_flags(m) == {"N"} for m in alongside)
 
     wind_flags = [_flags(m) for m in probe.of("wind")]
     assert {"B"} in wind_flags, wind_flags
