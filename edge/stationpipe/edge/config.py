@@ -9,9 +9,18 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from stationpipe.edge.connection import PROTOCOLS, Connection, Link, ProtocolName, SerialLink, Transport
+from stationpipe.edge.connection import (
+    PROTOCOLS,
+    SPL1_RETIRED,
+    Connection,
+    Link,
+    ProtocolName,
+    SerialLink,
+    Transport,
+)
 from stationpipe.edge.hj212_analyser import Hj212Analyser
 from stationpipe.hj212.keyring import KeyRing, parse_key
+from stationpipe.kernel.ascii_template import Template, resolve
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.geo import (
@@ -29,10 +38,15 @@ from stationpipe.kernel.registry import load_registry
 class Device(Model):
     """One instrument polled on its own interval grid; reached by ``protocol`` over ``link`` (with ``unit``
     and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`).
-    An HJ 212 analyser (``protocol = "hj212"``) has no profile: its ``hj212`` table maps factor codes."""
+
+
+    Its values are described by a ``profile`` (register map), or, for ``ascii_template``, by a ``template``
+    (:mod:`stationpipe.kernel.ascii_template`): a shipped template's name, a path, or an inline table. An
+    HJ 212 analyser (``protocol = "hj212"``) has neither: its ``hj212`` table maps factor codes."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
-    profile: ConfigPath | None = Field(default=None, description="register map (every protocol but hj212)")
+    profile: ConfigPath | None = Field(default=None, description="register map (Modbus, Bavarian-Hessen)")
+    template: Template | None = Field(default=None, description="ascii_template: a name, a path or a table")
     hj212: Hj212Analyser | None = Field(default=None, description='protocol = "hj212": MN, edition, factors')
     transport: Transport | None = None
     protocol: ProtocolName | None = None
@@ -49,6 +63,23 @@ class Device(Model):
     one_request_per_point: bool = Field(
         default=False, description="escape hatch for devices that refuse spans"
     )
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _load_template(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None
+        try:
+            return resolve(value, (info.context or {}).get("base_dir"))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _not_retired(cls, value: object) -> object:
+        if value == "ascii":
+            raise ValueError(SPL1_RETIRED)
+        return value
 
     @field_validator("unit")
     @classmethod
@@ -80,16 +111,26 @@ class Device(Model):
         hj212 = self.protocol == "hj212"
         if self.hj212 is not None and not hj212:
             raise ValueError('the hj212 table belongs to a protocol = "hj212" device')
-        if hj212 and self.profile is not None:
-            raise ValueError("an hj212 device maps factor codes in its hj212 table, it has no profile")
-        if not hj212 and self.profile is None:
-            raise ValueError("give profile (the device's register map)")
+        if hj212 and (self.profile is not None or self.template is not None):
+            raise ValueError("an hj212 device maps factor codes in its hj212 table: no profile, no template")
         return self
 
     @property
     def analyser(self) -> Hj212Analyser:
         """The ``hj212`` table of an HJ 212 analyser (its defaults when not given)."""
         return self.hj212 if self.hj212 is not None else Hj212Analyser()
+
+    @model_validator(mode="after")
+    def _profile_or_template(self) -> Device:
+        if self.connection.protocol == "hj212":
+            return self  # checked in _one_spelling
+        templated = self.connection.protocol == "ascii_template"
+        if templated and (self.template is None or self.profile is not None):
+            raise ValueError("an ascii_template device names its template (and no profile)")
+        if not templated and (self.profile is None or self.template is not None):
+            protocol = self.connection.protocol
+            raise ValueError(f"a {protocol} device names its profile (a template is for ascii_template)")
+        return self
 
     @cached_property
     def connection(self) -> Connection:
@@ -105,7 +146,7 @@ class Device(Model):
     def register_map(self) -> Profile:
         """The device's profile, loaded once (validated at start-up by ``stationpipe check``/the agent)."""
         if self.profile is None:
-            raise ConfigError(self.name, "profile", "an hj212 device has no profile")
+            raise ConfigError(self.name, "profile", f"a {self.connection.protocol} device has no profile")
         return load_profile(self.profile)
 
 
@@ -334,6 +375,11 @@ class EdgeConfig(Model):
                 raise ValueError(
                     f"devices {first.name!r} and {dev.name!r} share {line} but disagree on its settings"
                 )
+            if first is not dev and any(d.template is not None and d.template.pushed for d in (first, dev)):
+                raise ValueError(
+                    f"devices {first.name!r} and {dev.name!r} share {line}, but an instrument that pushes "
+                    "its records (a template without request) needs a line of its own"
+                )
         return self
 
     def lines(self) -> list[Line]:
@@ -349,8 +395,8 @@ class EdgeConfig(Model):
     def verify(self, path: Path) -> None:
         """Load every device's profile now, so a bad register map stops start-up (and ``check``)."""
         for i, dev in enumerate(self.devices):
-            if dev.connection.protocol == "hj212":
-                continue  # factor codes, not a profile: checked with the hj212 table
+            if dev.profile is None:
+                continue  # an hj212 table or a template: validated with the configuration
             try:
                 profile = dev.register_map
             except ConfigError as exc:

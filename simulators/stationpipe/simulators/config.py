@@ -4,8 +4,10 @@ Transports of a device:
 
 - ``tcp``      Modbus TCP on ``host:port`` (several unit ids per port);
 - ``rtu-tcp``  Modbus RTU frames over TCP on ``host:port`` (a serial-to-Ethernet converter);
-- ``serial``   on the serial line ``line`` (a ``[[lines]]`` entry: a pty speaking ``rtu``, ``ascii`` or
-               ``hessen``, Bavarian-Hessen air analysers whose profile points name channels).
+- ``serial``   on the serial line ``line`` (a ``[[lines]]`` entry: a pty speaking ``rtu``, ``hessen``,
+               Bavarian-Hessen air analysers whose profile points name channels, or ``template``,
+               instruments printing ASCII records from their ``template``; a template line may be
+               served on TCP instead, as a serial device server).
 
 ``[[analysers]]`` are HJ 212 analysers pushing real-time frames on a pty or a TCP port of their own.
 """
@@ -15,11 +17,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from stationpipe.hj212.keyring import parse_key
+from stationpipe.kernel.ascii_template import Template, resolve
 from stationpipe.kernel.catalogue import CATALOGUE
 from stationpipe.kernel.config import ConfigPath, Model, secret
+from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.registry import WaterClass
 from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.scenarios import Scenario
@@ -28,11 +32,13 @@ _NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
 
 
 class SimDevice(Model):
-    """One simulated instrument: a profile served under a unit id, on TCP or on a serial line."""
+    """One simulated instrument: a profile served under a unit id, on TCP or on a serial line; on a
+    ``template`` line, a record template (a shipped name, a path, or an inline table) instead."""
 
     name: str = Field(pattern=_NAME)
     station: str
-    profile: ConfigPath
+    profile: ConfigPath | None = None
+    template: Template | None = None
     transport: Literal["tcp", "rtu-tcp", "serial"] = "tcp"
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, ge=1, le=65535, description="tcp and rtu-tcp")
@@ -47,6 +53,22 @@ class SimDevice(Model):
     def _parse_class(cls, value: object) -> object:
         return WaterClass.parse(value) if isinstance(value, str | int) else value
 
+    @field_validator("template", mode="before")
+    @classmethod
+    def _load_template(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None
+        try:
+            return resolve(value, (info.context or {}).get("base_dir"))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _profile_or_template(self) -> SimDevice:
+        if (self.profile is None) == (self.template is None):
+            raise ValueError("give a profile, or a template (on a template line), not both")
+        return self
+
     @model_validator(mode="after")
     def _endpoint(self) -> SimDevice:
         if self.transport == "serial" and (self.line is None or self.port is not None):
@@ -60,18 +82,38 @@ class SerialLine(Model):
     """A serial line on a pseudo-terminal; ``link`` is an optional symlink to the pty path."""
 
     name: str = Field(pattern=_NAME)
-    protocol: Literal["rtu", "ascii", "hessen"] = "rtu"
+    protocol: Literal["rtu", "hessen", "template"] = "rtu"
     baudrate: int = Field(default=9600, gt=0)
     link: ConfigPath | None = None
     bcc_errors: float = Field(
         default=0.0, ge=0, le=1, description="hessen: the fraction of replies sent with a garbled BCC"
     )
+    checksum_errors: float = Field(
+        default=0.0, ge=0, le=1, description="template: the fraction of records sent with a garbled checksum"
+    )
+    period: float = Field(default=1.0, gt=0, description="template: seconds between pushed records")
+    host: str = Field(default="127.0.0.1", description="template: where the TCP port listens")
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="template: serve on TCP (a serial device server), no pty"
+    )
     seed: int = 0
 
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _not_retired(cls, value: object) -> object:
+        if value == "ascii":
+            raise ValueError(
+                'the SPL/1 "ascii" line is retired: use protocol = "template" and give each device '
+                'template = "spl1-water-five" (the SPL/1 example template) instead of a profile'
+            )
+        return value
+
     @model_validator(mode="after")
-    def _bcc_is_hessen(self) -> SerialLine:
+    def _settings_of_protocol(self) -> SerialLine:
         if self.bcc_errors and self.protocol != "hessen":
             raise ValueError("bcc_errors belongs to a hessen line")
+        if (self.checksum_errors or self.port is not None) and self.protocol != "template":
+            raise ValueError("checksum_errors and port belong to a template line")
         return self
 
 
@@ -218,10 +260,14 @@ class SimConfig(Model):
         _unique("device names", [d.name for d in self.devices])
         _unique("line names", [ln.name for ln in self.lines])
         _unique("scenario names", [s.name for s in self.scenarios])
-        lines = {ln.name for ln in self.lines}
+        lines = {ln.name: ln for ln in self.lines}
         for d in self.devices:
             if d.line is not None and d.line not in lines:
                 raise ValueError(f"device {d.name!r}: line {d.line!r} is not in [[lines]]")
+            templated = d.line is not None and lines[d.line].protocol == "template"
+            if templated != (d.template is not None):
+                where = "a template goes on a template line, a profile elsewhere"
+                raise ValueError(f"device {d.name!r}: {where}")
         _unique("unit ids on one endpoint", [f"{_where(d)} unit {d.unit}" for d in self.devices])
         framing: dict[str, str] = {}
         for d in self.devices:

@@ -4,9 +4,10 @@ device configures (:data:`stationpipe.edge.connection.PROTOCOLS`).
 ============ ======================================================================================
 modbus_tcp   Modbus TCP (MBAP) over a TCP link                    (:mod:`.modbus`)
 modbus_rtu   Modbus RTU over a serial port, or over TCP (a serial device server)  (:mod:`.modbus`)
-ascii        SPL/1 plain-ASCII sensors over a serial port          (:mod:`.ascii`)
 hessen       Bavarian-Hessen air analysers over a serial port, or over TCP (a serial device server)
              (:mod:`.hessen`)
+ascii_template  instruments that print their own ASCII records, polled or pushing, read through a record
+             template (stationpipe.kernel.ascii_template), over a serial port or TCP  (:mod:`.template`)
 nmea         a GNSS receiver (NMEA 0183) over a serial port; pushed, never polled  (:mod:`.gnss`)
 hj212        HJ 212-2017/-2025 analysers over a serial port or TCP; they push CN 2011 frames (or send
              them when asked), the edge is their data logger  (:mod:`.hj212`)
@@ -23,12 +24,12 @@ The poller, the steps and the outputs stay as they are.
 
 from __future__ import annotations
 
-from stationpipe.edge.drivers.ascii import AsciiDriver
 from stationpipe.edge.drivers.base import Driver, Factory, Poll, Reader
 from stationpipe.edge.drivers.gnss import GnssDriver
 from stationpipe.edge.drivers.hessen import HessenDriver
 from stationpipe.edge.drivers.hj212 import Hj212Driver
 from stationpipe.edge.drivers.modbus import ModbusDriver
+from stationpipe.edge.drivers.template import TemplateDriver
 
 __all__ = ["DRIVERS", "Driver", "Poll", "Reader"]
 
@@ -36,8 +37,8 @@ __all__ = ["DRIVERS", "Driver", "Poll", "Reader"]
 DRIVERS: dict[str, Factory] = {
     "modbus_tcp": ModbusDriver,
     "modbus_rtu": ModbusDriver,
-    "ascii": AsciiDriver,
     "hessen": HessenDriver,
+    "ascii_template": TemplateDriver,
     "nmea": GnssDriver,
     "hj212": Hj212Driver,
 }

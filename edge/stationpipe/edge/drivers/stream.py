@@ -3,8 +3,9 @@ server (the link of the device's connection), read with blocking I/O in a worker
 
 All devices on one line share it: one exchange at a time, a gap of silence after each (RS-485 needs it),
 each inside its timeout. A driver whose protocol is "send a request, read until the reply is complete"
-(SPL/1, Bavarian-Hessen, template ASCII) gives :meth:`StreamLine.exchange` the request and a test of
-completeness, and keeps only its framing. pyserial and socket errors become ``DeviceError`` here, once.
+(Bavarian-Hessen, template ASCII) gives :meth:`StreamLine.exchange` the request and a test of
+completeness, and keeps only its framing; an instrument that speaks unasked is read with
+:meth:`StreamLine.listen`. pyserial and socket errors become ``DeviceError`` here, once.
 """
 
 from __future__ import annotations
@@ -132,6 +133,25 @@ class StreamLine:
                 return await asyncio.to_thread(self._exchange, request, complete, response_timeout, who)
             finally:
                 self._quiet_until = time.monotonic() + self._gap
+
+    async def listen(self, wait: float) -> bytes:
+        """What the line carries unasked: returns as soon as something arrived, or ``b''`` after ``wait``
+        s of silence; ``DeviceError`` when the line itself failed (the next call reopens it)."""
+        async with self._lock:
+            return await asyncio.to_thread(self._listen, wait)
+
+    def _listen(self, timeout: float) -> bytes:
+        with self._io:
+            deadline = time.monotonic() + timeout
+            port = self._open(timeout)
+            data = b""
+            try:
+                while not data and time.monotonic() < deadline:
+                    data = port.receive()
+            except (serial.SerialException, OSError) as exc:
+                self._close_port()
+                raise DeviceError(f"{self.name}: {exc}") from exc
+            return data
 
     def _open(self, timeout: float) -> Port:
         if self._port is None:
