@@ -46,7 +46,15 @@ from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
 from stationpipe.kernel.registry import Registry, StationInfo, load_registry
 from stationpipe.kernel.wire_topics import readings_topic, status_topic
 from stationpipe.rules.durations import Duration
-from stationpipe.rules.rule_models import AnyRule, DeadmanRule, Rule
+from stationpipe.rules.rule_models import (
+    AnyRule,
+    DeadmanRule,
+    Rule,
+    SectionRule,
+    TargetRule,
+    TrendRule,
+    UpstreamRule,
+)
 
 #: Station id of the registry-wide headline figures (``derived/_province/headline``).
 AGGREGATE_STATION = "_province"
@@ -162,6 +170,21 @@ class RulesConfig(Model):
                 raise ValueError(f"rule name {rule.name!r} appears twice")
             seen.add(rule.name)
         return rules
+
+    @model_validator(mode="after")
+    def _sources(self) -> RulesConfig:
+        """An upstream rule forwards the warnings of section, target or trend rules of this file."""
+        kinds = {r.name: r for r in self.rules}
+        for i, rule in enumerate(self.rules):
+            if not isinstance(rule, UpstreamRule):
+                continue
+            for j, name in enumerate(rule.sources):
+                if not isinstance(kinds.get(name), SectionRule | TargetRule | TrendRule):
+                    where = f"rules[{i}].sources[{j}]"
+                    raise ValueError(  # noqa: TRY004 - a configuration error, reported as pydantic's
+                        f"{where}: {name!r} is not a section, target or trend rule of this file"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _registry_loads(self) -> RulesConfig:
