@@ -149,3 +149,8 @@ def test_sources_must_be_section_target_or_trend_rules(tmp_path: Path) -> None:
         _config(tmp_path, SECTION, {**UPSTREAM, "sources": ["nope"]})
     with pytest.raises(ValidationError, match="fires and resolves with its source"):
         _config(tmp_path, SECTION, {**UPSTREAM, "for": "5m"})
+
+
+def test_rivers_must_be_the_registrys(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"rules\[1\].rivers: \['海'\] not among the registry's"):
+        _config(tmp_path, SECTION, {**UPSTREAM, "rivers": ["江", "海"]})

@@ -188,7 +188,11 @@ class RulesConfig(Model):
 
     @model_validator(mode="after")
     def _registry_loads(self) -> RulesConfig:
-        load_registry(self.registry)  # a broken registry is a broken rules file: name it now
+        registry = load_registry(self.registry)  # a broken registry is a broken rules file: name it now
+        rivers = {r.name for r in registry.rivers}
+        for i, rule in enumerate(self.rules):
+            if isinstance(rule, UpstreamRule) and (unknown := sorted(set(rule.rivers) - rivers)):
+                raise ValueError(f"rules[{i}].rivers: {unknown} not among the registry's [[rivers]]")
         return self
 
     def load_registry(self) -> Registry:
