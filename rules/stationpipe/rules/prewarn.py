@@ -78,7 +78,7 @@ class Prewarn:
                     source = _Source(src, info, cause, part)
                     change = _raise(rule, source, reach, times=(ts, wall), key=key, instances=instances)
                 else:
-                    change = _end(instances.get(key), ts, "source")
+                    change = _end(instances.get(key), (ts, wall), "source")
                 if change is not None:
                     out.append(change)
         return out
@@ -91,7 +91,7 @@ class Prewarn:
             margin = margins.get(inst.rule)
             if margin is None or not inst.open or inst.until is None or wall < inst.until + margin:
                 continue
-            if (change := _end(inst, wall, "window")) is not None:
+            if (change := _end(inst, (wall, wall), "window")) is not None:
                 out.append(change)
         return out
 
@@ -149,9 +149,13 @@ def _ended_since(inst: Instance, src: Instance) -> bool:
 _POLICY = Policy(0.0, 0.0, "keep", 0.0)
 
 
-def _end(inst: Instance | None, ts: float, why: Literal["source", "window"]) -> Changed | None:
+def _end(
+    inst: Instance | None, times: tuple[float, float], why: Literal["source", "window"]
+) -> Changed | None:
+    """Resolve an open pre-warning at ``times`` (reading time, wall clock), saying why."""
     if inst is None or not inst.open:
         return None
+    ts, inst.seen_wall = times
     zh, en = resolved_words(why)
     inst.zh, inst.en = f"{inst.zh} {zh}", f"{inst.en} {en}"
     change = close(inst, ts)
