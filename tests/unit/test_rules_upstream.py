@@ -154,3 +154,10 @@ def test_sources_must_be_section_target_or_trend_rules(tmp_path: Path) -> None:
 def test_rivers_must_be_the_registrys(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"rules\[1\].rivers: \['海'\] not among the registry's"):
         _config(tmp_path, SECTION, {**UPSTREAM, "rivers": ["江", "海"]})
+
+
+def test_a_topic_segment_too_long_for_the_wire_is_refused(tmp_path: Path) -> None:
+    source = {**SECTION, "name": "s" * 64}
+    upstream = {**UPSTREAM, "name": "u" * 64, "sources": ["s" * 64]}
+    with pytest.raises(ValidationError, match=r"rules\[1\]: its warnings' topic segment"):
+        _config(tmp_path, source, upstream)

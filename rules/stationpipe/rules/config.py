@@ -39,7 +39,7 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
-from stationpipe.kernel.catalogue import Kind
+from stationpipe.kernel.catalogue import CATALOGUE, Kind
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
@@ -193,6 +193,11 @@ class RulesConfig(Model):
         for i, rule in enumerate(self.rules):
             if isinstance(rule, UpstreamRule) and (unknown := sorted(set(rule.rivers) - rivers)):
                 raise ValueError(f"rules[{i}].rivers: {unknown} not among the registry's [[rivers]]")
+            if isinstance(rule, UpstreamRule) and (longest := _longest_instance(rule, registry)) > _SEGMENT:
+                raise ValueError(
+                    f"rules[{i}]: its warnings' topic segment (rule.station.source.parameter) can be "
+                    f"{longest} characters, more than {_SEGMENT}: shorten the rule or source names"
+                )
         return self
 
     def load_registry(self) -> Registry:
@@ -218,6 +223,18 @@ class RulesConfig(Model):
     def owned(self, registry: Registry) -> tuple[StationInfo, ...]:
         """The registry's stations in this engine's partition."""
         return tuple(s for s in registry.stations if self.partition.owns(s.id))
+
+
+#: The longest topic segment (``stationpipe.kernel.wire_topics``).
+_SEGMENT = 128
+
+
+def _longest_instance(rule: UpstreamRule, registry: Registry) -> int:
+    """The longest ``<rule>.<source station>.<source rule>.<parameter>`` the rule can publish."""
+    station = max((len(s) for r in registry.rivers for s in r.sections), default=0)
+    source = max(len(s) for s in rule.sources)
+    parameter = max(len(p) for p in rule.parameters or CATALOGUE)
+    return len(rule.name) + station + source + parameter + 3
 
 
 def state_path(config: RulesConfig) -> Path:

@@ -53,10 +53,6 @@ class Prewarn:
         stations = {s.id: s for s in registry.stations}
         return cls(upstream, causes, registry.network(), stations)
 
-    def names(self) -> frozenset[str]:
-        """The upstream rules' names."""
-        return frozenset(r.name for r in self.rules)
-
     def forward(self, src: Instance, ts: float, wall: float, instances: dict[str, Instance]) -> list[Changed]:
         """The pre-warning changes a change of ``src`` (at reading time ``ts``) causes."""
         out: list[Changed] = []
