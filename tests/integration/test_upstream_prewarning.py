@@ -118,20 +118,25 @@ async def test_a_prewarning_resolves_when_its_window_has_passed_across_a_restart
     services: Services, tmp_path: Path
 ) -> None:
     cfg = _config(services, tmp_path, FAST)
-    mid = "upstream.up.section.nh3n"
+    from_up = "upstream.up.section.nh3n"
     async with listening(services) as (found, client):
         async with engine(cfg):
             await publish(client, 1, 2.0, utc_now(), "up")  # up exceeds, and stays so
-            await wait_for(lambda: _has(found.warnings, "mid", mid, AlertState.FIRING), "pre-warning at mid")
+            await wait_for(
+                lambda: _has(found.warnings, "mid", from_up, AlertState.FIRING), "pre-warning at mid"
+            )
         async with engine(cfg):  # a restart: the pre-warnings and their windows are durable state
             await wait_for(
-                lambda: _has(found.warnings, "mid", mid, AlertState.RESOLVED), "mid: window passed", within=30
+                lambda: _has(found.warnings, "mid", from_up, AlertState.RESOLVED),
+                "mid: window passed",
+                within=30,
             )
             await wait_for(
-                lambda: _has(found.warnings, "down", mid, AlertState.RESOLVED),
+                lambda: _has(found.warnings, "down", from_up, AlertState.RESOLVED),
                 "down: window passed",
                 within=30,
             )
-    resolved = [w for w in found.warnings if w.rule == mid and w.state is AlertState.RESOLVED]
+    resolved = [w for w in found.warnings if w.rule == from_up and w.state is AlertState.RESOLVED]
+    assert sorted(w.station for w in resolved) == ["down", "mid"]
     assert all("the arrival window has passed" in w.message for w in resolved)
     assert not _has(found.warnings, "up", "section.nh3n", AlertState.RESOLVED)  # the source still fires
