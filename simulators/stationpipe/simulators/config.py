@@ -281,7 +281,7 @@ class SimConfig(Model):
         names = set(named)
         _unique("device, gnss and analyser names", named)
         for s in self.scenarios:
-            if unknown := set(s.devices) - names:
+            if unknown := set(s.named()) - names:
                 raise ValueError(f"scenario {s.name!r}: unknown devices {sorted(unknown)}")
         return self
 
