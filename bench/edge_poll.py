@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import math
+import socket
 import statistics
 import struct
 import subprocess
@@ -87,6 +88,20 @@ async def baseline(ports: list[int], points: int, interval: float, seconds: floa
         for port in ports:
             tg.create_task(_baseline_device(port, points, interval, stop, counts))
     return counts[0] / seconds, counts[1] / seconds
+
+
+def _wait_listening(ports: list[int], server: subprocess.Popen[bytes], within: float = 60.0) -> None:
+    """Return once every port accepts a connection; ``SystemExit`` if the servers exit or take too long."""
+    deadline = time.monotonic() + within
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the Modbus servers did not start listening on {port}") from None
+                time.sleep(0.1)
 
 
 def _profile(path: Path, points: int) -> Path:
@@ -182,7 +197,7 @@ def main() -> None:
         serve = ["--points", str(points), "--values", args.values, "--serve", *map(str, ports)]
         server = subprocess.Popen([sys.executable, "-m", "bench.edge_poll", *serve])
         try:
-            time.sleep(2)  # the servers' start-up; the baseline's connect fails loudly if they are not up
+            _wait_listening(ports, server)  # 20 servers take more than 2 s to start on a busy machine
             base = [
                 asyncio.run(baseline(ports, points, args.interval, args.seconds)) for _ in range(args.rounds)
             ]
