@@ -21,7 +21,7 @@ from tests.integration.edge_helpers import Probe, edge_config, running, write_to
 from tests.integration.test_collector import collector_config, stored_values, wait_for
 from tests.integration.test_collector import running as collector_running
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = pytest.mark.integration
 STATION = "it-values"
 POINTS = [
     {"parameter": "ph", "register": "input", "address": 0, "type": "float32", "unit": "pH"},
