@@ -43,6 +43,18 @@ def test_a_float32_register_decodes_to_its_shortest_decimal() -> None:
     assert (repr(values["ph"]), repr(values["do"])) == ("7.594095", "0.1")
 
 
+def test_a_float32_sentinel_matches_written_short_or_in_full() -> None:
+    full = struct.unpack(">f", struct.pack(">f", -9999.9))[0]  # -9999.900390625
+    values = _decode(
+        Point(parameter="ph", address=0, sentinels=(-9999.9,), unit="pH"),
+        Point(parameter="do", address=2, sentinels=(full,), unit="mg/L"),
+        Point(parameter="temp", address=4, sentinels=(3.4028235e38,), unit="degC"),
+        registers=[w for _ in range(2) for w in to_registers(full, DataType.FLOAT32, Order.ABCD)]
+        + to_registers(3.4028234663852886e38, DataType.FLOAT32, Order.ABCD),
+    )
+    assert values == {"ph": None, "do": None, "temp": None}
+
+
 def test_scaled_and_offset_registers_come_out_at_their_decimals() -> None:
     values = _decode(
         Point(parameter="do", address=0, type=DataType.INT16, scale=0.1, unit="mg/L"),

@@ -83,12 +83,15 @@ def _request(table: RegisterType, group: list[_Span]) -> Request:
 
 def raw_value(profile: Profile, req: Request, point: Point, registers: list[int]) -> float:
     """The point's raw value (before scale) out of the request's registers or bits; a float32 as its
-    shortest decimal (7.594095, not 7.594094753265381)."""
+    shortest decimal (7.594095, not 7.594095230102539), so a profile's float32 sentinel matches whether
+    it is written short (-9999.9) or in full (-9999.900390625)."""
     offset = profile.pdu_address(point.address) - req.address
     if point.table in (RegisterType.COIL, RegisterType.DISCRETE):
         return float(registers[offset])
     raw = from_registers(registers[offset : offset + point.words], point.type, point.order)
-    return float32_shortest(raw) if point.type is DataType.FLOAT32 else raw
+    if point.type is DataType.FLOAT32 and raw not in point.sentinels:  # a sentinel as the profile wrote it
+        return float32_shortest(raw)
+    return raw
 
 
 def decode_point(point: Point, raw: float, station: str, ts: datetime) -> Reading:
