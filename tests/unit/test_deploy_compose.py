@@ -7,8 +7,10 @@ copies, which are the folders the wheel is built from (pyproject.toml)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,43 @@ def test_the_image_is_built_from_this_repository(resolved: dict[str, Any], check
     for source in re.findall(r"^COPY (.+) \S+$", dockerfile, flags=re.MULTILINE):
         for part in source.split():
             assert (ROOT / part).exists(), part
+
+
+def test_the_services_accept_what_fleet_init_writes(tmp_path: Path) -> None:
+    """``fleet.sh init`` (the ``fleet-init`` service) run into a temporary folder; then ``stationpipe check``
+    accepts the collector's and rules engine's configs of the stack, pointed at that folder, and the fleet's
+    simulator and edge configs it wrote, and the broker and Telegraf find the files they are given."""
+    fleet, auth = tmp_path / "fleet", tmp_path / "auth"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "FLEET_DIR": str(fleet),
+        "AUTH_DIR": str(auth),
+        "FLEET_SIZE": "4",
+        "STATIONPIPE_INFLUX_TOKEN": "token-of-the-test",
+    }
+    subprocess.run(["sh", str(DEPLOY / "stack/fleet.sh"), "init"], env=env, check=True, timeout=120)
+    configs = []
+    for name in ("collector", "rules"):
+        text = (DEPLOY / f"stack/{name}.toml").read_text(encoding="utf-8")
+        text = text.replace('"/fleet/', f'"{fleet}/').replace('"/auth/', f'"{auth}/')
+        (tmp_path / f"{name}.toml").write_text(text, encoding="utf-8")
+        configs.append(tmp_path / f"{name}.toml")
+    edges = sorted((fleet / "edge").glob("*.toml"))
+    assert len(edges) == 4
+    assert all(f'password_file = "{auth}/secrets/' in e.read_text(encoding="utf-8") for e in edges)
+    done = subprocess.run(
+        ["stationpipe", "check", *map(str, [*configs, fleet / "sim.toml", *edges])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    mosquitto = (DEPLOY / "mosquitto/mosquitto.conf").read_text(encoding="utf-8")
+    given = re.findall(r"^(?:password|acl)_file /mosquitto/auth/(\S+)$", mosquitto, flags=re.MULTILINE)
+    assert len(given) == 2
+    for name in given:
+        assert (auth / name).is_file(), name
+    assert (auth / "secrets/telegraf.secret").is_file()
