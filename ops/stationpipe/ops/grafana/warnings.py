@@ -7,9 +7,23 @@ A warning instance is one (station, rule, level) series; its latest point is its
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import bargauge
+from grafana_foundation_sdk.builders import timeseries as ts_panel
+
 from stationpipe.ops.grafana.dashboard import dashboard, place_variables, warning_annotation
 from stationpipe.ops.grafana.palette import WARNING_LEVELS
-from stationpipe.ops.grafana.panels import JSON, Grid, override, panel, table, target, timeseries, value_map
+from stationpipe.ops.grafana.panels import (
+    JSON,
+    Grid,
+    Override,
+    bar_gauge,
+    fixed,
+    override,
+    table,
+    target,
+    timeseries,
+    value_map,
+)
 
 UID = "stationpipe-warnings"
 ST = '"station" =~ /^$station$/'
@@ -22,34 +36,22 @@ LATEST = (
 ACTIVE = f"SELECT * FROM ({LATEST}) WHERE \"state\" = 'firing' OR \"state\" = 'pending'"
 
 
-def _level_override() -> JSON:
+def _level_override() -> Override:
     levels = {str(k): (label, colour) for k, (label, colour) in WARNING_LEVELS.items()}
     return override(
         "level", mappings=value_map(levels), **{"custom.cellOptions": {"type": "color-background"}}
     )
 
 
-def _by_level() -> JSON:
+def _by_level() -> bargauge.Panel:
     query = f'SELECT count("state") FROM ({ACTIVE}) GROUP BY "level"'
-    colours = [
-        override(f"{k} 级 level", color={"mode": "fixed", "fixedColor": c})
-        for k, (_, c) in WARNING_LEVELS.items()
-    ]
-    return panel(
-        "bargauge",
-        "按级别 Active by level",
-        [target(query, alias="$tag_level 级 level")],
-        defaults={"color": {"mode": "palette-classic"}, "decimals": 0},
-        options={
-            "orientation": "horizontal",
-            "displayMode": "basic",
-            "reduceOptions": {"calcs": ["lastNotNull"]},
-        },
-        overrides=colours,
+    colours = [override(f"{k} 级 level", color=fixed(c)) for k, (_, c) in WARNING_LEVELS.items()]
+    return bar_gauge(
+        "按级别 Active by level", [target(query, alias="$tag_level 级 level")], overrides=colours
     )
 
 
-def _events() -> JSON:
+def _events() -> ts_panel.Panel:
     query = (
         f'SELECT count("state") FROM "warnings" WHERE {ST} AND $timeFilter '
         'GROUP BY time($__interval), "level" fill(none)'
