@@ -122,9 +122,8 @@ def collector_toml(services: Services, registry: Path, state: Path, metrics_port
 
 def points_per_poll(station: FleetStation) -> dict[str, int]:
     """Readings each device of ``station`` yields per poll, by device name."""
-    from stationpipe.simulators.fleetgen import PROFILES  # noqa: PLC0415
 
-    return {dev: len(load_profile(PROFILES / f"{prof}.toml").points) for dev, prof, _ in station.devices()}
+    return {dev: len(load_profile(prof).points) for dev, prof, _ in station.devices()}
 
 
 @dataclass
