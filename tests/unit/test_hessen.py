@@ -240,7 +240,7 @@ unit = {unit}
 """
 
 
-def _edge(tmp_path: Path, profile: Path, protocol: str, unit: int) -> Path:
+def _edge(tmp_path: Path, profile: str, protocol: str, unit: int) -> Path:
     path = tmp_path / "edge.toml"
     path.write_text(EDGE.format(profile=profile, protocol=protocol, unit=unit))
     return path
@@ -262,7 +262,7 @@ def test_a_hessen_device_with_a_channel_profile_and_a_three_digit_id_is_valid(tm
     ],
 )
 def test_configuration_errors_name_the_device(
-    tmp_path: Path, profile: Path, protocol: str, unit: int, match: str
+    tmp_path: Path, profile: str, protocol: str, unit: int, match: str
 ) -> None:
     path = _edge(tmp_path, profile, protocol, unit)
     with pytest.raises(ConfigError, match=match):
