@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from stationpipe.kernel.messages import AlertState, WarningEvent
+from stationpipe.kernel.messages import AlertState, Handling, WarningEvent
 from stationpipe.kernel.registry import StationInfo, WaterClass
 from stationpipe.kernel.wire import rfc3339
 from stationpipe.rules.lifecycle import Change, Instance
@@ -62,6 +62,9 @@ class Notification(NamedTuple):
     backfilled: bool
     expected: datetime | None
     fired: bool
+    handling: Handling
+    acknowledged_by: str | None
+    assignee: str | None
 
     @property
     def state(self) -> AlertState:
@@ -87,6 +90,9 @@ class Notification(NamedTuple):
             self.value,
             self.limit,
             self.ended,
+            self.handling if self.fired else None,
+            self.acknowledged_by,
+            self.assignee,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +120,12 @@ class Notification(NamedTuple):
             "backfilled": self.backfilled,
             "fired": self.fired,
             "message": {"zh": self.message_zh, "en": self.message_en},
+            "acknowledged": self.acknowledged_by is not None,
+            "handling": {
+                "state": self.handling.value,
+                "acknowledged_by": self.acknowledged_by,
+                "assignee": self.assignee,
+            },
         }
 
 
@@ -152,5 +164,8 @@ def notification(inst: Instance, change: Change, info: StationInfo | None, ts: f
             inst.backfilled,
             _utc(inst.expected),  # expected
             inst.fired,
+            inst.handling,
+            inst.acknowledged_by,
+            inst.assignee,
         ),
     )
