@@ -5,6 +5,7 @@ recorder of the action and warning topics."""
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from stationpipe.kernel.messages import WarningAction, WarningEvent
 from stationpipe.kernel.reading import Reading, StationMessage
 from stationpipe.testbed.pipeline import collector_toml
 from stationpipe.testbed.services import Services, free_port, tcp_open, wait_until
+from stationpipe.testbed.webhook import Receiver
 
 REGISTRY = """kind = "registry"
 [[stations]]
@@ -47,7 +49,19 @@ target_class = "III"
 water_body = "river"
 lat = 29.9
 lon = 121.5
+[[stations]]
+id = "w3"
+name = "曹娥江上浦闸"
+kind = "water"
+city = "绍兴"
+river = "曹娥江"
+section = "上浦闸"
+target_class = "III"
+water_body = "river"
+lat = 29.9
+lon = 120.8
 """
+SECRET_ENV = "DESK_TEST_WEBHOOK_SECRET"
 PASSWORDS = {
     "li": ("operator", "li-secret-1"),
     "wang": ("operator", "wang-secret-2"),
@@ -55,12 +69,13 @@ PASSWORDS = {
 }
 
 
-def rules_toml(mqtt_port: int, api_port: int) -> str:
+def rules_toml(mqtt_port: int, api_port: int, hook: str) -> str:
     token = secrets.token_hex(4)
     return (
         f'kind = "rules"\ngroup = "rules{token}"\nregistry = "registry.toml"\nstate = "state.sqlite3"\n'
         f'[mqtt]\nport = {mqtt_port}\nclient_id = "rules-{token}"\n[evaluation]\ntick = "0.2s"\n'
         f'[api]\nport = {api_port}\nusers = "users.json"\n'
+        f'[delivery]\nretry_cap = 1.0\n[delivery.webhook]\nurl = "{hook}"\nsecret_env = "{SECRET_ENV}"\n'
         '[[rules]]\nname = "section"\nkind = "section"\nparameters = ["nh3n"]\n'
     )
 
@@ -93,13 +108,30 @@ class Desk:
     mqtt: paho.Client
     procs: dict[str, subprocess.Popen[bytes]]
     database: str
+    webhook: Receiver
+    port: int
+
+    def publish(self, station: str, value: float, seq: int = 1, age: float = 30.0) -> None:
+        """One NH3-N reading of ``value`` at ``station``, ``age`` seconds old."""
+        ts = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=age)
+        msg = StationMessage(station, "dev", seq, ts, (Reading(station, "nh3n", value, "mg/L", ts),))
+        topic, payload = wire.encode(msg)
+        self.mqtt.publish(topic, payload, qos=1).wait_for_publish(10)
+
+    def restart_rules(self) -> None:
+        """Kill the engine (SIGKILL: no clean shutdown) and start it again on the same files."""
+        self.procs["rules"].kill()
+        self.procs["rules"].wait(10)
+        self.procs["rules"] = _start(
+            self.workdir, "rules", "rules", self.workdir / "rules.toml", self.webhook
+        )
+        wait_until(
+            lambda: tcp_open("127.0.0.1", self.port), timeout=30, what="the desk", proc=self.procs["rules"]
+        )
 
     def fire(self, station: str, value: float = 2.5) -> str:
         """Publish an NH3-N reading that fires the section rule at ``station``; its episode once listed."""
-        ts = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
-        msg = StationMessage(station, "dev", 1, ts, (Reading(station, "nh3n", value, "mg/L", ts),))
-        topic, payload = wire.encode(msg)
-        self.mqtt.publish(topic, payload, qos=1).wait_for_publish(10)
+        self.publish(station, value)
         found: list[str] = []
 
         def listed() -> bool:
@@ -124,10 +156,11 @@ def _user(workdir: Path, name: str, role: str, password: str) -> None:
     subprocess.run(argv, input=f"{password}\n".encode(), check=True, capture_output=True, timeout=60)
 
 
-def _start(workdir: Path, name: str, verb: str, config: Path) -> subprocess.Popen[bytes]:
-    log = (workdir / f"{name}.log").open("wb")
+def _start(workdir: Path, name: str, verb: str, config: Path, hook: Receiver) -> subprocess.Popen[bytes]:
+    log = (workdir / f"{name}.log").open("ab")
     argv = [sys.executable, "-m", "stationpipe", verb, "--config", str(config)]
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    env = {**os.environ, SECRET_ENV: hook.secret}
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
 
 
 @dataclass
@@ -154,15 +187,17 @@ def running_desk(services: Services, workdir: Path) -> Iterator[Desk]:
     services.influx.query(f'CREATE DATABASE "{database}"')
     collector = collector_toml(services.mosquitto.port, services.influx.url, database)
     (workdir / "collector.toml").write_text(collector, encoding="utf-8")
-    api_port = free_port()
-    (workdir / "rules.toml").write_text(rules_toml(services.mosquitto.port, api_port), encoding="utf-8")
+    api_port, hook = free_port(), Receiver()
+    hook.start()
+    rules = rules_toml(services.mosquitto.port, api_port, hook.url)
+    (workdir / "rules.toml").write_text(rules, encoding="utf-8")
     stack = _Stack()
     recorder = Recorder()
     mqtt = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"desk-test-{secrets.token_hex(4)}")
     mqtt.on_message = recorder.on_message
     try:
-        stack.procs["collector"] = _start(workdir, "collector", "collector", workdir / "collector.toml")
-        stack.procs["rules"] = _start(workdir, "rules", "rules", workdir / "rules.toml")
+        stack.procs["collector"] = _start(workdir, "collector", "collector", workdir / "collector.toml", hook)
+        stack.procs["rules"] = _start(workdir, "rules", "rules", workdir / "rules.toml", hook)
         wait_until(
             lambda: tcp_open("127.0.0.1", api_port), timeout=30, what="the desk", proc=stack.procs["rules"]
         )
@@ -171,11 +206,12 @@ def running_desk(services: Services, workdir: Path) -> Iterator[Desk]:
         mqtt.loop_start()
         procs = stack.procs
         url = f"http://127.0.0.1:{api_port}"
-        yield Desk(url, workdir, services, recorder, mqtt, procs, database)
+        yield Desk(url, workdir, services, recorder, mqtt, procs, database, hook, api_port)
     finally:
         mqtt.loop_stop()
         mqtt.disconnect()
         stack.stop()
+        hook.stop()
 
 
 def stored(desk: Desk, query: str) -> list[dict[str, object]]:

@@ -6,7 +6,6 @@ headless Chromium (Debian's chromium and chromium-driver, driven by Selenium).""
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from stationpipe.kernel.messages import Handling
-from stationpipe.testbed.services import Services, tcp_open, wait_until
+from stationpipe.testbed.services import Services, wait_until
 from tests.integration.desk_helpers import Desk, running_desk, stored
 
 pytestmark = pytest.mark.integration
@@ -109,15 +108,7 @@ def test_the_workflow_is_recorded_published_stored_and_survives_a_kill(desk: Des
     assert human
     assert human[0]["handling"] == "responding"
 
-    desk.procs["rules"].send_signal(signal.SIGKILL)
-    desk.procs["rules"].wait(10)
-    restart = [sys.executable, "-m", "stationpipe", "rules", "--config", str(desk.workdir / "rules.toml")]
-    log = (desk.workdir / "rules.log").open("ab")
-    desk.procs["rules"] = subprocess.Popen(restart, stdout=log, stderr=subprocess.STDOUT, cwd=desk.workdir)
-    port = int(desk.url.rsplit(":", 1)[1])
-    wait_until(
-        lambda: tcp_open("127.0.0.1", port), timeout=30, what="the desk again", proc=desk.procs["rules"]
-    )
+    desk.restart_rules()
     got = httpx.get(f"{desk.url}/api/v1/warnings/{episode}", auth=desk.basic("li"), timeout=10).json()
     assert got["warning"]["handling"] == "responding"
     course = got["course"]
@@ -131,6 +122,35 @@ def test_the_workflow_is_recorded_published_stored_and_survives_a_kill(desk: Des
     ]
 
 
+def test_the_acknowledgement_travels_with_later_changes_to_the_channels(desk: Desk) -> None:
+    episode = desk.fire("w3", 1.2)  # above class III: yellow
+    assert _post(desk, episode, "acknowledge", "wang").status_code == 200
+    desk.publish("w3", 2.5, seq=2, age=20)  # worse than class V: red, the same episode
+
+    def escalated() -> bool:
+        with desk.webhook.lock:
+            return any(p["station"] == "w3" and p["change"] == "escalated" for p in desk.webhook.posts)
+
+    wait_until(escalated, timeout=20, what="the escalation at the webhook", proc=desk.procs["rules"])
+    with desk.webhook.lock:
+        posts = [p for p in desk.webhook.posts if p["station"] == "w3"]
+    assert [(p["change"], p["level"], p["acknowledged"]) for p in posts] == [
+        ("firing", 2, False),
+        ("escalated", 4, True),
+    ]
+    assert posts[1]["handling"] == {"state": "issued", "acknowledged_by": "wang", "assignee": None}
+    assert desk.webhook.bad_signatures == 0
+
+    def retained_red() -> bool:
+        with desk.recorder.lock:
+            states = [w for w in desk.recorder.warnings if w.station == "w3"]
+        return bool(states) and states[-1].level == 4
+
+    wait_until(retained_red, timeout=20, what="the red state on warnings/w3/…", proc=desk.procs["rules"])
+    with desk.recorder.lock:
+        assert [w for w in desk.recorder.warnings if w.station == "w3"][-1].acknowledged_by == "wang"
+
+
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
@@ -141,6 +161,15 @@ def test_acknowledge_on_the_page_in_chromium(desk: Desk, tmp_path: Path) -> None
     from selenium import webdriver  # noqa: PLC0415 - only this test needs it
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
     from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.remote.webelement import WebElement  # noqa: PLC0415
+    from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
+    from selenium.webdriver.support.wait import WebDriverWait  # noqa: PLC0415
+
+    def click(element: WebElement) -> None:
+        """Click and wait for the next page (every button and link here loads one)."""
+        page = browser.find_element(By.TAG_NAME, "html")
+        element.click()
+        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
 
     episode = desk.fire("w2")
     options = webdriver.ChromeOptions()
@@ -163,24 +192,24 @@ def test_acknowledge_on_the_page_in_chromium(desk: Desk, tmp_path: Path) -> None
         assert browser.current_url.endswith("/login")
         browser.find_element(By.ID, "login-user").send_keys("li")
         browser.find_element(By.ID, "login-password").send_keys("wrong")
-        browser.find_element(By.ID, "login-submit").click()
+        click(browser.find_element(By.ID, "login-submit"))
         assert "Wrong user name or password" in browser.find_element(By.ID, "error").text
         browser.find_element(By.ID, "login-user").send_keys("li")
         browser.find_element(By.ID, "login-password").send_keys("li-secret-1")
-        browser.find_element(By.ID, "login-submit").click()
+        click(browser.find_element(By.ID, "login-submit"))
         row = browser.find_element(By.CSS_SELECTOR, f'tr[data-episode="{episode}"]')
         assert "宁波" in row.text
         assert "预警发布 issued" in row.find_element(By.CLASS_NAME, "handling").text
         assert "宁波" in browser.find_element(By.ID, "counts").text
-        row.find_element(By.TAG_NAME, "a").click()
+        click(row.find_element(By.TAG_NAME, "a"))
         assert "预警中 firing" in browser.find_element(By.ID, "machine").text
         assert browser.find_element(By.ID, "acknowledged").text == "—"
-        browser.find_element(By.ID, "do-acknowledge").click()
+        click(browser.find_element(By.ID, "do-acknowledge"))
         assert browser.find_element(By.ID, "acknowledged").text == "li"
         assert "确认收到 Acknowledge" in browser.find_element(By.ID, "course").text
-        browser.find_element(By.ID, "do-lift").click()  # not verified yet: the page says why
+        click(browser.find_element(By.ID, "do-lift"))  # not verified yet: the page says why
         assert "verify it first" in browser.find_element(By.ID, "error").text
-        browser.find_element(By.ID, "do-verify").click()
+        click(browser.find_element(By.ID, "do-verify"))
         assert "已核实 verified" in browser.find_element(By.ID, "handling").text
     finally:
         browser.quit()

@@ -13,10 +13,13 @@ A JSON file, written only by ``stationpipe rules user …`` (atomically, mode 06
 - roles: ``operator`` (reads and acts) and ``viewer`` (reads only).
 
 The engine reads the file again when its modification time changes, so a new user needs no restart.
+A password is checked off the event loop (:meth:`Accounts.check`), at most two at a time, so a flood of
+logins cannot stall the engine's evaluation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -122,6 +125,7 @@ class Accounts:
     path: Path
     _mtime: float = -1.0
     _users: UsersFile = field(default_factory=UsersFile)
+    _checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     def users(self) -> UsersFile:
         """The current file."""
@@ -141,6 +145,15 @@ class Accounts:
         """The account when ``password`` is its password, else ``None``."""
         account = self.get(name)
         ok = check_password(password, account.password if account is not None else _DUMMY)
+        return account if ok and account is not None else None
+
+    async def check(self, name: str, password: str) -> Account | None:
+        """:meth:`login` in a worker thread (scrypt costs tens of milliseconds of CPU)."""
+        account = self.get(name)  # read the file here, on the loop's thread
+        async with self._checks:
+            ok = await asyncio.to_thread(
+                check_password, password, account.password if account is not None else _DUMMY
+            )
         return account if ok and account is not None else None
 
     def by_token(self, token: str) -> Account | None:

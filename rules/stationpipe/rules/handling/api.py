@@ -37,7 +37,7 @@ PREFIX = "/api/v1/warnings"
 _CHALLENGE = ("WWW-Authenticate", 'Basic realm="stationpipe", charset="UTF-8"')
 
 
-def authenticate(desk: Desk, request: Request) -> Account | None:
+async def authenticate(desk: Desk, request: Request) -> Account | None:
     """The account named by the request's ``Authorization`` header, or ``None``."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value:
@@ -47,7 +47,7 @@ def authenticate(desk: Desk, request: Request) -> Account | None:
             name, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return desk.accounts.login(name, password)
+        return await desk.accounts.check(name, password)
     return None
 
 
@@ -103,7 +103,7 @@ def _text(data: dict[str, Any], key: str) -> str | None:
 
 async def handle(desk: Desk, request: Request) -> Response:
     """Answer one ``/api/v1/…`` request."""
-    account = authenticate(desk, request)
+    account = await authenticate(desk, request)
     if account is None:
         return _error(401, "authentication required: a Bearer token or Basic credentials", _CHALLENGE)
     parts = [p for p in request.path.removeprefix(PREFIX).split("/") if p]

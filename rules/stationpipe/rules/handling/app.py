@@ -23,6 +23,8 @@ async def serve(desk: Desk, settings: ApiSettings, bound: asyncio.Future[int] | 
             return await api.handle(desk, request)
         return await page.handle(request)
 
+    if not desk.accounts.users().users:  # read now: a broken users file stops the engine with its reason
+        log.warning("no accounts in %s yet: add one with 'stationpipe rules user add'", settings.users)
     server = await start(handler, settings.host, settings.port)
     port = int(server.sockets[0].getsockname()[1])
     log.info("operators' desk on http://%s:%d/ (API under /api/v1/)", settings.host, port)

@@ -97,7 +97,9 @@ class Response:
         return cls(303, b"", headers=[("Location", location), *headers])
 
     def encode(self) -> bytes:
-        """The bytes on the wire."""
+        """The bytes on the wire (a header value holding a line break is refused: no header injection)."""
+        if any("\r" in v or "\n" in v for _, v in self.headers):
+            raise ValueError("a header value must not hold a line break")
         reason = HTTPStatus(self.status).phrase
         lines = [
             f"HTTP/1.1 {self.status} {reason}",

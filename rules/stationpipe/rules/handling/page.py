@@ -95,7 +95,7 @@ class Page:
     async def handle(self, request: Request) -> Response:
         """Answer one page request."""
         if request.path == "/login":
-            return self._login(request)
+            return await self._login(request)
         if request.path == "/favicon.ico":
             return Response(404, b"")
         session = self.sessions.get(request)
@@ -120,14 +120,14 @@ class Page:
             return self._warning(request, account, session)
         return Response(404, b"not found\n")
 
-    def _login(self, request: Request) -> Response:
+    async def _login(self, request: Request) -> Response:
         if request.method == "GET":  # keep a token already set: another tab's form stays valid
             token = request.cookie(LOGIN) or secrets.token_urlsafe(16)
             return Response.html(200, views.login(csrf=token), self.sessions.cookie(LOGIN, token, 3600))
         form = request.form()
         if not _same(form.get("csrf"), request.cookie(LOGIN)):
             return Response(403, b"missing or wrong CSRF token: reload the login page\n")
-        account = self.desk.accounts.login(form.get("user", ""), form.get("password", ""))
+        account = await self.desk.accounts.check(form.get("user", ""), form.get("password", ""))
         if account is None:
             token = secrets.token_urlsafe(16)
             page = views.login("用户名或密码错误 Wrong user name or password", token)
