@@ -107,6 +107,8 @@ def test_the_workflow_is_recorded_published_stored_and_survives_a_kill(desk: Des
     human = stored(desk, "SELECT last(handling) AS handling FROM warnings WHERE station = 'w1'")
     assert human
     assert human[0]["handling"] == "responding"
+    events = stored(desk, "SELECT count(state) AS n FROM warnings WHERE station = 'w1'")
+    assert events[0]["n"] == 1  # one machine change; the actions rewrote its point, added none
 
     desk.restart_rules()
     got = httpx.get(f"{desk.url}/api/v1/warnings/{episode}", auth=desk.basic("li"), timeout=10).json()

@@ -2,9 +2,10 @@
 
 One action is one :meth:`stationpipe.rules.state.State.commit`: the instance with its new human state,
 the journal entry (who, what, when), the republished retained ``warnings/<station>/<rule>`` state (the
-``mqtt`` channel's outbox) and the ``warnings/actions/<station>/<rule>`` record (the ``actions`` outbox,
-drained by the engine like a channel). A crash after the commit loses nothing; before it, nothing
-happened.
+``mqtt`` channel's outbox; stamped with the last machine change's instant, so the collector rewrites that
+point and an action never counts as a warning event) and the ``warnings/actions/<station>/<rule>``
+record (the ``actions`` outbox, drained by the engine like a channel). A crash after the commit loses
+nothing; before it, nothing happened.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from stationpipe.kernel import wire
@@ -110,7 +112,7 @@ class Desk:
         now = time.time()
         before = Instance.from_json(inst.to_json())
         record = apply(before, request, self.accounts.operators(), now)
-        body = current(before, self.info(before), now).to_json()
+        body = current(before, self.info(before), self._changed_at(episode, now)).to_json()
         unique = f"{episode}/{record.action}@{round(now * 1e6)}"
         body["id"] = unique
         topic, payload = wire.encode(record)
@@ -131,6 +133,12 @@ class Desk:
         _copy(before, inst)  # the engine's instance changes only once the commit holds
         self.wake((RETAINED, ACTIONS))
         return record
+
+    def _changed_at(self, episode: str, default: float) -> float:
+        """The instant of the episode's last machine change: the republished state keeps it, so the
+        collector rewrites that point with the human fields rather than adding a warning event."""
+        changes = [e for e in self.state.journal(episode) if e["kind"] == "change"]
+        return datetime.fromisoformat(changes[-1]["ts"]).timestamp() if changes else default
 
     def course(self, inst: Instance) -> list[dict[str, Any]]:
         """The episode's journal: machine changes and operators' actions, oldest first."""
