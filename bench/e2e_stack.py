@@ -88,7 +88,8 @@ def edit_tables(
 
 def rules_toml(mqtt_port: int, registry: Path, state: Path) -> str:
     """The example rules file with this run's registry, state, broker, a fresh group and client id, and a
-    free metrics port; Alertmanager and webhook delivery removed. Validated by the caller."""
+    free metrics port; Alertmanager and webhook delivery and the operators' desk ([api]: a fixed port)
+    removed. Validated by the caller."""
     token = secrets.token_hex(4)
     required = {
         ("", "group"): f'"bench-rules-{token}"',
@@ -99,7 +100,9 @@ def rules_toml(mqtt_port: int, registry: Path, state: Path) -> str:
     }
     values = required | {("metrics", "port"): str(free_port())}
     text, done = edit_tables(
-        RULES_EXAMPLE.read_text(encoding="utf-8"), values, {"delivery.alertmanager", "delivery.webhook"}
+        RULES_EXAMPLE.read_text(encoding="utf-8"),
+        values,
+        {"delivery.alertmanager", "delivery.webhook", "api"},
     )
     if missing := set(required) - done:
         raise StackError(f"{RULES_EXAMPLE}: keys not found {sorted(missing)}; update bench/e2e_stack.py")
