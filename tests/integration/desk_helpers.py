@@ -28,7 +28,7 @@ from stationpipe.testbed.webhook import Receiver
 
 REGISTRY = """kind = "registry"
 [[stations]]
-id = "w1"
+id = "dw1"
 name = "钱塘江闸口"
 kind = "water"
 city = "杭州"
@@ -39,7 +39,7 @@ water_body = "river"
 lat = 30.2
 lon = 120.1
 [[stations]]
-id = "w2"
+id = "dw2"
 name = "甬江三江口"
 kind = "water"
 city = "宁波"
@@ -50,7 +50,7 @@ water_body = "river"
 lat = 29.9
 lon = 121.5
 [[stations]]
-id = "w3"
+id = "dw3"
 name = "曹娥江上浦闸"
 kind = "water"
 city = "绍兴"

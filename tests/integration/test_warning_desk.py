@@ -40,11 +40,11 @@ def test_without_valid_credentials_the_api_answers_401(desk: Desk) -> None:
     assert httpx.get(url, auth=("nobody", "li-secret-1"), timeout=10).status_code == 401
     bearer = {"Authorization": "Bearer not-a-token"}
     assert httpx.get(url, headers=bearer, timeout=10).status_code == 401
-    assert httpx.post(f"{url}/w1/section.nh3n/1/acknowledge", timeout=10).status_code == 401
+    assert httpx.post(f"{url}/dw1/section.nh3n/1/acknowledge", timeout=10).status_code == 401
 
 
 def test_a_viewer_reads_but_may_not_act(desk: Desk) -> None:
-    episode = desk.fire("w1")
+    episode = desk.fire("dw1")
     assert httpx.get(f"{desk.url}/api/v1/warnings/{episode}", auth=desk.basic("zhao"), timeout=10).is_success
     refused = _post(desk, episode, "acknowledge", "zhao")
     assert refused.status_code == 403
@@ -60,7 +60,7 @@ def test_a_token_made_by_the_cli_authenticates(desk: Desk) -> None:
 
 
 def test_the_workflow_is_recorded_published_stored_and_survives_a_kill(desk: Desk) -> None:
-    episode = desk.fire("w1")
+    episode = desk.fire("dw1")
     lift = _post(desk, episode, "lift")
     assert lift.status_code == 409
     assert "verify it first" in lift.json()["error"]
@@ -79,35 +79,35 @@ def test_the_workflow_is_recorded_published_stored_and_survives_a_kill(desk: Des
     assert still.status_code == 409
     assert "still firing" in still.json()["error"]
     assert _post(desk, episode, "nonsense").status_code == 400
-    assert _post(desk, "w1/section.nh3n/1", "acknowledge").status_code in {404, 409}
+    assert _post(desk, "dw1/section.nh3n/1", "acknowledge").status_code in {404, 409}
 
     done = ["acknowledge", "assign", "verify", "note", "respond"]
 
     def published() -> bool:
         with desk.recorder.lock:
-            return [a.action for a in desk.recorder.actions if a.station == "w1"] == done
+            return [a.action for a in desk.recorder.actions if a.station == "dw1"] == done
 
-    wait_until(published, timeout=20, what="the actions on warnings/actions/w1/…", proc=desk.procs["rules"])
+    wait_until(published, timeout=20, what="the actions on warnings/actions/dw1/…", proc=desk.procs["rules"])
     with desk.recorder.lock:
-        actions = [a for a in desk.recorder.actions if a.station == "w1"]
-        retained = [w for w in desk.recorder.warnings if w.station == "w1"][-1]
+        actions = [a for a in desk.recorder.actions if a.station == "dw1"]
+        retained = [w for w in desk.recorder.warnings if w.station == "dw1"][-1]
     assert [a.user for a in actions] == ["li", "li", "wang", "wang", "wang"]
     assert actions[3].note == "现场采样 on-site sample taken"
     assert (retained.state.value, retained.handling) == ("firing", Handling.RESPONDING)
     assert (retained.acknowledged_by, retained.assignee) == ("li", "wang")
 
     def in_store() -> bool:
-        rows = stored(desk, "SELECT * FROM warning_actions WHERE station = 'w1'")
+        rows = stored(desk, "SELECT * FROM warning_actions WHERE station = 'dw1'")
         return [r["action"] for r in rows] == done
 
     wait_until(in_store, timeout=30, what="warning_actions in InfluxDB", proc=desk.procs["collector"])
-    rows = stored(desk, "SELECT * FROM warning_actions WHERE station = 'w1'")
+    rows = stored(desk, "SELECT * FROM warning_actions WHERE station = 'dw1'")
     assert rows[0]["user"] == "li"
     assert rows[-1]["handling"] == "responding"
-    human = stored(desk, "SELECT last(handling) AS handling FROM warnings WHERE station = 'w1'")
+    human = stored(desk, "SELECT last(handling) AS handling FROM warnings WHERE station = 'dw1'")
     assert human
     assert human[0]["handling"] == "responding"
-    events = stored(desk, "SELECT count(state) AS n FROM warnings WHERE station = 'w1'")
+    events = stored(desk, "SELECT count(state) AS n FROM warnings WHERE station = 'dw1'")
     assert events[0]["n"] == 1  # one machine change; the actions rewrote its point, added none
 
     desk.restart_rules()
@@ -125,17 +125,17 @@ def test_the_workflow_is_recorded_published_stored_and_survives_a_kill(desk: Des
 
 
 def test_the_acknowledgement_travels_with_later_changes_to_the_channels(desk: Desk) -> None:
-    episode = desk.fire("w3", 1.2)  # above class III: yellow
+    episode = desk.fire("dw3", 1.2)  # above class III: yellow
     assert _post(desk, episode, "acknowledge", "wang").status_code == 200
-    desk.publish("w3", 2.5, seq=2, age=20)  # worse than class V: red, the same episode
+    desk.publish("dw3", 2.5, seq=2, age=20)  # worse than class V: red, the same episode
 
     def escalated() -> bool:
         with desk.webhook.lock:
-            return any(p["station"] == "w3" and p["change"] == "escalated" for p in desk.webhook.posts)
+            return any(p["station"] == "dw3" and p["change"] == "escalated" for p in desk.webhook.posts)
 
     wait_until(escalated, timeout=20, what="the escalation at the webhook", proc=desk.procs["rules"])
     with desk.webhook.lock:
-        posts = [p for p in desk.webhook.posts if p["station"] == "w3"]
+        posts = [p for p in desk.webhook.posts if p["station"] == "dw3"]
     assert [(p["change"], p["level"], p["acknowledged"]) for p in posts] == [
         ("firing", 2, False),
         ("escalated", 4, True),
@@ -145,12 +145,12 @@ def test_the_acknowledgement_travels_with_later_changes_to_the_channels(desk: De
 
     def retained_red() -> bool:
         with desk.recorder.lock:
-            states = [w for w in desk.recorder.warnings if w.station == "w3"]
+            states = [w for w in desk.recorder.warnings if w.station == "dw3"]
         return bool(states) and states[-1].level == 4
 
-    wait_until(retained_red, timeout=20, what="the red state on warnings/w3/…", proc=desk.procs["rules"])
+    wait_until(retained_red, timeout=20, what="the red state on warnings/dw3/…", proc=desk.procs["rules"])
     with desk.recorder.lock:
-        assert [w for w in desk.recorder.warnings if w.station == "w3"][-1].acknowledged_by == "wang"
+        assert [w for w in desk.recorder.warnings if w.station == "dw3"][-1].acknowledged_by == "wang"
 
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -173,7 +173,7 @@ def test_acknowledge_on_the_page_in_chromium(desk: Desk, tmp_path: Path) -> None
         element.click()
         WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
 
-    episode = desk.fire("w2")
+    episode = desk.fire("dw2")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
@@ -218,7 +218,7 @@ def test_acknowledge_on_the_page_in_chromium(desk: Desk, tmp_path: Path) -> None
 
     def recorded() -> bool:
         with desk.recorder.lock:
-            return [(a.action, a.user) for a in desk.recorder.actions if a.station == "w2"] == [
+            return [(a.action, a.user) for a in desk.recorder.actions if a.station == "dw2"] == [
                 ("acknowledge", "li"),
                 ("verify", "li"),
             ]
@@ -226,7 +226,7 @@ def test_acknowledge_on_the_page_in_chromium(desk: Desk, tmp_path: Path) -> None
     wait_until(recorded, timeout=20, what="the page's actions on MQTT", proc=desk.procs["rules"])
 
     def in_store() -> bool:
-        rows = stored(desk, "SELECT * FROM warning_actions WHERE station = 'w2'")
+        rows = stored(desk, "SELECT * FROM warning_actions WHERE station = 'dw2'")
         return [(r["action"], r["user"]) for r in rows] == [("acknowledge", "li"), ("verify", "li")]
 
     wait_until(in_store, timeout=30, what="the page's actions in InfluxDB", proc=desk.procs["collector"])
