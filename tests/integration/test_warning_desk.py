@@ -5,6 +5,7 @@ headless Chromium (Debian's chromium and chromium-driver, driven by Selenium).""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,43 @@ def test_the_workflow_is_recorded_published_stored_and_survives_a_kill(desk: Des
         ("note", "wang"),
         ("respond", "wang"),
     ]
+
+
+def _login(desk: Desk, user: str) -> tuple[httpx.Client, str]:
+    """A browser-like client logged in to the page, and its session's CSRF token."""
+    client = httpx.Client(base_url=desk.url, timeout=10)
+    form = client.get("/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token is not None
+    password = desk.basic(user)[1]
+    answer = client.post("/login", data={"csrf": token.group(1), "user": user, "password": password})
+    assert answer.status_code == 303
+    page = client.get("/").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    return client, csrf.group(1)
+
+
+def test_the_page_refuses_forms_without_their_csrf_token_and_viewers_actions(desk: Desk) -> None:
+    episode = desk.fire("dw1")
+    assert httpx.get(f"{desk.url}/", timeout=10).headers["Location"] == "/login"
+    assert httpx.post(f"{desk.url}/login", data={"user": "li", "password": "li-secret-1"}).status_code == 403
+    client, csrf = _login(desk, "li")
+    try:
+        assert client.post(f"/w/{episode}/acknowledge", data={}).status_code == 403
+        assert client.post(f"/w/{episode}/acknowledge", data={"csrf": "forged"}).status_code == 403
+        assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+        assert client.get("/").headers["Location"] == "/login"  # the session is over
+    finally:
+        client.close()
+    viewer, csrf = _login(desk, "zhao")
+    try:
+        page = viewer.get(f"/w/{episode}").text
+        assert "Read-only account" in page
+        assert "do-acknowledge" not in page
+        assert viewer.post(f"/w/{episode}/acknowledge", data={"csrf": csrf}).status_code == 403
+    finally:
+        viewer.close()
 
 
 def test_the_acknowledgement_travels_with_later_changes_to_the_channels(desk: Desk) -> None:
