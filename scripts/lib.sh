@@ -48,6 +48,7 @@ ensure_debian_packages() {
   have_binary openssl || missing+=(openssl)                                  # TLS tests make a throw-away CA
   have_binary faketime || missing+=(faketime)                                # fault suite: a station clock ahead
   have_binary chromium || missing+=(chromium)                                # the daily report is rendered in it
+  have_binary chromedriver || missing+=(chromium-driver)                     # the operators' page is clicked in it
   [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)         # Chinese text in screenshots
   have_binary exim4 || missing+=(exim4-daemon-light)                         # the e-mail channel's real SMTP server
   have_binary docker-compose || missing+=(docker-compose)                    # `docker-compose config` of deploy/compose.yaml

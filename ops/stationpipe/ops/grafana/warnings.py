@@ -1,6 +1,9 @@
-"""预警 Warnings: active and recent warning instances, counts by level, and warnings as annotations.
+"""预警 Warnings: active and recent warning instances, counts by level, operators' actions, and warnings as
+annotations.
 
-A warning instance is one (station, rule, level) series; its latest point is its current state.
+A warning instance is one (station, rule, level) series; its latest point is its current state: the
+machine state (``state``) and, beside it, the human state (``handling``, ``acknowledged_by``,
+``assignee``) the operators' desk sets. Each operator's action is a point of ``warning_actions``.
 """
 
 # ruff: noqa: S608 - InfluxQL text built from constants only; Grafana substitutes $variables itself
@@ -27,11 +30,17 @@ from stationpipe.ops.grafana.panels import (
 
 UID = "stationpipe-warnings"
 ST = '"station" =~ /^$station$/'
-FIELDS = '"state", "parameter", "value", "limit", "message", "started", "ended"'
+FIELDS = '"state", "handling", "parameter", "value", "limit", "message", "started", "ended"'
 LATEST = (
-    'SELECT last("state") AS "state", last("parameter") AS "parameter", last("value") AS "value", '
+    'SELECT last("state") AS "state", last("handling") AS "handling", '
+    'last("acknowledged_by") AS "acknowledged_by", last("assignee") AS "assignee", '
+    'last("parameter") AS "parameter", last("value") AS "value", '
     'last("limit") AS "limit", last("message") AS "message", last("started") AS "started" '
     f'FROM "warnings" WHERE {ST} AND $timeFilter GROUP BY "station", "rule", "level"'
+)
+ACTIONS = (
+    'SELECT "user", "handling", "note", "assignee", "started" FROM "warning_actions" '
+    f'WHERE {ST} AND $timeFilter GROUP BY "station", "rule", "action"'
 )
 ACTIVE = f"SELECT * FROM ({LATEST}) WHERE \"state\" = 'firing' OR \"state\" = 'pending'"
 
@@ -71,7 +80,7 @@ def build() -> JSON:
     grid.add(_events(), 16, 8)
     grid.add(
         table(
-            "当前预警 Active warnings (firing, pending)",
+            "当前预警 Active warnings (firing, pending; handling: the operators' state)",
             [target(ACTIVE, table=True)],
             overrides=[_level_override()],
             sort_by="level",
@@ -88,6 +97,15 @@ def build() -> JSON:
         ),
         24,
         12,
+    )
+    grid.add(
+        table(
+            "处置记录 Operators' actions (who, when, the state after)",
+            [target(ACTIONS, table=True)],
+            sort_by="Time",
+        ),
+        24,
+        9,
     )
     return dashboard(
         UID, "预警 Warnings", grid.panels, variables=place_variables(), annotations=[warning_annotation()]
