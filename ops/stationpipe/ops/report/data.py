@@ -33,6 +33,7 @@ class Station:
     section: str
     target: int | None
     water_body: str
+    drinking_source: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,8 @@ def stations(src: InfluxSource) -> dict[str, Station]:
     """The registry as last written (all time: it changes rarely)."""
     rows = src.rows(
         'SELECT last("name") AS "name", last("section") AS "section", last("target_class") AS "target", '
-        'last("water_body") AS "water_body" FROM "stations" GROUP BY "station", "kind", "city", "river"',
+        'last("water_body") AS "water_body", last("drinking_source") AS "source" '
+        'FROM "stations" GROUP BY "station", "kind", "city", "river"',
         "stations",
     )
     return {
@@ -115,6 +117,7 @@ def stations(src: InfluxSource) -> dict[str, Station]:
             r["section"] or "",
             None if r["target"] is None else int(r["target"]),
             r["water_body"] or WaterBody.RIVER.value,
+            bool(r.get("source")),
         )
         for r in rows
     }
