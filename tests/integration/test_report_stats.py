@@ -64,6 +64,12 @@ def _water() -> Iterator[str]:
             yield _line("src1", code, value, at)
 
 
+def _engine() -> Iterator[str]:
+    """What the rules engine stored live for w1 on 1 June (from raw data): class III all day."""
+    for hour in range(24):
+        yield f'water_class,station=w1 class=3i,worst="nh3n" {_ns(JUNE1 + hour * H)}'
+
+
 def _air() -> Iterator[str]:
     base = {"so2": 50.0, "no2": 40.0, "pm10": 100.0, "co": 2.0, "o3": 100.0}
     for hour in range(24):
@@ -117,7 +123,7 @@ def _query(url: str, q: str) -> list[list[Any]]:
 
 @pytest.fixture(scope="module")
 def stored(services: Services) -> str:
-    _write(services.influx.url, [*_stations(), *_water(), *_air(), *MARKS])
+    _write(services.influx.url, [*_stations(), *_water(), *_engine(), *_air(), *MARKS])
     return services.influx.url
 
 
@@ -216,3 +222,28 @@ def test_unreachable_database_is_one_clear_error() -> None:
     result = CliRunner().invoke(report_app, ["stats", "--month", MONTH, "--influx-url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "cannot reach InfluxDB" in result.output
+
+
+def test_the_ranking_uses_audited_data(stored: str) -> None:
+    args = ["ranking", "--month", MONTH, "--sample-minutes", "60", "--influx-url", stored, "--database", DB]
+    result = CliRunner().invoke(report_app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "audited" in data["data"]
+    w1 = next(s for s in data["water"]["sections"] if s["station"] == "w1")
+    # the month's NH3-N mean without the invalidated morning: (2.0 + 3.0) / 10 = 0.5 -> class II
+    assert w1["means"]["nh3n"] == 0.5
+    assert w1["class"] == 2
+
+
+def test_the_daily_report_shows_the_audited_day_class(stored: str, tmp_path: Any) -> None:
+    out = tmp_path / "day.html"
+    args = ["--day", "2026-06-01", "--out", str(out), "--influx-url", stored, "--database", DB]
+    result = CliRunner().invoke(report_app, args)
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "审核后数据 audited data" in page
+    assert "8 readings excluded" in page
+    row = next(tr for tr in page.split("<tr>") if "闸口" in tr)
+    # the engine's live class from raw data is III; the audited day means give II
+    assert row.index("Ⅲ类") < row.index("Ⅱ类")
