@@ -4,6 +4,7 @@ worked out by hand in the comments (docs/domain.md#official-statistics)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,14 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from stationpipe.collector.points import derived_lines
 from stationpipe.kernel.audit import Action, MarkVersion, Reason, mark_fields
+from stationpipe.ops.grafana.overview import OFFICIAL
 from stationpipe.ops.report.cli import report_app
 from stationpipe.ops.report.data import BEIJING
 from stationpipe.testbed.services import Services
+from tests.integration.rules_helpers import listening
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 DB = "stats_month"
@@ -247,3 +252,50 @@ def test_the_daily_report_shows_the_audited_day_class(stored: str, tmp_path: Any
     row = next(tr for tr in page.split("<tr>") if "闸口" in tr)
     # the engine's live class from raw data is III; the audited day means give II
     assert row.index("Ⅲ类") < row.index("Ⅱ类")
+
+
+def test_publish_for_the_dashboards(stored: str, services: Services) -> None:
+    """``--publish`` sends one derived record the collector stores as ``official_stats`` (the overview
+    dashboard's audited-vs-raw table reads it)."""
+
+    async def go() -> list[Any]:
+        async with listening(services) as (found, _client):
+            args = ["stats", "--month", MONTH, "--influx-url", stored, "--database", DB, "--json"]
+            args += ["--publish", f"127.0.0.1:{services.mosquitto.port}"]
+            result = await asyncio.to_thread(CliRunner().invoke, report_app, args)
+            assert result.exit_code == 0, result.output
+            await until(lambda: any(d.index == "official_stats" for d in found.derived), "the record", 20)
+            return [d for d in found.derived if d.index == "official_stats"]
+
+    (record,) = asyncio.run(go())
+    assert record.station == "_province"
+    assert record.ts == JUNE1
+    values = record.values
+    assert (values["source_compliance"], values["source_compliance_raw"]) == (100.0, 0.0)
+    assert (values["share_good_air_days"], values["share_good_air_days_raw"]) == (100.0, 0.0)
+    assert values["worse_than_v_count"] == values["worse_than_v_count_raw"] == 0
+    assert values["period"] == MONTH
+    assert values["excluded"] == 8
+    (line,) = derived_lines(record)
+    assert line.startswith("official_stats,station=_province ")
+    assert "source_compliance_raw=0" in line
+    assert "share_iii_or_better=100" in line
+    assert OFFICIAL.count('FROM "official_stats"') == 1
+
+
+def test_publish_to_a_dead_broker_is_one_clear_error(stored: str) -> None:
+    args = [
+        "stats",
+        "--month",
+        MONTH,
+        "--influx-url",
+        stored,
+        "--database",
+        DB,
+        "--json",
+        "--publish",
+        "127.0.0.1:9",
+    ]
+    result = CliRunner().invoke(report_app, args)
+    assert result.exit_code == 1
+    assert "cannot publish to 127.0.0.1:9" in result.output

@@ -3,6 +3,7 @@ of a Beijing-time month from audited data (audit marks applied at read time), be
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import sys
@@ -15,11 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from stationpipe.kernel.audit import AuditError, in_force
+from stationpipe.kernel.errors import BrokerUnavailableError
+from stationpipe.kernel.mqtt import MqttSettings
 from stationpipe.ops.report import audited as store
 from stationpipe.ops.report.data import stations
 from stationpipe.ops.report.influx import InfluxSource, ReportError
 from stationpipe.ops.report.ranking_data import Period, beijing_month
 from stationpipe.ops.report.stats import Options, figures, water_codes
+from stationpipe.ops.report.stats_publish import publish, record
 from stationpipe.standards.air_stats import RULES
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -143,6 +147,18 @@ def stats(  # noqa: PLR0917 - one option per setting
     marks_file: Annotated[
         Path | None, typer.Option(help="audit marks from a JSON-lines file instead of InfluxDB")
     ] = None,
+    publish_to: Annotated[
+        str | None,
+        typer.Option(
+            "--publish",
+            metavar="HOST:PORT",
+            help="also publish the headline figures (derived/_province/official_stats) for the dashboards",
+        ),
+    ] = None,
+    mqtt_username: Annotated[str | None, typer.Option(help="broker user for --publish")] = None,
+    mqtt_password_env: Annotated[
+        str | None, typer.Option(help="environment variable holding the broker password")
+    ] = None,
     influx_url: Annotated[str, typer.Option(help="InfluxDB URL (v1 /query API)")] = "http://127.0.0.1:8086",
     database: Annotated[str, typer.Option(help="InfluxQL database")] = "stationpipe",
     token: Annotated[
@@ -172,3 +188,20 @@ def stats(  # noqa: PLR0917 - one option per setting
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(as_table(result))
+    if publish_to is not None:
+        host, _, port = publish_to.rpartition(":")
+        if not host or not port.isdigit():
+            raise typer.BadParameter(f"{publish_to!r} is not HOST:PORT", param_hint="--publish")
+        settings = MqttSettings(
+            host=host,
+            port=int(port),
+            client_id="stationpipe-report-stats",
+            username=mqtt_username,
+            password_env=mqtt_password_env,
+        )
+        try:
+            asyncio.run(publish(settings, record(result, period.utc(period.start))))
+        except BrokerUnavailableError as exc:
+            err.print(f"[bold red]error:[/] cannot publish to {publish_to}: {exc}")
+            raise typer.Exit(1) from None
+        err.print(f"[green]published[/] derived/_province/official_stats ({period.label})")
