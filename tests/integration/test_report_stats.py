@@ -1,6 +1,6 @@
 """``stationpipe report stats``: readings and an auditor's marks stored in the session's real InfluxDB
 (docs/design.md#influxdb) become the official statistics, audited beside raw. The expected figures are
-worked out by hand in the comments (docs/domain.md#official-statistics)."""
+worked out by hand in the comments (docs/domain.md#official-statistics-and-audit)."""
 
 from __future__ import annotations
 

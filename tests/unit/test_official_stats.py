@@ -1,5 +1,5 @@
 """Golden cases of the official statistics (standards.air_stats, water_stats, gb3838_source), worked out
-by hand from the rules in docs/domain.md#official-statistics (validity thresholds included)."""
+by hand from the rules in docs/domain.md#official-statistics-and-audit (validity thresholds included)."""
 
 from __future__ import annotations
 
