@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 from stationpipe.kernel.reading import Reading, require_utc
 from stationpipe.standards.aqi import POLLUTANTS, AqiResult, aqi_of
-from stationpipe.standards.common import exact
+from stationpipe.standards.common import Share, exact
 from stationpipe.standards.hj633 import ROUNDING, AqiStandard
 
 HOURS_A_DAY = 24
@@ -159,19 +159,6 @@ def air_day(hourly: Mapping[str, Sequence[float | None]], rules: AirRules) -> Ai
     present = {p: v for p, v in values.items() if v is not None}
     aqi = aqi_of(present, rules.aqi_standard, daily=True) if present else None
     return AirDay(MappingProxyType(values), aqi)
-
-
-@dataclass(frozen=True, slots=True)
-class Share:
-    """``part`` of ``whole`` and the share in percent (``None`` when ``whole`` is 0)."""
-
-    part: int
-    whole: int
-
-    @property
-    def percent(self) -> float | None:
-        """part / whole x 100 %."""
-        return None if not self.whole else 100.0 * self.part / self.whole
 
 
 def good_day_share(days: Iterable[AirDay]) -> Share:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from stationpipe.kernel.registry import WaterBody, WaterClass
-from stationpipe.standards.air_stats import Share
-from stationpipe.standards.common import check_concentration, exceedance_multiple
+from stationpipe.standards.common import Share, check_concentration, exceedance_multiple
 from stationpipe.standards.gb3838_section import SectionResult
 from stationpipe.standards.water_stats import section_class
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from stationpipe.kernel.reading import Reading, require_utc
 from stationpipe.kernel.registry import WaterBody, WaterClass
 from stationpipe.standards import gb3838
-from stationpipe.standards.air_stats import Share
+from stationpipe.standards.common import Share
 from stationpipe.standards.gb3838_section import SectionResult, evaluate_values
 
 

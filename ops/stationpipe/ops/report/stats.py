@@ -19,8 +19,9 @@ from stationpipe.kernel.registry import WaterBody, WaterClass
 from stationpipe.ops.report.data import Station
 from stationpipe.ops.report.ranking_data import Period
 from stationpipe.standards import gb3838
-from stationpipe.standards.air_stats import AirRules, Share, air_day, good_day_share, hourly_values
+from stationpipe.standards.air_stats import AirRules, air_day, good_day_share, hourly_values
 from stationpipe.standards.aqi import POLLUTANTS
+from stationpipe.standards.common import Share
 from stationpipe.standards.gb3838 import class_name
 from stationpipe.standards.gb3838_source import SOURCE_LIMITS, compliance_rate, evaluate_source
 from stationpipe.standards.water_stats import capture, period_means, section_class, share_iii_or_better
