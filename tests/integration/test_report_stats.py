@@ -113,6 +113,13 @@ MARKS = [
 ]
 
 
+DAYS = [
+    f'audit_days,station=w1 day="2026-06-01",status="reviewed",author="li" {_ns(JUNE1 + 30 * H)}',
+    f'audit_days,station=a1 day="2026-06-01",status="reviewed",author="li" {_ns(JUNE1 + 30 * H)}',
+    f'audit_days,station=a1 day="2026-06-01",status="locked",author="wang" {_ns(JUNE1 + 31 * H)}',
+]
+
+
 def _write(url: str, lines: list[str]) -> None:
     httpx.post(f"{url}/query", params={"q": f'CREATE DATABASE "{DB}"'}, timeout=10).raise_for_status()
     resp = httpx.post(f"{url}/write", params={"db": DB}, content="\n".join(lines).encode(), timeout=60)
@@ -128,7 +135,7 @@ def _query(url: str, q: str) -> list[list[Any]]:
 
 @pytest.fixture(scope="module")
 def stored(services: Services) -> str:
-    _write(services.influx.url, [*_stations(), *_water(), *_engine(), *_air(), *MARKS])
+    _write(services.influx.url, [*_stations(), *_water(), *_engine(), *_air(), *MARKS, *DAYS])
     return services.influx.url
 
 
@@ -160,7 +167,12 @@ def test_an_invalidated_morning_changes_the_daily_and_monthly_class(stats: dict[
     # capture: 4 items x 30 days x 6 four-hour slots = 720 expected; 48 valid raw, 46 audited
     assert raw["capture"] == round(100 * 48 / 720, 2)
     assert audited["capture"] == round(100 * 46 / 720, 2)
-    assert stats["audit"] == {"marks_in_force": 3, "readings": 48 + 30 + 24 * 6, "excluded": 2 + 2 + 4}
+    assert stats["audit"] == {
+        "marks_in_force": 3,
+        "readings": 48 + 30 + 24 * 6,
+        "excluded": 2 + 2 + 4,
+        "station_days": {"unreviewed": 3 * 30 - 2, "reviewed": 1, "locked": 1},  # the last status counts
+    }
     assert "audited" in stats["note"]
 
 
@@ -248,7 +260,7 @@ def test_the_daily_report_shows_the_audited_day_class(stored: str, tmp_path: Any
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "审核后数据 audited data" in page
-    assert "8 readings excluded" in page
+    assert "2 readings excluded" in page  # the water items only: w1's morning NH3-N
     row = next(tr for tr in page.split("<tr>") if "闸口" in tr)
     # the engine's live class from raw data is III; the audited day means give II
     assert row.index("Ⅲ类") < row.index("Ⅱ类")

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from stationpipe.kernel.audit import (
     DayRecord,
+    DayStatus,
     MarkIndex,
     MarkVersion,
     apply_marks,
+    day_status,
     days_from_rows,
     load_marks_file,
     marks_from_rows,
@@ -70,12 +72,21 @@ def marks(src: InfluxSource, marks_file: Path | None = None) -> tuple[MarkVersio
     return marks_from_rows(rows)
 
 
-def days(src: InfluxSource, where: str) -> tuple[DayRecord, ...]:
-    """Station-day statuses recorded in the period."""
-    rows = src.rows(
-        f'SELECT "day", "status", "author" FROM "audit_days" WHERE {where} GROUP BY "station"', "audit days"
-    )
+def days(src: InfluxSource) -> tuple[DayRecord, ...]:
+    """Every stored station-day status change (all time: a day is often reviewed after it ended)."""
+    rows = src.rows('SELECT "day", "status", "author" FROM "audit_days" GROUP BY "station"', "audit days")
     return days_from_rows(rows)
+
+
+def day_counts(
+    records: tuple[DayRecord, ...], stations: Iterable[str], first: date, end: date
+) -> dict[str, int]:
+    """How many station-days of ``stations`` in ``[first, end)`` are unreviewed, reviewed and locked."""
+    out = {status.value: 0 for status in DayStatus}
+    for station in stations:
+        for offset in range((end - first).days):
+            out[day_status(records, station, first + timedelta(days=offset)).value] += 1
+    return out
 
 
 @dataclass(frozen=True, slots=True)

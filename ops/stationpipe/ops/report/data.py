@@ -23,7 +23,7 @@ from stationpipe.kernel.reading import Reading
 from stationpipe.kernel.registry import WaterBody, WaterClass
 from stationpipe.ops.report import audited
 from stationpipe.ops.report.influx import InfluxSource
-from stationpipe.standards.gb3838 import exceedance, has_class, limits_for
+from stationpipe.standards.gb3838 import EVALUATED, SEPARATE, exceedance, has_class, limits_for
 from stationpipe.standards.water_stats import section_class
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -95,7 +95,10 @@ class DayReport:
     warnings: list[dict[str, Any]]
     names: dict[str, str]
     #: What the report says about its data, and how many readings the audit marks took out.
-    note: str = audited.AUDITED_NOTE
+    note: str = (
+        "审核后数据 audited data for the audited day class and the exceedances (audit marks applied, "
+        "raw data unchanged); the day class, worst class and AQI are the rules engine's live figures"
+    )
     excluded: int = 0
 
 
@@ -246,7 +249,7 @@ def warnings(src: InfluxSource, day: date) -> list[dict[str, Any]]:
 def collect(src: InfluxSource, day: date) -> DayReport:
     """Read everything for ``day`` (Beijing time); water figures from audited data."""
     known = stations(src)
-    raw = audited.readings(src, day_filter(day))
+    raw = audited.readings(src, day_filter(day), EVALUATED | SEPARATE)
     kept = apply_marks(raw, MarkIndex(audited.marks(src)))
     means = day_means(kept)
     days = [

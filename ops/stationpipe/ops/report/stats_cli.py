@@ -25,6 +25,12 @@ from stationpipe.ops.report.ranking_data import Period, beijing_month
 from stationpipe.ops.report.stats import Options, figures, water_codes
 from stationpipe.ops.report.stats_publish import publish, record
 from stationpipe.standards.air_stats import RULES
+from stationpipe.standards.aqi import POLLUTANTS
+from stationpipe.standards.gb3838 import EVALUATED
+from stationpipe.standards.gb3838_source import SOURCE_LIMITS
+
+#: The parameters the statistics use (the others are not read).
+STATISTIC_ITEMS = frozenset(EVALUATED | set(SOURCE_LIMITS) | set(POLLUTANTS))
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -34,15 +40,21 @@ def collect(
 ) -> dict[str, Any]:
     """Read the period and compute both variants: ``{"audited": …, "raw": …}`` plus what the audit did."""
     known = stations(src)
-    raw = store.readings(src, period.where())
+    raw = store.readings(src, period.where(), STATISTIC_ITEMS)
     found = store.marks(src, marks_file)
+    statuses = store.day_counts(store.days(src), sorted(known), period.start, period.end)
     data = store.audited(raw, found, exclude_exceptional=opts.rules.exclude_exceptional)
     codes = water_codes(raw)
     return {
         "period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()},
         "rules": opts.rules.name,
         "note": store.AUDITED_NOTE,
-        "audit": {"marks_in_force": len(in_force(found)), "readings": len(raw), "excluded": data.excluded},
+        "audit": {
+            "marks_in_force": len(in_force(found)),
+            "readings": len(raw),
+            "excluded": data.excluded,
+            "station_days": statuses,
+        },
         "audited": figures(known, data.audited, period, opts, codes),
         "raw": figures(known, data.raw, period, opts, codes),
     }
@@ -72,7 +84,8 @@ def as_table(result: dict[str, Any], width: int = 160) -> str:
     console.print(f"官方统计 Official statistics · {result['period']['label']} · {result['rules']}")
     console.print(
         f"{result['note']} · {audit['marks_in_force']} marks in force, "
-        f"{audit['excluded']} of {audit['readings']} readings excluded"
+        f"{audit['excluded']} of {audit['readings']} readings excluded; station-days "
+        + ", ".join(f"{k} {v}" for k, v in audit["station_days"].items())
     )
     head = Table("figure", "audited", "raw", title="概况 Headline")
     for key, value in a["headline"].items():
