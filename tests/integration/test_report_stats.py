@@ -211,6 +211,9 @@ def test_headline_and_good_air_days_under_hj663_2026(stats: dict[str, Any]) -> N
     # audited (the dust hours deducted, 20 hours left): PM2.5 50 -> 80, PM10 100 -> 86: AQI 86, a good day
     assert stats["audited"]["air"]["a1"]["daily_aqi"]["2026-06-01"] == 86
     assert (audited["good_air_days"], audited["air_days"], audited["share_good_air_days"]) == (1, 1, 100.0)
+    # capture: valid hourly values / (6 pollutants x 24 h x 30 days): raw 144, audited 140 (dust hours out)
+    assert stats["raw"]["air"]["a1"]["capture"] == round(100 * 144 / 4320, 2)
+    assert stats["audited"]["air"]["a1"]["capture"] == round(100 * 140 / 4320, 2)
 
 
 def test_hj663_2013_keeps_exceptional_events(stored: str) -> None:

@@ -24,7 +24,13 @@ from stationpipe.standards.aqi import POLLUTANTS
 from stationpipe.standards.common import Share
 from stationpipe.standards.gb3838 import class_name
 from stationpipe.standards.gb3838_source import SOURCE_LIMITS, compliance_rate, evaluate_source
-from stationpipe.standards.water_stats import capture, period_means, section_class, share_iii_or_better
+from stationpipe.standards.water_stats import (
+    Capture,
+    capture,
+    period_means,
+    section_class,
+    share_iii_or_better,
+)
 
 _DAY = timedelta(days=1)
 
@@ -87,11 +93,14 @@ def _water(
     return out
 
 
-def _air(mine: Sequence[Reading], period: Period, opts: Options) -> dict[str, Any]:
+def _air(mine: Sequence[Reading], period: Period, opts: Options, expected: set[str]) -> dict[str, Any]:
+    """Counted and good days, the daily AQI, and capture: valid hourly values of the pollutants the station
+    reported (raw) / (those pollutants x hours of the period)."""
     by_param: defaultdict[str, list[Reading]] = defaultdict(list)
     for r in mine:
         by_param[r.parameter].append(r)
     days = []
+    valid_hours = 0
     aqi: dict[str, int | None] = {}
     for day in _days(period):
         d0 = period.utc(day)
@@ -105,12 +114,12 @@ def _air(mine: Sequence[Reading], period: Period, opts: Options) -> dict[str, An
             )
             for p in POLLUTANTS
         }
+        valid_hours += sum(v is not None for p in expected for v in hourly[p])
         result = air_day(hourly, opts.rules)
         days.append(result)
         aqi[day.isoformat()] = result.aqi.aqi if result.counted and result.aqi is not None else None
     share = good_day_share(days)
-    start, end = period.utc(period.start), period.utc(period.end)
-    cap = capture(mine, {p for p in POLLUTANTS if by_param[p]}, start, end, timedelta(hours=1))
+    cap = Capture(valid_hours, len(expected) * 24 * period.days)
     return {
         "days_counted": share.whole,
         "good_days": share.part,
@@ -127,8 +136,8 @@ def figures(
     opts: Options,
     codes: dict[str, set[str]],
 ) -> dict[str, Any]:
-    """Every figure of one variant (audited or raw) of ``readings``; ``codes``: water items per station
-    for capture (the raw data's, so both variants expect the same)."""
+    """Every figure of one variant (audited or raw) of ``readings``; ``codes``: the items each station
+    reported, for capture (the raw data's, so both variants expect the same)."""
     mine = _by_station(readings)
     sections: dict[str, Any] = {}
     air: dict[str, Any] = {}
@@ -136,7 +145,7 @@ def figures(
         if st.kind == "water" and st.target is not None:
             sections[sid] = _water(st, mine.get(sid, []), period, opts, codes.get(sid, set()))
         elif st.kind == "air":
-            air[sid] = _air(mine.get(sid, []), period, opts)
+            air[sid] = _air(mine.get(sid, []), period, opts, codes.get(sid, set()) & set(POLLUTANTS))
     classes = {s: WaterClass(f["class_number"]) for s, f in sections.items() if f["class_number"] is not None}
     share = share_iii_or_better(classes.values())
     good = Share(sum(a["good_days"] for a in air.values()), sum(a["days_counted"] for a in air.values()))
@@ -170,9 +179,9 @@ def figures(
 
 
 def water_codes(readings: Iterable[Reading]) -> dict[str, set[str]]:
-    """The evaluated and source items each station reported in the period (raw)."""
+    """The evaluated, source and AQI items each station reported in the period (raw): what capture expects."""
     out: defaultdict[str, set[str]] = defaultdict(set)
     for r in readings:
-        if r.parameter in gb3838.EVALUATED or r.parameter in SOURCE_LIMITS:
+        if r.parameter in gb3838.EVALUATED or r.parameter in SOURCE_LIMITS or r.parameter in POLLUTANTS:
             out[r.station].add(r.parameter)
     return dict(out)
