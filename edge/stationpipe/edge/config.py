@@ -9,7 +9,17 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from stationpipe.edge.connection import PROTOCOLS, Connection, Link, ProtocolName, SerialLink, Transport
+from stationpipe.edge.connection import (
+    PROTOCOLS,
+    Connection,
+    DtuLink,
+    Link,
+    ProtocolName,
+    SerialLink,
+    TcpLink,
+    Transport,
+)
+from stationpipe.edge.dtu import DtuListener
 from stationpipe.hj212.keyring import KeyRing, parse_key
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
@@ -281,6 +291,7 @@ class EdgeConfig(Model):
     metrics: MetricsSettings | None = None
     hj212: Hj212Uplink | None = None
     gnss: GnssReceiver | None = None
+    dtu: DtuListener | None = None
     devices: tuple[Device, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -309,12 +320,42 @@ class EdgeConfig(Model):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _dtus_listened_for(self) -> EdgeConfig:
+        protocols: dict[str, str] = {}
+        for dev in self.devices:
+            link = dev.connection.link
+            if not isinstance(link, DtuLink):
+                continue
+            if self.dtu is None:
+                raise ValueError(f"device {dev.name!r} is on DTU {link.id!r}: add a [dtu] listener")
+            try:
+                self.dtu.registration.normal(link.id)
+            except ValueError as exc:
+                raise ValueError(f"device {dev.name!r}: DTU id with hex registrations: {exc}") from None
+            first = protocols.setdefault(link.id, dev.connection.protocol)
+            if first != dev.connection.protocol:
+                raise ValueError(
+                    f"DTU {link.id!r} carries both {first} and {dev.connection.protocol}: "
+                    "one protocol per DTU (one serial bus)"
+                )
+        return self
+
+    def dtu_ids(self) -> tuple[str, ...]:
+        """The ids of every DTU a device is on, in configuration order."""
+        ids = (d.connection.link.id for d in self.devices if isinstance(d.connection.link, DtuLink))
+        return tuple(dict.fromkeys(ids))
+
     def lines(self) -> list[Line]:
-        """Every line with its devices, in configuration order; the GNSS receiver's line last."""
+        """Every line with its devices, in configuration order; the DTU listener's line (no devices: it
+        accepts the DTUs whose lines are above) and the GNSS receiver's line last."""
         grouped: dict[str, list[Device]] = {}
         for dev in self.devices:
             grouped.setdefault(dev.connection.line, []).append(dev)
         lines = [Line(group[0].connection, tuple(group)) for group in grouped.values()]
+        if self.dtu is not None:
+            listen = TcpLink(host=self.dtu.host, port=self.dtu.port)
+            lines.append(Line(Connection("dtu", listen, 0, 0.0), ()))
         if self.gnss is not None:
             lines.append(Line(self.gnss.connection, ()))
         return lines

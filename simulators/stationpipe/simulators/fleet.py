@@ -2,8 +2,10 @@
 
 One task per endpoint, all in one ``TaskGroup``: a Modbus TCP (or RTU-over-TCP) server per
 ``host:port``, a pty line per ``[[lines]]`` entry (pymodbus RTU server behind a byte bridge, the
-ASCII sensor protocol, or Bavarian-Hessen analysers), and the HTTP control channel. The path a client
-opens for each serial line is logged, and published as the line's ``link`` symlink when one is configured.
+ASCII sensor protocol, or Bavarian-Hessen analysers), a simulated 4G DTU per ``[[dtus]]`` entry (dialling
+in to an edge and bridging to a line or an rtu-tcp endpoint), and the HTTP control channel. The path a
+client opens for each serial line is logged, and published as the line's ``link`` symlink when one is
+configured.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from stationpipe.hj212 import Version
 from stationpipe.kernel.errors import FatalError
@@ -21,6 +24,7 @@ from stationpipe.simulators.ascii_sensor import AsciiLine
 from stationpipe.simulators.board import Board
 from stationpipe.simulators.config import HjLogger, SerialLine, SimConfig
 from stationpipe.simulators.control import serve as serve_control
+from stationpipe.simulators.dtu import SimDtu
 from stationpipe.simulators.gnss_sensor import serve_gnss
 from stationpipe.simulators.hessen import HessenLine
 from stationpipe.simulators.hj212_logger import DataLogger
@@ -69,10 +73,16 @@ def _garbage_of(insts: list[Instrument]) -> int:
     return max((i.effects(at).garbage for i in insts), default=0)
 
 
-async def _serve_rtu_line(line: SerialLine, insts: list[Instrument], journal: Journal | None) -> None:
+Opened = Callable[[str, str], None]  # a line's name and the path a client opens
+
+
+async def _serve_rtu_line(
+    line: SerialLine, insts: list[Instrument], journal: Journal | None, opened: Opened
+) -> None:
     bridge = Bridge(lambda: _garbage_of(insts))
     server = serial_server(bridge.server.path, line.baudrate, insts, journal)
     publish_link(bridge.client.path, line.link)
+    opened(line.name, bridge.client.path)
     log.info(
         "serial line %s (rtu, units %s): open %s%s",
         line.name,
@@ -89,13 +99,14 @@ async def _serve_rtu_line(line: SerialLine, insts: list[Instrument], journal: Jo
         remove_link(line.link)
 
 
-async def _serve_ascii_line(line: SerialLine, insts: list[Instrument]) -> None:
+async def _serve_ascii_line(line: SerialLine, insts: list[Instrument], opened: Opened) -> None:
     sensor: AsciiLine | HessenLine
     if line.protocol == "hessen":
         sensor = HessenLine(insts, line.baudrate, line.bcc_errors, line.seed)
     else:
         sensor = AsciiLine(insts)
     publish_link(sensor.path, line.link)
+    opened(line.name, sensor.path)
     log.info(
         "serial line %s (%s, units %s): open %s%s",
         line.name,
@@ -129,6 +140,32 @@ def _logger(cfg: HjLogger) -> DataLogger:
     )
 
 
+def _start_lines(
+    tg: asyncio.TaskGroup,
+    config: SimConfig,
+    on_line: dict[str, list[Instrument]],
+    journal: Journal | None,
+    opened: Opened,
+) -> None:
+    """One task per serial line that has devices."""
+    for line in config.lines:
+        if not on_line[line.name]:
+            continue
+        if line.protocol == "rtu":
+            tg.create_task(_serve_rtu_line(line, on_line[line.name], journal, opened))
+        else:
+            tg.create_task(_serve_ascii_line(line, on_line[line.name], opened))
+
+
+def _start_dtus(
+    tg: asyncio.TaskGroup, config: SimConfig, board: Board, paths: dict[str, asyncio.Future[str]]
+) -> None:
+    """One task per DTU; a DTU on a line waits for the line's pty."""
+    for dtu in config.dtus:
+        log.info("dtu %s dials in to %s:%d", dtu.name, dtu.host, dtu.port)
+        tg.create_task(SimDtu(dtu, board, paths[dtu.line] if dtu.line is not None else None).run())
+
+
 async def run(config: SimConfig, journal: Journal | None = None) -> None:
     """Serve every endpoint, serial line and the control channel; run until cancelled."""
     board = Board.of(config.scenarios)
@@ -141,6 +178,13 @@ async def run(config: SimConfig, journal: Journal | None = None) -> None:
         else:
             assert dev.port is not None  # the config validator guarantees it
             endpoints[(dev.host, dev.port, dev.transport == "rtu-tcp")].append(insts[dev.name])
+    loop = asyncio.get_running_loop()
+    paths: dict[str, asyncio.Future[str]] = {ln.name: loop.create_future() for ln in config.lines}
+
+    def opened(name: str, path: str) -> None:
+        if not paths[name].done():
+            paths[name].set_result(path)
+
     async with asyncio.TaskGroup() as tg:
         if config.control is not None:
             tg.create_task(serve_control(board, config.control.host, config.control.port))
@@ -148,12 +192,7 @@ async def run(config: SimConfig, journal: Journal | None = None) -> None:
             tg.create_task(_serve_tcp(host, port, group, journal, rtu=rtu))
         for lg in config.loggers:
             tg.create_task(_logger(lg).run())
-        for line in config.lines:
-            if not on_line[line.name]:
-                continue
-            if line.protocol == "rtu":
-                tg.create_task(_serve_rtu_line(line, on_line[line.name], journal))
-            else:
-                tg.create_task(_serve_ascii_line(line, on_line[line.name]))
+        _start_lines(tg, config, on_line, journal, opened)
         for receiver in config.gnss:
             tg.create_task(serve_gnss(receiver, board))
+        _start_dtus(tg, config, board, paths)

@@ -3,10 +3,13 @@ device configures (:data:`stationpipe.edge.connection.PROTOCOLS`).
 
 ============ ======================================================================================
 modbus_tcp   Modbus TCP (MBAP) over a TCP link                    (:mod:`.modbus`)
-modbus_rtu   Modbus RTU over a serial port, or over TCP (a serial device server)  (:mod:`.modbus`)
+modbus_rtu   Modbus RTU over a serial port, or over TCP (a serial device server)  (:mod:`.modbus`); over a
+             DTU, pymodbus' framer over a StreamLine (:mod:`.modbus_stream`)
 ascii        SPL/1 plain-ASCII sensors over a serial port          (:mod:`.ascii`)
-hessen       Bavarian-Hessen air analysers over a serial port, or over TCP (a serial device server)
-             (:mod:`.hessen`)
+hessen       Bavarian-Hessen air analysers over a serial port, over TCP (a serial device server) or over
+             a DTU  (:mod:`.hessen`)
+dtu          the ``[dtu]`` listener: accepts the DTUs that dial in, lends each connection to its DTU's line;
+             no devices of its own  (:mod:`.dtu`)
 nmea         a GNSS receiver (NMEA 0183) over a serial port; pushed, never polled  (:mod:`.gnss`)
 ============ ======================================================================================
 
@@ -23,17 +26,20 @@ from __future__ import annotations
 
 from stationpipe.edge.drivers.ascii import AsciiDriver
 from stationpipe.edge.drivers.base import Driver, Factory, Poll, Reader
+from stationpipe.edge.drivers.dtu import DtuListenerDriver
 from stationpipe.edge.drivers.gnss import GnssDriver
 from stationpipe.edge.drivers.hessen import HessenDriver
 from stationpipe.edge.drivers.modbus import ModbusDriver
+from stationpipe.edge.drivers.modbus_stream import modbus_rtu
 
 __all__ = ["DRIVERS", "Driver", "Poll", "Reader"]
 
 #: The driver of each protocol.
 DRIVERS: dict[str, Factory] = {
     "modbus_tcp": ModbusDriver,
-    "modbus_rtu": ModbusDriver,
+    "modbus_rtu": modbus_rtu,
     "ascii": AsciiDriver,
     "hessen": HessenDriver,
     "nmea": GnssDriver,
+    "dtu": DtuListenerDriver,
 }
