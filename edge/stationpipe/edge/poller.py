@@ -61,7 +61,8 @@ class Poller:
             offline = bool(poll.errors) and all(isinstance(e, DeviceOfflineError) for e in poll.errors)
             if not offline:
                 self._retry_at = time.monotonic() + self._backoff.next_delay()
-            self._set_available(available=False, why=str(poll.errors[-1]) if poll.errors else "")
+            why = str(poll.errors[-1]) if poll.errors else ""
+            self._set_available(available=False, why=why, backing_off=not offline)
         return poll.readings
 
     def _count_error(self, exc: DeviceError) -> None:
@@ -74,11 +75,12 @@ class Poller:
             kind = "offline"
         self.metrics.errors.labels(self.name, kind).inc()
 
-    def _set_available(self, *, available: bool, why: str) -> None:
+    def _set_available(self, *, available: bool, why: str, backing_off: bool = True) -> None:
         if available != self.available:
             self.available = available
             level = logging.INFO if available else logging.WARNING
-            state = "available" if available else "unavailable (backing off)"
+            state = "unavailable (backing off)" if backing_off else "unavailable (link down)"
+            state = "available" if available else state
             log.log(level, "device %s %s: %s", self.name, state, why)
 
     async def run(self, emit: Emit) -> None:

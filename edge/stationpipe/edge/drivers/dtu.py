@@ -172,6 +172,7 @@ class Hub:
         self._open: set[DtuConnection] = set()
         self._refused: set[str] = set()
         self._changed = asyncio.Event()
+        self._closing = False
         self.refusals = 0
 
     def opened(self, conn: DtuConnection) -> None:
@@ -199,7 +200,8 @@ class Hub:
         self._open.discard(conn)
         if conn.id and self.current.get(conn.id) is conn:
             del self.current[conn.id]
-            log.warning("DTU %s disconnected (%s)", conn.id, conn.peer)
+            level = logging.DEBUG if self._closing else logging.WARNING
+            log.log(level, "DTU %s disconnected (%s)", conn.id, conn.peer)
 
     def refuse(self, what: str, peer: str) -> None:
         """Log a refused registration once per id (or reason)."""
@@ -257,6 +259,7 @@ class Hub:
 
     def close(self) -> None:
         """Close every connection and leave the process' table of DTUs."""
+        self._closing = True
         for dtu_id in [i for i, hub in _HUBS.items() if hub is self]:
             del _HUBS[dtu_id]
         for conn in list(self._open):
