@@ -17,6 +17,7 @@ from pymodbus.pdu.register_message import ReadHoldingRegistersResponse
 from typer.testing import CliRunner
 
 from stationpipe.cli import app
+from stationpipe.edge.agent import build_drivers
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.drivers import DRIVERS
 from stationpipe.edge.drivers.dtu import DtuListenerDriver, connection
@@ -124,12 +125,10 @@ def test_devices_on_dtus_make_one_line_per_dtu_and_the_listeners_line(tmp_path: 
         _edge(tmp_path, [_on("d1", "a", unit=1), _on("d1", "b", unit=2), _on("d2", "c")], port=9000)
     )
     lines = cfg.lines()
-    assert [ln.connection.line for ln in lines] == [
-        "modbus_rtu+dtu://d1",
-        "modbus_rtu+dtu://d2",
-        "dtu+tcp://0.0.0.0:9000",
-    ]
-    assert [len(ln.devices) for ln in lines] == [2, 1, 0]
+    assert [ln.connection.line for ln in lines] == ["modbus_rtu+dtu://d1", "modbus_rtu+dtu://d2"]
+    assert [len(ln.devices) for ln in lines] == [2, 1]
+    kinds = [type(d).__name__ for d in build_drivers(cfg)]
+    assert kinds == ["ModbusStreamDriver", "ModbusStreamDriver", "DtuListenerDriver"]
     assert cfg.dtu_ids() == ("d1", "d2")
     assert cfg.devices[0].connection.gap == 0.05
 
@@ -140,9 +139,7 @@ async def _listening(tmp_path: Path, **dtu: Any) -> AsyncIterator[tuple[EdgeConf
     cfg = EdgeConfig.model_validate(
         _edge(tmp_path, [_on("d1", "a"), _on("d2", "b", unit=2)], host="127.0.0.1", port=port, **dtu)
     )
-    listener_line = cfg.lines()[-1]
-    driver = DRIVERS["dtu"](cfg, listener_line)
-    assert isinstance(driver, DtuListenerDriver)
+    driver = DtuListenerDriver(cfg)
     task = asyncio.create_task(driver.run())
     try:
         for _ in range(100):

@@ -16,7 +16,6 @@ from stationpipe.edge.connection import (
     Link,
     ProtocolName,
     SerialLink,
-    TcpLink,
     Transport,
 )
 from stationpipe.edge.dtu import DtuListener
@@ -347,15 +346,12 @@ class EdgeConfig(Model):
         return tuple(dict.fromkeys(ids))
 
     def lines(self) -> list[Line]:
-        """Every line with its devices, in configuration order; the DTU listener's line (no devices: it
-        accepts the DTUs whose lines are above) and the GNSS receiver's line last."""
+        """Every line with its devices, in configuration order; the GNSS receiver's line last. (The
+        ``[dtu]`` listener is not a line: the agent runs it beside the lines on DTU links.)"""
         grouped: dict[str, list[Device]] = {}
         for dev in self.devices:
             grouped.setdefault(dev.connection.line, []).append(dev)
         lines = [Line(group[0].connection, tuple(group)) for group in grouped.values()]
-        if self.dtu is not None:
-            listen = TcpLink(host=self.dtu.host, port=self.dtu.port)
-            lines.append(Line(Connection("dtu", listen, 0, 0.0), ()))
         if self.gnss is not None:
             lines.append(Line(self.gnss.connection, ()))
         return lines

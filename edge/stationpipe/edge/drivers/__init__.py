@@ -8,8 +8,6 @@ modbus_rtu   Modbus RTU over a serial port, or over TCP (a serial device server)
 ascii        SPL/1 plain-ASCII sensors over a serial port          (:mod:`.ascii`)
 hessen       Bavarian-Hessen air analysers over a serial port, over TCP (a serial device server) or over
              a DTU  (:mod:`.hessen`)
-dtu          the ``[dtu]`` listener: accepts the DTUs that dial in, lends each connection to its DTU's line;
-             no devices of its own  (:mod:`.dtu`)
 nmea         a GNSS receiver (NMEA 0183) over a serial port; pushed, never polled  (:mod:`.gnss`)
 ============ ======================================================================================
 
@@ -19,14 +17,15 @@ the links it runs over in ``PROTOCOLS`` (stationpipe/edge/connection.py), so con
 Its readers also give :meth:`~.base.Reader.read_once`, what ``stationpipe edge --test`` calls (a polled
 device's reader derives from :class:`~.base.PolledReader`, which makes it one poll; a pushed one waits,
 bounded, for its first input).
-The poller, the steps and the outputs stay as they are.
+The poller, the steps and the outputs stay as they are. The ``[dtu]`` listener
+(:class:`~.dtu.DtuListenerDriver`, no devices of its own: it accepts the DTUs that dial in and lends each
+connection to its DTU's line) is not a protocol: the agent adds it to the drivers when ``[dtu]`` is set.
 """
 
 from __future__ import annotations
 
 from stationpipe.edge.drivers.ascii import AsciiDriver
 from stationpipe.edge.drivers.base import Driver, Factory, Poll, Reader
-from stationpipe.edge.drivers.dtu import DtuListenerDriver
 from stationpipe.edge.drivers.gnss import GnssDriver
 from stationpipe.edge.drivers.hessen import HessenDriver
 from stationpipe.edge.drivers.modbus import ModbusDriver
@@ -41,5 +40,4 @@ DRIVERS: dict[str, Factory] = {
     "ascii": AsciiDriver,
     "hessen": HessenDriver,
     "nmea": GnssDriver,
-    "dtu": DtuListenerDriver,
 }

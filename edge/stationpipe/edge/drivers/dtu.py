@@ -2,13 +2,14 @@
 and answers its heartbeats, and lends the connection to the line of that DTU (settings and packet rules:
 :mod:`stationpipe.edge.dtu`).
 
-One :class:`Hub` per ``[dtu]`` listener, run by :class:`DtuListenerDriver` (the listener's line, which has
-no devices of its own). A line on a DTU link (:class:`~stationpipe.edge.drivers.stream.StreamLine`) asks
-:func:`connection` for the DTU's connection at every exchange: a DTU that has not dialled in fails at once
-with ``DeviceOfflineError``, so its devices are flagged B without waiting and without holding up any other
-DTU. A DTU that dials in again takes its line over (the old connection is closed); an exchange in flight on
-the old one fails. A registration that names no configured DTU is refused (closed) and logged once per id.
-A connection silent for ``idle_timeout`` (not even a heartbeat: a 4G link gone without a FIN) is closed.
+One :class:`Hub` per ``[dtu]`` listener, run by :class:`DtuListenerDriver` (a driver without devices, that
+the agent adds to the lines' drivers). A line on a DTU link
+(:class:`~stationpipe.edge.drivers.stream.StreamLine`) asks :func:`connection` for the DTU's connection
+at every exchange: a DTU that has not dialled in fails at once with ``DeviceOfflineError``, so its devices
+are flagged B without waiting and without holding up any other DTU. A DTU that dials in again takes its
+line over (the old connection is closed); an exchange in flight on the old one fails. A registration that
+names no configured DTU is refused (closed) and logged once per id. A connection silent for
+``idle_timeout`` (not even a heartbeat: a 4G link gone without a FIN) is closed.
 
 Everything runs on the event loop (no thread per connection): an exchange awaits the bytes
 :meth:`DtuConnection.data_received` collects.
@@ -23,7 +24,7 @@ import socket
 import time
 from collections.abc import Iterable
 
-from stationpipe.edge.config import EdgeConfig, Line
+from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.drivers.base import Reader
 from stationpipe.edge.dtu import DtuListener, Identified, Refused
 from stationpipe.kernel.errors import DeviceOfflineError, FatalError
@@ -270,9 +271,8 @@ class DtuListenerDriver:
     """The ``[dtu]`` listener as a driver: no devices of its own; its :meth:`run` serves the DTUs that the
     lines on DTU links talk through."""
 
-    def __init__(self, config: EdgeConfig, line: Line) -> None:
-        assert config.dtu is not None  # EdgeConfig.lines() makes a dtu line only for [dtu]
-        del line
+    def __init__(self, config: EdgeConfig) -> None:
+        assert config.dtu is not None  # the agent builds it only for [dtu]
         self.hub = Hub(config.dtu, config.dtu_ids())
         self._test_wait = config.dtu.test_wait
 
