@@ -25,6 +25,7 @@ from stationpipe.edge.drivers.modbus_stream import ModbusStreamDriver
 from stationpipe.edge.dtu import Identified, Packet, Refused, Registration
 from stationpipe.kernel.errors import DeviceChecksumError, DeviceExceptionError, DeviceOfflineError
 from stationpipe.kernel.registermap import RegisterType
+from stationpipe.simulators.config import SimConfig
 from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.testbed.services import free_port
 
@@ -262,3 +263,28 @@ async def test_modbus_rtu_over_a_dtu_reads_registers_and_tells_crc_and_exception
                 outcomes.append(type(exc))
         assert outcomes == [[7, 8], DeviceChecksumError, DeviceExceptionError]
         assert driver.requests == 3
+
+
+@pytest.mark.parametrize(
+    ("dtu", "reason"),
+    [
+        ({"port": 9000, "target_port": 5030}, "give registration"),
+        ({"port": 9000, "registration": "x", "registration_hex": "FF", "target_port": 5030}, "not both"),
+        ({"port": 9000, "registration": "x"}, "give line or target_port"),
+        (
+            {"port": 9000, "registration": "x", "target_port": 5030, "split_replies": True},
+            "needs a heartbeat",
+        ),
+        ({"port": 9000, "registration": "x", "target_port": 5031}, "no rtu-tcp device is served"),
+        ({"port": 9000, "registration": "x", "line": "nowhere"}, "is not in \\[\\[lines\\]\\]"),
+    ],
+)
+def test_simulated_dtus_that_cannot_work_are_refused(dtu: dict[str, Any], reason: str) -> None:
+    sim = {
+        "devices": [
+            {"name": "u1", "station": "s", "profile": str(INT16), "transport": "rtu-tcp", "port": 5030},
+        ],
+        "dtus": [{"name": "dtu-1", **dtu}],
+    }
+    with pytest.raises(ValidationError, match=reason):
+        SimConfig.model_validate(sim)
