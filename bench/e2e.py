@@ -13,7 +13,8 @@ and a weather station of 4) on Modbus TCP; the N edge agents, polling every ``--
 ``run`` per station in one TaskGroup: one agent per process costs ~50 MB and 1,000 of them do not fit
 this machine); one
 ``stationpipe collector`` (production batch settings); one ``stationpipe rules`` with every rule of
-``deploy/config/rules.example.toml`` (no Alertmanager/webhook delivery).
+``deploy/config/rules.example.toml`` (no delivery but MQTT: no Alertmanager, webhook, DingTalk, WeCom,
+SMS or e-mail).
 
 Method. A window of whole poll ticks ``[t0, t1)`` starts at the first tick after every station has
 published once; figures count readings whose own timestamp (the instant the instrument was read) lies

@@ -17,7 +17,6 @@ import re
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from stationpipe.edge.spool import view
 from stationpipe.kernel.config import load
 from stationpipe.kernel.registermap import load_profile
 from stationpipe.rules.config import RulesConfig
@@ -88,7 +88,8 @@ def edit_tables(
 
 def rules_toml(mqtt_port: int, registry: Path, state: Path) -> str:
     """The example rules file with this run's registry, state, broker, a fresh group and client id, and a
-    free metrics port; Alertmanager and webhook delivery removed. Validated by the caller."""
+    free metrics port; every delivery channel but MQTT removed (Alertmanager, webhook and the channels
+    people read, with their routes). Validated by the caller."""
     token = secrets.token_hex(4)
     required = {
         ("", "group"): f'"bench-rules-{token}"',
@@ -98,9 +99,11 @@ def rules_toml(mqtt_port: int, registry: Path, state: Path) -> str:
         ("mqtt", "client_id"): f'"bench-rules-{token}"',
     }
     values = required | {("metrics", "port"): str(free_port())}
-    text, done = edit_tables(
-        RULES_EXAMPLE.read_text(encoding="utf-8"), values, {"delivery.alertmanager", "delivery.webhook"}
-    )
+    people = {
+        f"delivery.{name}{part}" for name in ("dingtalk", "wecom", "sms", "email") for part in ("", ".routes")
+    }
+    drop = {"delivery.alertmanager", "delivery.webhook", *people}
+    text, done = edit_tables(RULES_EXAMPLE.read_text(encoding="utf-8"), values, drop)
     if missing := set(required) - done:
         raise StackError(f"{RULES_EXAMPLE}: keys not found {sorted(missing)}; update bench/e2e_stack.py")
     return text
@@ -264,13 +267,10 @@ class Stack:
         still waiting in each station's spool."""
         produced, waiting = 0, {}
         for st in self.fleet:
-            path = self.out / "state" / st.info.id / "spool.sqlite"
+            path = self.out / "state" / st.info.id / "spool"
             if not path.exists():
                 continue
-            db = sqlite3.connect(path)
-            try:
-                produced += int(db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])
-                waiting[st.info.id] = {int(r[0]) for r in db.execute("SELECT seq FROM messages")}
-            finally:
-                db.close()
+            seen = view(path)
+            produced += seen.next_seq
+            waiting[st.info.id] = set(seen.waiting)
         return produced, waiting

@@ -48,6 +48,7 @@ ensure_debian_packages() {
   have_binary faketime || missing+=(faketime)                                # fault suite: a station clock ahead
   have_binary chromium || missing+=(chromium)                                # the daily report is rendered in it
   [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)         # Chinese text in screenshots
+  have_binary exim4 || missing+=(exim4-daemon-light)                         # the e-mail channel's real SMTP server
   [ "${#missing[@]}" -eq 0 ] && return 0
   local apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
   if [ "$(id -u)" -eq 0 ]; then :

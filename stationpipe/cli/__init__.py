@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel
 
+from stationpipe.kernel.ascii_template import Template
 from stationpipe.kernel.cli import err, load_checked
 from stationpipe.kernel.config import read_toml
 from stationpipe.kernel.errors import ConfigError
@@ -88,7 +89,11 @@ MOUNTS: tuple[Mount, ...] = (
 )
 
 #: Files of the kernel's own kinds, read by several services.
-KERNEL_KINDS: Mapping[str, type[BaseModel]] = {"registry": Registry, "profile": Profile}
+KERNEL_KINDS: Mapping[str, type[BaseModel]] = {
+    "registry": Registry,
+    "profile": Profile,
+    "ascii_template": Template,
+}
 
 
 @cache

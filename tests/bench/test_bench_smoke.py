@@ -123,6 +123,18 @@ FAULTS_SOAK = Case(
         r"influx-down: ok \(\d+ s\)$",
     ),
 )
+SPOOL_DISK = Case(
+    ("bench.spool_disk", "--smoke"),
+    (
+        r"run 1: write_bytes per message: sqlite [\d,]+, log-fsync-5 [\d,]+, log [\d,]+, sqlite-512 [\d,]+$",
+        rf"messages/run 200 of {NUM} bytes \(one device, 10 values\), polls every 1 s \(simulated, ",
+        rf"sqlite spool \(before\) +{NUM} B/message written \(median\), wchar {NUM} B/message, {NUM} MiB/day",
+        rf"segment log, fsync_interval 5 s \(default\) +{NUM} B/message written \(median\), ",
+        rf"segment log, no fsync \(kernel writeback\) +{NUM} B/message written \(median\), ",
+        rf"sqlite spool, page_size 512 +{NUM} B/message written \(median\), ",
+        rf"ratio segment log \(default\)/sqlite: {NUM}$",
+    ),
+)
 CASES = {
     "edge_poll": EDGE_POLL,
     "edge_dtu": EDGE_DTU,
@@ -132,6 +144,7 @@ CASES = {
     "e2e": E2E,
     "e2e_ramp": E2E_RAMP,
     "faults_soak": FAULTS_SOAK,
+    "spool_disk": SPOOL_DISK,
 }
 
 

@@ -270,7 +270,7 @@ def deployment(
         if prepared is not None:
             stack.enter_context(prepared)
         for st in stations:
-            ledger.install(svc.workdir / f"state-{st.id}")
+            stack.enter_context(ledger.recording(svc.workdir / f"state-{st.id}"))
         uplinks = {}
         for station, proxy in (proxies or {}).items():
             proxy.target_port = svc.mosquitto.port

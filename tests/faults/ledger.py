@@ -1,9 +1,11 @@
 """Counting readings through a fault: what the edges produced against what InfluxDB holds.
 
-**Produced** is the edge's own record. Before an edge starts, its spool file is created and given a
-ledger table with a trigger that copies every message the agent inserts (seq, topic, payload) in the
-same transaction: exactly what entered the spool, including what the spool later drops or deletes
-after its PUBACK. Each payload is decoded into its readings, keyed by (station, parameter, timestamp).
+**Produced** is the edge's own record. While an edge runs, a watcher (:func:`recording`) hard-links
+every segment file of its spool into ``state_dir/ledger/`` as soon as the file appears; a hard link is
+the same file, so it sees every record the agent appends later and keeps it when the spool deletes the
+segment after its last acknowledgement: exactly what entered the spool, including what the spool later
+drops or deletes (a segment lives for thousands of messages, the watcher looks every 20 ms). Each
+payload is decoded into its readings, keyed by (station, parameter, timestamp).
 
 **Stored** is every point of ``readings`` for those stations in InfluxDB, with its value and flag.
 
@@ -21,14 +23,18 @@ subscriber and reported as ``redelivered``: expected, and absorbed by the idempo
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
+import os
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stationpipe.collector.lineproto import timestamp_ns
-from stationpipe.edge.spool import Spool, SpoolLimits
+from stationpipe.edge.spool import segment, view
+from stationpipe.edge.spool.view import records
 from stationpipe.kernel import wire
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.testbed.services import InfluxDB
@@ -38,30 +44,38 @@ Key = tuple[str, str, int]
 #: (value, flag)
 Point = tuple[float | None, str]
 
-_LEDGER = """
-CREATE TABLE IF NOT EXISTS fault_ledger (seq INTEGER NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL);
-CREATE TRIGGER IF NOT EXISTS fault_ledger_copy AFTER INSERT ON messages
-BEGIN INSERT INTO fault_ledger (seq, topic, payload) VALUES (NEW.seq, NEW.topic, NEW.payload); END;
-"""
-
 
 def spool_path(state_dir: Path) -> Path:
-    """The edge agent's spool file under its ``state_dir`` (see stationpipe.edge.outputs.mqtt.open_spool)."""
-    return state_dir / "spool.sqlite"
+    """The edge agent's spool directory under its ``state_dir`` (stationpipe.edge.outputs.mqtt.open_spool)."""
+    return state_dir / "spool"
 
 
-def install(state_dir: Path) -> None:
-    """Create the edge's spool (its own schema) with the ledger trigger, before the agent starts."""
-    Spool(spool_path(state_dir), SpoolLimits()).close()
-    db = sqlite3.connect(spool_path(state_dir))
+def _link_new_segments(state_dir: Path) -> None:
+    """Hard-link every segment of the spool not linked yet into ``state_dir/ledger``."""
+    kept = state_dir / "ledger"
+    kept.mkdir(parents=True, exist_ok=True)
+    for path in segment.paths(spool_path(state_dir)) if spool_path(state_dir).is_dir() else []:
+        with contextlib.suppress(FileExistsError, FileNotFoundError):
+            os.link(path, kept / path.name)
+
+
+@contextlib.contextmanager
+def recording(state_dir: Path) -> Iterator[None]:
+    """Keep a copy (hard link) of every segment of the edge's spool while the context is open."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.02):
+            _link_new_segments(state_dir)
+
+    _link_new_segments(state_dir)
+    thread = threading.Thread(target=watch, name=f"ledger-{state_dir.name}", daemon=True)
+    thread.start()
     try:
-        db.executescript(_LEDGER)
+        yield
     finally:
-        db.close()
-
-
-def _read_only(state_dir: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{spool_path(state_dir)}?mode=ro", uri=True)
+        stop.set()
+        thread.join()
 
 
 @dataclass(frozen=True)
@@ -75,21 +89,16 @@ class EdgeRecord:
 
     @classmethod
     def read(cls, station: str, state_dir: Path) -> EdgeRecord:
-        """Read the ledger and the spool (safe while the agent runs: WAL readers never block it)."""
-        db = _read_only(state_dir)
-        try:
-            rows = db.execute("SELECT seq, topic, payload FROM fault_ledger ORDER BY rowid").fetchall()
-            waiting = frozenset(int(r[0]) for r in db.execute("SELECT seq FROM messages"))
-            dropped = int(db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()[0])
-        finally:
-            db.close()
+        """Read the ledger and the spool (safe while the agent runs: nothing is written or locked)."""
+        _link_new_segments(state_dir)
+        seen = view(spool_path(state_dir))
         messages: dict[int, StationMessage] = {}
-        for seq, topic, payload in rows:
-            msg = wire.decode(str(topic), bytes(payload))
+        for frame in records(segment.paths(state_dir / "ledger")):
+            msg = wire.decode(frame.topic, frame.payload)
             assert isinstance(msg, StationMessage)
-            assert int(seq) not in messages, f"{station}: seq {seq} spooled twice"
-            messages[int(seq)] = msg
-        return cls(station, messages, waiting, dropped)
+            assert frame.seq not in messages, f"{station}: seq {frame.seq} spooled twice"
+            messages[frame.seq] = msg
+        return cls(station, messages, frozenset(seen.waiting), seen.dropped)
 
     def readings(self, seqs: set[int] | frozenset[int] | None = None) -> list[tuple[Key, Point]]:
         """Every reading of the messages ``seqs`` (all when None), with repeats if any."""
@@ -103,11 +112,7 @@ class EdgeRecord:
 
 def depth(state_dir: Path) -> int:
     """Messages waiting in an edge's spool now."""
-    db = _read_only(state_dir)
-    try:
-        return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
-    finally:
-        db.close()
+    return view(spool_path(state_dir)).depth
 
 
 def stored(influx: InfluxDB, station: str, extra: tuple[str, ...] = ()) -> dict[Key, tuple[Any, ...]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stationpipe.edge.agent import run
-from stationpipe.kernel.spl import frame
+from stationpipe.kernel.nmea0183 import frame
 from stationpipe.testbed.faulty_devices import (
     exception_server,
     rtu_exception,
@@ -90,6 +90,21 @@ def _rtu_noise(rng: random.Random, request: bytes) -> bytes:
     )
 
 
+#: An SPL/1 sensor with one value, as an inline template (SPL/1 is a template now, not a protocol).
+SPL_PH = {
+    "name": "spl1-ph",
+    "source": "the SPL/1 example template, cut to one value",
+    "request": "${unit},RD*{checksum}\r\n",
+    "pattern": r"\$(?P<unit>\d+),RD,ph=(?P<ph>[^,*]*),FL=(?P<status>[A-Z])\*(?P<checksum>[0-9A-Fa-f]{2})",
+    "address": "unit",
+    "error": r"\$(?P<unit>\d+),ER,E?(?P<code>[^*]*)\*[0-9A-Fa-f]{2}",
+    "record": "${unit},RD,ph={ph:.2f},FL={status}*{checksum}",
+    "checksum": {"kind": "xor", "start": 1, "gap": 1},
+    "status": {"flags": {"N": "N", "D": "D", "C": "C", "M": "M"}},
+    "fields": [{"group": "ph", "parameter": "ph", "unit": "pH"}],
+}
+
+
 def _spl_noise(rng: random.Random, request: bytes) -> bytes:
     good = frame("3,RD,ph=7.25,FL=N")
     return rng.choice(
@@ -133,10 +148,12 @@ async def test_garbage_on_serial_lines_flags_b_then_recovers(
             },
             {
                 "name": "spl",
-                "profile": profile,
+                "template": SPL_PH,
                 "interval": 0.3,
                 "timeout": 0.3,
-                "transport": {"type": "ascii", "port": spl_path, "unit": 3},
+                "protocol": "ascii_template",
+                "link": {"type": "serial", "port": spl_path},
+                "unit": 3,
             },
         ]
         cfg = edge_config(tmp_path, services.mosquitto.port, devices, station="fz-serial")

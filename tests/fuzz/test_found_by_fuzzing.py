@@ -12,16 +12,16 @@ import pytest
 from stationpipe.cli import check_file
 from stationpipe.collector.hj212_config import Logger
 from stationpipe.collector.hj212_map import to_message
-from stationpipe.edge.ascii_protocol import parse_reply
 from stationpipe.edge.decode import decode_point, point_reading
 from stationpipe.hj212 import decode, encode
 from stationpipe.hj212.frame import wrap
 from stationpipe.kernel import wire
+from stationpipe.kernel.ascii_template import parse, resolve
 from stationpipe.kernel.config import read_toml
 from stationpipe.kernel.errors import ConfigError, DeviceError, RejectedError, WireError
+from stationpipe.kernel.nmea0183 import checksum
 from stationpipe.kernel.reading import Flag
 from stationpipe.kernel.registermap import DataType, Point
-from stationpipe.kernel.spl import checksum
 
 TS = datetime(2026, 11, 22, tzinfo=UTC)
 UPLOAD = "QN={qn};ST=21;CN=2011;PW=1;MN=MN1;Flag=5;CP=&&DataTime={time};w21003-Rtd=1&&"
@@ -114,10 +114,13 @@ def test_a_path_with_a_nul_byte_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_a_high_byte_inside_an_spl_frame_is_a_device_error() -> None:
-    """Was UnicodeEncodeError out of the checksum: the poller caught DeviceError only, the agent stopped."""
-    body = "3,RD,ph=7\ufffd25,FL=N"
-    with pytest.raises(DeviceError, match="non-ASCII"):
-        parse_reply(b"$3,RD,ph=7\xff25,FL=N*" + checksum(body.replace("\ufffd", "")).encode() + b"\r\n", 3)
+    """Was UnicodeEncodeError out of the checksum: the poller caught DeviceError only, the agent stopped.
+    (SPL/1 is now read through its example template, which reads records as Latin-1.)"""
+    body = "3,RD,temp=1,ph=7\ufffd25,do=1,cond=1,turb=1,FL=N"
+    line = body.replace("\ufffd", "\xff").encode("latin-1")
+    cs = checksum(body.replace("\ufffd", "")).encode()
+    with pytest.raises(DeviceError, match="checksum mismatch"):
+        parse(resolve("spl1-water-five", None), b"$" + line + b"*" + cs, 3)
 
 
 def test_a_register_value_that_overflows_once_scaled_has_no_value() -> None:

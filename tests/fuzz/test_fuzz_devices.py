@@ -1,4 +1,5 @@
-"""Fuzzing what comes back from instruments: SPL/1 reply lines (line noise, bad checksums, odd values),
+"""Fuzzing what comes back from instruments: ASCII records read through a template (SPL/1's and the
+Vaisala WMT700's: line noise, bad checksums, odd values),
 Bavarian-Hessen DA replies, and Modbus register words of every shipped register profile. A bad line is a
 ``DeviceError`` (the poll flags its points B); any register words decode to Readings (value finite or
 none, flagged), never an exception."""
@@ -13,15 +14,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stationpipe.edge.ascii_protocol import AsciiReply, parse_reply
 from stationpipe.edge.decode import decode_request, plan_requests, status_flags
 from stationpipe.edge.hessen import Channel
 from stationpipe.edge.hessen import parse_reply as parse_da_reply
+from stationpipe.kernel.ascii_template import Record, resolve
+from stationpipe.kernel.ascii_template import parse as parse_record
 from stationpipe.kernel.errors import DeviceError
 from stationpipe.kernel.hessen import frame as bh_frame
+from stationpipe.kernel.nmea0183 import frame
 from stationpipe.kernel.reading import Flag
 from stationpipe.kernel.registermap import DataType, Order, Point, Profile, load_profile
-from stationpipe.kernel.spl import frame
 from tests.fuzz.mutations import attempt, mutate_bytes
 
 pytestmark = pytest.mark.timeout(60)
@@ -42,23 +44,29 @@ SCALED = Profile(
 register_words = st.sampled_from([0, 0x7FEF, 0x7FF0, 0x7F7F, 0x7F80, 0x8000, 0xFFEF, 0xFFFF]) | st.integers(
     0, 0xFFFF
 )
+SPL1, WMT700 = resolve("spl1-water-five", None), resolve("vaisala-wmt700-mwv", None)
 VALID = (
-    frame("3,RD,ph=7.12,do=8.4,temp=NA,FL=N"),
-    frame("3,RD,nh3n=0.52,FL=M"),
+    frame("3,RD,temp=18.2,ph=7.12,do=8.4,cond=NA,turb=1e400,FL=N"),
+    frame("3,RD,temp=abc,ph=7.12,do=8.4,cond=NA,turb=1,FL=N"),
+    frame("3,RD,temp=,ph=-0,do=nan,cond=inf,turb=3,FL=M"),
     frame("3,ER,E4"),
     frame("3,ER,busy"),
+    frame("WIMWV,045,R,011.63,N,A"),
+    frame("WIMWV,,R,,N,V"),
 )
 
 
 def check_line(line: bytes, unit: int = 3) -> None:
-    """The property for one reply line."""
-    reply = attempt(lambda: parse_reply(line, unit), DeviceError)
-    if isinstance(reply, DeviceError):
-        assert str(reply)
-        return
-    assert isinstance(reply, AsciiReply)
-    assert isinstance(reply.flag, Flag)
-    assert all(v is None or math.isfinite(v) for v in reply.values.values())
+    """The property for one reply line, through either template."""
+    for template in (SPL1, WMT700):
+        reply = attempt(lambda t=template: parse_record(t, line, unit), DeviceError)  # type: ignore[misc]
+        if isinstance(reply, DeviceError):
+            assert str(reply)
+            continue
+        assert isinstance(reply, Record)
+        assert isinstance(reply.flag, Flag)
+        assert set(reply.raw) == {f.group for f in template.fields}
+        assert all(math.isnan(v) or math.isfinite(v) for v in reply.raw.values())
 
 
 @FUZZ

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import aiomqtt
 
 from stationpipe.edge.config import EdgeConfig
+from stationpipe.edge.spool import view
 from tests import waiting
 
 
@@ -108,22 +108,13 @@ class Probe:
 
 def spool_state(state_dir: Path) -> tuple[int, int]:
     """(messages waiting, next seq) read from the agent's spool, without disturbing it."""
-    db = sqlite3.connect(f"file:{state_dir / 'spool.sqlite'}?mode=ro", uri=True)
-    try:
-        depth = int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
-        next_seq = int(db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()[0])
-    finally:
-        db.close()
-    return depth, next_seq
+    seen = view(state_dir / "spool")
+    return seen.depth, seen.next_seq
 
 
 def spooled_seqs(state_dir: Path) -> set[int]:
     """The seqs of the messages waiting in the agent's spool, read without disturbing it."""
-    db = sqlite3.connect(f"file:{state_dir / 'spool.sqlite'}?mode=ro", uri=True)
-    try:
-        return {int(row[0]) for row in db.execute("SELECT seq FROM messages")}
-    finally:
-        db.close()
+    return set(view(state_dir / "spool").waiting)
 
 
 async def until(check: Any, within: float, what: str, period: float = 0.05) -> None:
@@ -155,10 +146,4 @@ async def running(coro: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
 
 def hj212_outbox_depth(state_dir: Path) -> int:
     """Records waiting in the agent's HJ 212 outbox (0 before it exists), read without disturbing it."""
-    if not (state_dir / "hj212.sqlite").exists():
-        return 0
-    db = sqlite3.connect(f"file:{state_dir / 'hj212.sqlite'}?mode=ro", uri=True)
-    try:
-        return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
-    finally:
-        db.close()
+    return view(state_dir / "hj212").depth

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from stationpipe.collector.hj212_config import Hj212ServerConfig
 from stationpipe.collector.hj212_server import run as run_server
 from stationpipe.edge.agent import run as run_edge
+from stationpipe.edge.spool import view
 from stationpipe.testbed.modbus import Image, static_server
 from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running, until, write_toml_profile
@@ -20,11 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 def _waiting(state: Path) -> int:
-    db = sqlite3.connect(f"file:{state / 'hj212.sqlite'}?mode=ro", uri=True)
-    try:
-        return int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
-    finally:
-        db.close()
+    return view(state / "hj212").depth
 
 
 async def test_edge_reports_in_hj212_and_keeps_records_while_the_platform_is_down(
@@ -72,7 +68,7 @@ async def test_edge_reports_in_hj212_and_keeps_records_while_the_platform_is_dow
     image = Image(holding=[0x40E8, 0, 0x3FA0, 0, 0x4120, 0])  # 7.25, 1.25, 10.0
     async with static_server(modbus, {1: image}), probe, running(run_edge(cfg)):
         await until(
-            lambda: (cfg.state_dir / "hj212.sqlite").exists() and _waiting(cfg.state_dir) >= 4,
+            lambda: (cfg.state_dir / "hj212").exists() and _waiting(cfg.state_dir) >= 4,
             20,
             "records wait in the outbox while the platform is down",
         )

@@ -1,5 +1,6 @@
 """The edge agent on serial lines: Modbus RTU with two unit ids on one pty line, an SPL/1 ASCII sensor
-on another, and RTU frames over TCP (a serial device server), all served by the simulator."""
+(read through the SPL/1 example template) on another, and RTU frames over TCP (a serial device server),
+all served by the simulator."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, rtu_tcp: int) -> SimConfig:
     int16 = PROFILES / "water_sonde_int16.toml"
     devices = "".join(
-        f'[[devices]]\nname = "{name}"\nstation = "it-edge"\nprofile = "{profile}"\ntransport = "serial"\n'
+        f'[[devices]]\nname = "{name}"\nstation = "it-edge"\n{values}\ntransport = "serial"\n'
         f'line = "{line}"\nunit = {unit}\nseed = {unit}\nwater_class = "II"\n'
-        for name, profile, line, unit in (
-            ("a", int16, "rs485", 1),
-            ("b", int16, "rs485", 2),
-            ("c", PROFILES / "water_five.toml", "ascii", 3),
+        for name, values, line, unit in (
+            ("a", f'profile = "{int16}"', "rs485", 1),
+            ("b", f'profile = "{int16}"', "rs485", 2),
+            ("c", 'template = "spl1-water-five"', "ascii", 3),
         )
     )
     devices += (
@@ -36,7 +37,7 @@ def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, rtu_tcp: int) -> SimConf
     path = tmp_path / "sim.toml"
     path.write_text(
         f'kind = "sim"\n[[lines]]\nname = "rs485"\nlink = "{rs485}"\n'
-        f'[[lines]]\nname = "ascii"\nprotocol = "ascii"\nlink = "{ascii_link}"\n{devices}'
+        f'[[lines]]\nname = "ascii"\nprotocol = "template"\nlink = "{ascii_link}"\n{devices}'
     )
     return load(path, SimConfig)
 
@@ -63,10 +64,12 @@ async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
         },
         {
             "name": "ascii",
-            "profile": str(PROFILES / "water_five.toml"),
+            "template": "spl1-water-five",
             "interval": 0.5,
             "timeout": 0.5,
-            "transport": {"type": "ascii", "port": str(ascii_link), "unit": 3},
+            "protocol": "ascii_template",
+            "link": {"type": "serial", "port": str(ascii_link)},
+            "unit": 3,
         },
         {
             "name": "gateway",

@@ -1,6 +1,7 @@
 """``stationpipe edge --config F --test`` as a field engineer runs it: the real command as a subprocess
 against simulated instruments (Modbus TCP, Modbus RTU on a pty and over TCP, an SPL/1 ASCII sensor on a
-pty, a GNSS receiver on a pty), with no broker: every reading one JSON line, the fence's flag showing,
+pty read through its template, a weather transmitter pushing its records over TCP, a GNSS receiver on a
+pty), with no broker: every reading one JSON line, the fence's flag showing,
 nothing published (a listener on the broker's port sees no connection; the metrics port is taken and
 nothing minds), no state file created; exit 1 with a dead device while the other still prints, exit 2 for
 a bad configuration."""
@@ -83,20 +84,23 @@ async def _listener() -> AsyncIterator[tuple[int, list[int]]]:
         yield server.sockets[0].getsockname()[1], accepted
 
 
-def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, gps_link: Path, rtu_tcp: int) -> SimConfig:
+def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, gps_link: Path, ports: tuple[int, int]) -> SimConfig:
+    rtu_tcp, met = ports
     devices = "".join(
-        f'[[devices]]\nname = "{name}"\nstation = "it-test"\nprofile = "{profile}"\n{where}\n'
+        f'[[devices]]\nname = "{name}"\nstation = "it-test"\n{values}\n{where}\n'
         f'unit = {unit}\nseed = {unit}\nwater_class = "II"\n'
-        for name, profile, where, unit in (
-            ("a", INT16, 'transport = "serial"\nline = "rs485"', 1),
-            ("c", PROFILES / "water_five.toml", 'transport = "serial"\nline = "ascii"', 3),
-            ("d", INT16, f'transport = "rtu-tcp"\nport = {rtu_tcp}', 4),
+        for name, values, where, unit in (
+            ("a", f'profile = "{INT16}"', 'transport = "serial"\nline = "rs485"', 1),
+            ("c", 'template = "spl1-water-five"', 'transport = "serial"\nline = "ascii"', 3),
+            ("d", f'profile = "{INT16}"', f'transport = "rtu-tcp"\nport = {rtu_tcp}', 4),
+            ("w", 'template = "vaisala-wxt520-auto"', 'transport = "serial"\nline = "met"', 1),
         )
     )
     path = tmp_path / "sim.toml"
     path.write_text(
         f'kind = "sim"\n[[lines]]\nname = "rs485"\nlink = "{rs485}"\n'
-        f'[[lines]]\nname = "ascii"\nprotocol = "ascii"\nlink = "{ascii_link}"\n{devices}'
+        f'[[lines]]\nname = "ascii"\nprotocol = "template"\nlink = "{ascii_link}"\n'
+        f'[[lines]]\nname = "met"\nprotocol = "template"\nport = {met}\nperiod = 0.5\n{devices}'
         f'[[gnss]]\nname = "gps"\nstation = "it-test"\nlat = {LAT}\nlon = {LON}\nlink = "{gps_link}"\n'
         "period = 0.25\njitter = 0.3\n",
         encoding="utf-8",
@@ -111,7 +115,7 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
         tmp_path / "gps",
         free_port(),
     )
-    tcp = free_port()
+    tcp, met = free_port(), free_port()
     profile = write_toml_profile(
         tmp_path / "tcp.toml",
         [
@@ -139,14 +143,16 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
          "link": {"type": "tcp", "host": "127.0.0.1", "port": tcp}},
         {"name": "rtu", "profile": str(INT16), **common,
          "transport": {"type": "rtu", "port": str(rs485), "unit": 1, "baudrate": 19200}},
-        {"name": "ascii", "profile": str(PROFILES / "water_five.toml"), **common,
-         "transport": {"type": "ascii", "port": str(ascii_link), "unit": 3}},
+        {"name": "ascii", "template": "spl1-water-five", **common, "protocol": "ascii_template",
+         "link": {"type": "serial", "port": str(ascii_link)}, "unit": 3},
+        {"name": "wxt", "template": "vaisala-wxt520-auto", **common, "protocol": "ascii_template",
+         "link": {"type": "tcp", "host": "127.0.0.1", "port": met}, "unit": 1},
         {"name": "gateway", "profile": str(INT16), **common,
          "transport": {"type": "rtu_over_tcp", "host": "127.0.0.1", "port": rtu_tcp, "unit": 4}},
     ]  # fmt: skip
     far = {"lat": LAT + 0.01, "lon": LON, "radius": 50.0}  # the station is 1.1 km from its registered place
     gnss = {"name": "gps", "port": str(gps_link), "interval": 5.0, "max_age": 5.0, "fence": far}
-    sim = _sim(tmp_path, rs485, ascii_link, gps_link, rtu_tcp)
+    sim = _sim(tmp_path, rs485, ascii_link, gps_link, (rtu_tcp, met))
     async with _listener() as (broker, accepted), static_server(tcp, {1: Image(inputs=[7512, 712])}):
         config = _write_config(tmp_path / "edge.toml", broker, devices, gnss=gnss, metrics={"port": broker})
         async with serving(sim):
@@ -154,7 +160,7 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
             code, records, err = await _edge_test(config)
         assert accepted == []  # no connection to the broker, and the metrics port (taken) never bound
     assert code == 0, err
-    assert {r["device"] for r in records} == {"tcp", "rtu", "ascii", "gateway", "gps"}
+    assert {r["device"] for r in records} == {"tcp", "rtu", "ascii", "gateway", "wxt", "gps"}
     assert all(r["station"] == "it-test" and r["ts"].endswith("Z") for r in records)
     tcp_readings = _of(records, "tcp")
     assert (tcp_readings["do"]["value"], tcp_readings["do"]["unit"]) == (pytest.approx(7.512), "mg/L")
@@ -162,6 +168,10 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
     for device in ("tcp", "rtu", "ascii", "gateway"):  # read outside the fence: flagged D by the fence step
         assert {r["flag"] for r in _of(records, device).values()} == {"D"}, (device, records)
         assert 6 < _of(records, device)["ph"]["value"] < 9 or device == "tcp"
+    weather = _of(records, "wxt")  # pushed: the first record that came in
+    assert {r["flag"] for r in weather.values()} == {"D"}, weather
+    assert set(weather) == {"wind_dir", "wind_speed", "air_temp", "rh", "pressure", "rain"}
+    assert 950 < weather["pressure"]["value"] < 1050
     position = _of(records, "gps")
     assert {r["flag"] for r in position.values()} == {"N"}, position
     assert position["fence_dist"]["value"] > 1000

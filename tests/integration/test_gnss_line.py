@@ -14,7 +14,6 @@ import pytest
 from stationpipe.edge.agent import run
 from stationpipe.kernel.config import load
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running, until
@@ -27,8 +26,8 @@ def _sim(tmp_path: Path, ascii_link: Path, gps_link: Path, control: int) -> SimC
     path = tmp_path / "sim.toml"
     path.write_text(
         f'kind = "sim"\n[control]\nport = {control}\n'
-        f'[[lines]]\nname = "ascii"\nprotocol = "ascii"\nlink = "{ascii_link}"\n'
-        f'[[devices]]\nname = "c"\nstation = "it-edge"\nprofile = "{PROFILES / "water_five.toml"}"\n'
+        f'[[lines]]\nname = "ascii"\nprotocol = "template"\nlink = "{ascii_link}"\n'
+        f'[[devices]]\nname = "c"\nstation = "it-edge"\ntemplate = "spl1-water-five"\n'
         'transport = "serial"\nline = "ascii"\nunit = 3\n'
         f'[[gnss]]\nname = "gps"\nstation = "it-edge"\nlat = {LAT}\nlon = {LON}\nlink = "{gps_link}"\n'
         "period = 0.25\njitter = 0.3\n"
@@ -56,10 +55,12 @@ async def test_noise_no_fix_and_fence_on_real_ptys(services: Services, tmp_path:
     ascii_link, gps_link, control = tmp_path / "ascii", tmp_path / "gps", free_port()
     device = {
         "name": "sonde",
-        "profile": str(PROFILES / "water_five.toml"),
+        "template": "spl1-water-five",  # the SPL/1 sensor, read through its example template
         "interval": 0.5,
         "timeout": 0.5,
-        "transport": {"type": "ascii", "port": str(ascii_link), "unit": 3},
+        "protocol": "ascii_template",
+        "link": {"type": "serial", "port": str(ascii_link)},
+        "unit": 3,
     }
     gnss = {
         "name": "gps",

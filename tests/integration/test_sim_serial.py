@@ -20,8 +20,7 @@ from pymodbus.framer import FramerType
 from pymodbus.framer.rtu import FramerRTU
 
 from stationpipe.kernel.config import load
-from stationpipe.kernel.spl import frame
-from stationpipe.simulators.ascii_sensor import parse
+from stationpipe.kernel.nmea0183 import checksum, frame
 from stationpipe.simulators.config import SimConfig
 from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
@@ -56,7 +55,7 @@ name = "rs485"
 link = "{found.rtu}"
 [[lines]]
 name = "ascii"
-protocol = "ascii"
+protocol = "template"
 link = "{found.ascii}"
 [[devices]]
 name = "a"
@@ -79,7 +78,7 @@ water_class = "IV"
 [[devices]]
 name = "probe"
 station = "s1"
-profile = "{PROFILES / "water_five.toml"}"
+template = "spl1-water-five"
 transport = "serial"
 line = "ascii"
 unit = 3
@@ -175,6 +174,7 @@ async def test_rtu_over_tcp(lines: Lines) -> None:
 
 
 async def test_ascii_sensor_answers_with_a_checked_line(lines: Lines) -> None:
+    """The SPL/1 sensor is now the SPL/1 example template, rendered by the template simulator."""
     with raw_port(lines.ascii) as fd:
         os.write(fd, frame("3,RD"))
         reply = await read_until(fd, 40)
@@ -184,7 +184,9 @@ async def test_ascii_sensor_answers_with_a_checked_line(lines: Lines) -> None:
             reply += more
         os.write(fd, frame("9,RD"))  # nobody at address 9
         assert await read_until(fd, 1, within=0.3) == b""
-    fields = parse(reply)
+    body, _, cs = reply.decode().strip().lstrip("$").rpartition("*")
+    assert cs == checksum(body)
+    fields = body.split(",")
     assert fields[:2] == ["3", "RD"]
     assert fields[-1] == "FL=N"
     assert [f.split("=")[0] for f in fields[2:-1]] == ["temp", "ph", "do", "cond", "turb"]

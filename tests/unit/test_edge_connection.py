@@ -53,13 +53,13 @@ EQUIVALENT = [
         ),
     ),
     (
-        '[devices.transport]\ntype = "ascii"\nport = "/dev/ttyUSB1"\nunit = 5\ngap = 0.1',
-        'protocol = "ascii"\nunit = 5\ngap = 0.1\nlink = {type = "serial", port = "/dev/ttyUSB1"}',
+        '[devices.transport]\ntype = "rtu"\nport = "/dev/ttyUSB1"\nunit = 5\ngap = 0.1',
+        'protocol = "modbus_rtu"\nunit = 5\ngap = 0.1\nlink = {type = "serial", port = "/dev/ttyUSB1"}',
     ),
 ]
 
 
-@pytest.mark.parametrize(("old", "new"), EQUIVALENT, ids=["tcp", "rtu_over_tcp", "rtu", "ascii"])
+@pytest.mark.parametrize(("old", "new"), EQUIVALENT, ids=["tcp", "rtu_over_tcp", "rtu", "rtu_gap"])
 def test_the_old_transport_and_the_new_spelling_are_one_connection(
     tmp_path: Path, old: str, new: str
 ) -> None:
@@ -103,9 +103,19 @@ def test_devices_with_one_protocol_on_one_link_share_a_line(tmp_path: Path) -> N
             "modbus_tcp does not run over a serial link (it does over: tcp)",
         ),
         (
-            'protocol = "ascii"\nlink = {type = "tcp", host = "h", port = 1}',
+            'protocol = "ascii"\nlink = {type = "serial", port = "/dev/ttyUSB1"}',
+            "devices[0].protocol",
+            'SPL/1) is retired: use protocol = "ascii_template" with template = "spl1-water-five"',
+        ),
+        (
+            '[devices.transport]\ntype = "ascii"\nport = "/dev/ttyUSB1"\nunit = 5',
+            "devices[0].transport",
+            'SPL/1) is retired: use protocol = "ascii_template"',
+        ),
+        (
+            'protocol = "hessen"\nlink = {type = "usb", port = "x"}',
             "devices[0].link",
-            "does not run over a tcp link",
+            "type=usb",
         ),
         ('protocol = "modbus_rtu"\nlink = {host = "h", port = 70000}', "devices[0].link.port", "65535"),
         ('protocol = "modbus_rtu"\nlink = {type = "serial"}', "devices[0].link.port", "required key"),

@@ -16,8 +16,8 @@ from stationpipe.edge.fence import POSITION_PARAMETERS, FenceState
 from stationpipe.edge.nmea import Fix, parse_fix
 from stationpipe.kernel.errors import ConfigError, DeviceError
 from stationpipe.kernel.geo import KNOT_M_S, MEAN_EARTH_RADIUS_M, haversine_m, offset
+from stationpipe.kernel.nmea0183 import frame
 from stationpipe.kernel.reading import Flag, Reading
-from stationpipe.kernel.spl import frame
 from stationpipe.rules.kinds import build
 from stationpipe.rules.kinds.fence import FenceKind
 from stationpipe.rules.rule_models import Rule

@@ -81,6 +81,7 @@ def test_the_wheel_installs_one_import_root_and_no_harness(wheel: Path) -> None:
     assert not [n for n in names if n.startswith("stationpipe/testbed/") or "__pycache__" in n]
     assert "stationpipe/__init__.py" not in names  # a namespace package: portions may be installed apart
     assert "stationpipe/simulators/profiles/water_five.toml" in names  # package data travels
+    assert "stationpipe/kernel/ascii_templates/vaisala-wxt520.toml" in names  # ASCII record templates too
 
 
 def test_the_console_script_points_at_the_composition_root(wheel: Path) -> None:
@@ -108,6 +109,7 @@ def test_a_field_pc_installs_just_the_edge_agent(tmp_path: Path) -> None:
     code = "\n".join(
         (importable("stationpipe.edge.agent"), absent("stationpipe.collector"), absent("stationpipe.rules"))
     )
+    code += "\nfrom stationpipe.kernel.ascii_template import resolve\nresolve('vaisala-wxt520', None)"
     code += "\nfrom stationpipe.edge.cli import app\nsys.argv = ['stationpipe-edge', '--help']\napp()"
     done = run_alone(wheels, tmp_path / "site", code)
     assert done.returncode == 0, done.stderr

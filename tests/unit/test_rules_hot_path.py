@@ -107,7 +107,7 @@ def test_outcome_builders_give_the_named_tuple_fields() -> None:
 def test_notification_fields_in_order() -> None:
     inst, at = Instance("w1", "section", "nh3n"), T0.timestamp()
     step(inst, active(2, 1.3, 1.0, "超标", "exceeds", multiple=0.3), at, Policy(0, 0, "keep", 1), at)
-    note = notification(inst, Change.FIRING, WATER, at)
+    note = notification(inst, Change.FIRING, WATER, at, "section")
     assert note._asdict() == {
         "id": "w1/section.nh3n/1777593600000/firing/2",
         "change": Change.FIRING,
@@ -129,6 +129,10 @@ def test_notification_fields_in_order() -> None:
         "backfilled": False,
         "expected": None,
         "fired": True,
+        "station_name": "测试断面",
+        "city": "",
+        "river": "",
+        "kind": "section",
     }
 
 

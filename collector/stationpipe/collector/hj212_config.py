@@ -14,7 +14,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from stationpipe.hj212 import KeyRing, Version
 from stationpipe.hj212.keyring import parse_key
-from stationpipe.kernel.catalogue import BY_HJ212, is_known
+from stationpipe.hj212.readings import factor_parameter
+from stationpipe.kernel.catalogue import is_known
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.mqtt import MqttSettings
 from stationpipe.kernel.registry import load_registry
@@ -69,10 +70,7 @@ class Logger(Model):
 
     def parameter(self, code: str) -> str | None:
         """Our parameter code for an HJ 212 factor code, or ``None`` when it is not mapped."""
-        if code in self.factors:
-            return self.factors[code]
-        row = BY_HJ212.get(code)
-        return row.code if row else None
+        return factor_parameter(code, self.factors)
 
 
 class Hj212ServerConfig(Model):

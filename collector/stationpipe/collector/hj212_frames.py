@@ -1,51 +1,26 @@
-"""Reading a frame before (or without) decoding it, and decoding HJ 212-2025 frames with a logger's keys.
+"""Decoding HJ 212-2025 frames with a logger's keys (current, then previous while its grace lasts).
 
 The header of a 2025 frame (QN, ST, CN, PW, MN, Flag) is plaintext; only the data area is encrypted. So
-the server finds a frame's logger (and the edition it speaks) by its MN before decoding, and can answer
+the server finds a frame's logger (and the edition it speaks) by its MN before decoding
+(``stationpipe.hj212.peek``, shared with the edge's instrument driver, re-exported here), and can answer
 a frame it cannot decrypt with the frame's own QN.
 """
 
 from __future__ import annotations
 
-import re
-
 from stationpipe.collector.hj212_keys import KeyStore
 from stationpipe.hj212 import (
     Codec2025,
     CrcError,
-    DataSegment,
     Deviations,
     Frame,
     Hj212Error,
     KeyRing,
     WrongKeyError,
 )
-from stationpipe.hj212.segment import parse_segment
+from stationpipe.hj212.peek import header_of, peek_mn
 
-_MN = re.compile(rb"(?:^|;)MN=([^;&]*)")
-
-
-def peek_mn(raw: bytes) -> str | None:
-    """The MN of a frame's header, or ``None`` (no MN, or not text)."""
-    at = raw.find(b"CP=")
-    found = _MN.search(raw[6 : at if at >= 0 else None])
-    if found is None:
-        return None
-    try:
-        return found.group(1).decode()
-    except UnicodeDecodeError:
-        return None
-
-
-def header_of(raw: bytes) -> DataSegment | None:
-    """The frame's data segment without its CP area (to answer it), or ``None`` when even that is broken."""
-    at = raw.find(b"CP=")
-    if at < 0:
-        return None
-    try:
-        return parse_segment(raw[6:at].decode() + "CP=&&&&", allow_rf=True)
-    except (UnicodeDecodeError, Hj212Error):
-        return None
+__all__ = ["decode_2025", "header_of", "peek_mn"]
 
 
 def decode_2025(

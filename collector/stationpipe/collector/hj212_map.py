@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stationpipe.collector.hj212_config import Logger
-from stationpipe.hj212 import Cn, DataSegment, FactorValue, cst_to_utc
+from stationpipe.hj212 import DataSegment, cst_to_utc
+from stationpipe.hj212.readings import UPLOADS, data_flag, factor_value
 from stationpipe.kernel.catalogue import parameter
 from stationpipe.kernel.errors import RejectedError
-from stationpipe.kernel.reading import Flag, Reading, StationMessage
+from stationpipe.kernel.reading import Reading, StationMessage
 
-UPLOADS = {Cn.REALTIME.value, Cn.MINUTE.value, Cn.HOURLY.value, Cn.DAILY.value}
+__all__ = ["UPLOADS", "Mapped", "to_message"]
 
 
 @dataclass(frozen=True)
@@ -30,18 +31,6 @@ class Mapped:
 
     message: StationMessage
     skipped: tuple[str, ...]
-
-
-def _flag(factor: FactorValue) -> Flag:
-    if factor.flag is None:
-        return Flag.N
-    return Flag(factor.flag) if factor.flag in Flag.__members__ else Flag.D
-
-
-def _value(segment: DataSegment, factor: FactorValue) -> float | None:
-    if segment.cn == Cn.REALTIME.value:
-        return factor.rtd
-    return factor.avg if factor.avg is not None else factor.rtd
 
 
 def to_message(segment: DataSegment, logger: Logger) -> Mapped:
@@ -61,7 +50,8 @@ def to_message(segment: DataSegment, logger: Logger) -> Mapped:
             skipped.append(factor.code)
             continue
         unit = logger.units.get(code, parameter(code).unit)
-        readings.append(Reading(logger.station, code, _value(segment, factor), unit, ts, _flag(factor)))
+        value = factor_value(segment.cn, factor)
+        readings.append(Reading(logger.station, code, value, unit, ts, data_flag(factor)))
     qn = segment.qn or ""
     seq = int(qn) if qn.isascii() and qn.isdigit() else int(ts.timestamp() * 1000)  # "²".isdigit()
     try:

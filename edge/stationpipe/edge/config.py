@@ -11,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from stationpipe.edge.connection import (
     PROTOCOLS,
+    SPL1_RETIRED,
     Connection,
     DtuLink,
     Link,
@@ -19,7 +20,9 @@ from stationpipe.edge.connection import (
     Transport,
 )
 from stationpipe.edge.dtu import DtuListener
+from stationpipe.edge.hj212_analyser import Hj212Analyser
 from stationpipe.hj212.keyring import KeyRing, parse_key
+from stationpipe.kernel.ascii_template import Template, resolve
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.geo import (
@@ -36,10 +39,17 @@ from stationpipe.kernel.registry import load_registry
 
 class Device(Model):
     """One instrument polled on its own interval grid; reached by ``protocol`` over ``link`` (with ``unit``
-    and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`)."""
+    and ``gap``), or by the older ``transport`` table naming both (see :mod:`stationpipe.edge.connection`).
+
+
+    Its values are described by a ``profile`` (register map), or, for ``ascii_template``, by a ``template``
+    (:mod:`stationpipe.kernel.ascii_template`): a shipped template's name, a path, or an inline table. An
+    HJ 212 analyser (``protocol = "hj212"``) has neither: its ``hj212`` table maps factor codes."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
-    profile: ConfigPath
+    profile: ConfigPath | None = Field(default=None, description="register map (Modbus, Bavarian-Hessen)")
+    template: Template | None = Field(default=None, description="ascii_template: a name, a path or a table")
+    hj212: Hj212Analyser | None = Field(default=None, description='protocol = "hj212": MN, edition, factors')
     transport: Transport | None = None
     protocol: ProtocolName | None = None
     link: Link | None = None
@@ -55,6 +65,23 @@ class Device(Model):
     one_request_per_point: bool = Field(
         default=False, description="escape hatch for devices that refuse spans"
     )
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _load_template(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None
+        try:
+            return resolve(value, (info.context or {}).get("base_dir"))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _not_retired(cls, value: object) -> object:
+        if value == "ascii":
+            raise ValueError(SPL1_RETIRED)
+        return value
 
     @field_validator("unit")
     @classmethod
@@ -83,6 +110,28 @@ class Device(Model):
             raise ValueError(f"give either transport, or protocol and link (not both: {', '.join(given)})")
         if self.transport is None and (self.protocol is None or self.link is None):
             raise ValueError("give protocol and link (or a transport table)")
+        hj212 = self.protocol == "hj212"
+        if self.hj212 is not None and not hj212:
+            raise ValueError('the hj212 table belongs to a protocol = "hj212" device')
+        if hj212 and (self.profile is not None or self.template is not None):
+            raise ValueError("an hj212 device maps factor codes in its hj212 table: no profile, no template")
+        return self
+
+    @property
+    def analyser(self) -> Hj212Analyser:
+        """The ``hj212`` table of an HJ 212 analyser (its defaults when not given)."""
+        return self.hj212 if self.hj212 is not None else Hj212Analyser()
+
+    @model_validator(mode="after")
+    def _profile_or_template(self) -> Device:
+        if self.connection.protocol == "hj212":
+            return self  # checked in _one_spelling
+        templated = self.connection.protocol == "ascii_template"
+        if templated and (self.template is None or self.profile is not None):
+            raise ValueError("an ascii_template device names its template (and no profile)")
+        if not templated and (self.profile is None or self.template is not None):
+            protocol = self.connection.protocol
+            raise ValueError(f"a {protocol} device names its profile (a template is for ascii_template)")
         return self
 
     @cached_property
@@ -98,6 +147,8 @@ class Device(Model):
     @cached_property
     def register_map(self) -> Profile:
         """The device's profile, loaded once (validated at start-up by ``stationpipe check``/the agent)."""
+        if self.profile is None:
+            raise ConfigError(self.name, "profile", f"a {self.connection.protocol} device has no profile")
         return load_profile(self.profile)
 
 
@@ -119,7 +170,17 @@ class SpoolSettings(Model):
     max_age: float = Field(default=30 * 86_400.0, gt=0, description="seconds")
     drain_rate: float = Field(default=200.0, gt=0, description="backlog messages per second after an outage")
     window: int = Field(default=32, ge=1, le=1000, description="messages in flight awaiting PUBACK")
-    fsync: bool = Field(default=False, description="synchronous=FULL: survive power loss, slower")
+    fsync_interval: float | None = Field(
+        default=5.0,
+        ge=0,
+        description="at most this many seconds between fsyncs of the spool (0: every message; above ~35 s "
+        "the kernel's writeback comes first): what a power cut can lose, against flash wear (docs/design.md)",
+    )
+    fsync: bool = Field(default=False, description="fsync every message (the same as fsync_interval = 0)")
+
+    def fsync_every(self) -> float | None:
+        """The fsync interval in effect (``fsync = true`` means every message)."""
+        return 0.0 if self.fsync else self.fsync_interval
 
 
 class Hj212Uplink(Model):
@@ -317,6 +378,11 @@ class EdgeConfig(Model):
                 raise ValueError(
                     f"devices {first.name!r} and {dev.name!r} share {line} but disagree on its settings"
                 )
+            if first is not dev and any(d.template is not None and d.template.pushed for d in (first, dev)):
+                raise ValueError(
+                    f"devices {first.name!r} and {dev.name!r} share {line}, but an instrument that pushes "
+                    "its records (a template without request) needs a line of its own"
+                )
         return self
 
     @model_validator(mode="after")
@@ -359,6 +425,8 @@ class EdgeConfig(Model):
     def verify(self, path: Path) -> None:
         """Load every device's profile now, so a bad register map stops start-up (and ``check``)."""
         for i, dev in enumerate(self.devices):
+            if dev.profile is None:
+                continue  # an hj212 table or a template: validated with the configuration
             try:
                 profile = dev.register_map
             except ConfigError as exc:

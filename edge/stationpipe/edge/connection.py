@@ -2,7 +2,8 @@
 
 A link is the physical connection (a TCP client connection, a local serial port, or the inbound
 connection of a 4G DTU that dialled in to the edge's ``[dtu]`` listener, :mod:`stationpipe.edge.dtu`);
-a protocol is what is spoken over it (Modbus TCP, Modbus RTU, SPL/1 ASCII, Bavarian-Hessen).
+a protocol is what is spoken over it (Modbus TCP, Modbus RTU, Bavarian-Hessen, HJ 212 from analysers, an
+instrument's own ASCII records read through a template).
 They combine freely where it makes sense (:data:`PROTOCOLS`): Modbus RTU over a serial port or over TCP
 (a serial device server) is one protocol on two links. A device says::
 
@@ -10,7 +11,9 @@ They combine freely where it makes sense (:data:`PROTOCOLS`): Modbus RTU over a 
     link = {type = "tcp", host = "192.0.2.10", port = 4001}     # or {type = "serial", port = "/dev/ttyUSB0"}
     unit = 1
 
-or, as before, one ``[devices.transport]`` table whose ``type`` names both (tcp, rtu_over_tcp, rtu, ascii).
+or, as before, one ``[devices.transport]`` table whose ``type`` names both (tcp, rtu_over_tcp, rtu). The
+retired SPL/1 spelling (``protocol = "ascii"``, ``type = "ascii"``) is refused with the replacement named:
+``protocol = "ascii_template"`` with ``template = "spl1-water-five"``.
 Both normalise to one :class:`Connection`; devices with the same protocol on the same link share a *line*
 (one driver, one request at a time).
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from stationpipe.kernel.config import Model
 
@@ -31,10 +34,17 @@ _Unit = Annotated[int, Field(default=1, ge=0, le=255, description="Modbus unit (
 PROTOCOLS: dict[str, dict[str, float]] = {
     "modbus_tcp": {"tcp": 0.0},
     "modbus_rtu": {"tcp": 0.01, "serial": 0.02, "dtu": 0.05},
-    "ascii": {"serial": 0.02},
     "hessen": {"serial": 0.05, "tcp": 0.05, "dtu": 0.05},
+    "ascii_template": {"serial": 0.02, "tcp": 0.02, "dtu": 0.05},
+    "hj212": {"serial": 0.0, "tcp": 0.0},
 }
-ProtocolName = Literal["modbus_tcp", "modbus_rtu", "ascii", "hessen"]
+ProtocolName = Literal["modbus_tcp", "modbus_rtu", "hessen", "ascii_template", "hj212"]
+
+#: What replaces the retired SPL/1 ``ascii`` protocol, said wherever a configuration still names it.
+SPL1_RETIRED = (
+    'protocol "ascii" (SPL/1) is retired: use protocol = "ascii_template" with template = "spl1-water-five" '
+    "(the SPL/1 example template), or the template of your instrument (docs/design.md, template ASCII)"
+)
 
 
 class TcpLink(Model):
@@ -162,18 +172,21 @@ class ModbusRtu(Model):
 
 
 class AsciiSerial(Model):
-    """Plain-ASCII polled sensors (SPL/1, see edge/ascii_protocol.py) on a local serial port."""
+    """The retired SPL/1 spelling (``type = "ascii"``): refused with the replacement named."""
 
     type: Literal["ascii"]
-    port: str = Field(description="serial device, e.g. /dev/ttyUSB1")
-    baudrate: int = Field(default=9600, gt=0)
-    unit: _Unit = 1
-    gap: float = Field(default=0.02, ge=0, description="seconds of silence between requests on the line")
+    port: str = ""
+    baudrate: int = 9600
+    unit: int = 1
+    gap: float = 0.02
+
+    @model_validator(mode="after")
+    def _retired(self) -> AsciiSerial:
+        raise ValueError(SPL1_RETIRED)
 
     def connection(self) -> Connection:
-        """``ascii`` over a serial link (8N1)."""
-        link = SerialLink(type="serial", port=self.port, baudrate=self.baudrate)
-        return Connection("ascii", link, self.unit, self.gap)
+        """Never reached: the validator refuses the spelling."""
+        raise AssertionError(SPL1_RETIRED)
 
 
 #: The older spelling: one table whose ``type`` names protocol and link together; defaults to ``"tcp"``.

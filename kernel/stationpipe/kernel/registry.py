@@ -2,6 +2,8 @@
 
 A registry file (``kind = "registry"``) lists ``[[stations]]``. Water stations need a target class
 and a water body (GB 3838 has two TP columns); gas stations the chemical park they watch; ids are unique.
+``[[rivers]]`` (optional) order the water sections along each river with the travel time of each reach
+(:mod:`stationpipe.kernel.rivers`): the upstream-to-downstream pre-warnings follow them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from stationpipe.kernel.catalogue import Kind
 from stationpipe.kernel.config import Model, load
+from stationpipe.kernel.rivers import Network, Reach, River, Site, check
 
 
 class WaterClass(IntEnum):
@@ -108,6 +111,7 @@ class Registry(Model):
 
     kind: Literal["registry"] = "registry"
     stations: tuple[StationInfo, ...]
+    rivers: tuple[River, ...] = ()
 
     @field_validator("stations")
     @classmethod
@@ -118,6 +122,19 @@ class Registry(Model):
                 raise ValueError(f"station id {s.id!r} appears twice")
             seen.add(s.id)
         return stations
+
+    @model_validator(mode="after")
+    def _rivers(self) -> Registry:
+        check(self.rivers, {s.id: Site(s.kind is Kind.WATER, s.river) for s in self.stations})
+        return self
+
+    def network(self) -> Network:
+        """The rivers as a downstream map (built on each call: keep it)."""
+        return Network.of(self.rivers)
+
+    def downstream(self, station_id: str) -> tuple[Reach, ...]:
+        """The sections below ``station_id`` in flow order with cumulated travel times; ``()`` if none."""
+        return self.network().downstream(station_id)
 
     def get(self, station_id: str) -> StationInfo:
         """The station with this id; ``KeyError`` naming it when unknown."""

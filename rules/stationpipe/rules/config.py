@@ -39,14 +39,23 @@ from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
-from stationpipe.kernel.catalogue import Kind
+from stationpipe.kernel.catalogue import CATALOGUE, Kind
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
 from stationpipe.kernel.registry import Registry, StationInfo, load_registry
 from stationpipe.kernel.wire_topics import readings_topic, status_topic
+from stationpipe.rules.channel_models import DingTalkSettings, EmailSettings, SmsSettings, WeComSettings
 from stationpipe.rules.durations import Duration
-from stationpipe.rules.rule_models import AnyRule, DeadmanRule, Rule
+from stationpipe.rules.rule_models import (
+    AnyRule,
+    DeadmanRule,
+    Rule,
+    SectionRule,
+    TargetRule,
+    TrendRule,
+    UpstreamRule,
+)
 
 #: Station id of the registry-wide headline figures (``derived/_province/headline``).
 AGGREGATE_STATION = "_province"
@@ -124,10 +133,18 @@ class AlertmanagerSettings(Model):
 
 
 class Delivery(Model):
-    """Where warnings go besides the retained ``warnings/<station>/<rule>`` topic (always on)."""
+    """Where warnings go besides the retained ``warnings/<station>/<rule>`` topic (always on).
+
+    The channels people read (``dingtalk``, ``wecom``, ``sms``, ``email``) are in
+    :mod:`~stationpipe.rules.channel_models`.
+    """
 
     webhook: WebhookSettings | None = None
     alertmanager: AlertmanagerSettings | None = None
+    dingtalk: DingTalkSettings | None = None
+    wecom: WeComSettings | None = None
+    sms: SmsSettings | None = None
+    email: EmailSettings | None = None
     retry_cap: float = Field(default=60.0, gt=0, description="longest backoff between retries, seconds")
 
 
@@ -164,8 +181,32 @@ class RulesConfig(Model):
         return rules
 
     @model_validator(mode="after")
+    def _sources(self) -> RulesConfig:
+        """An upstream rule forwards the warnings of section, target or trend rules of this file."""
+        kinds = {r.name: r for r in self.rules}
+        for i, rule in enumerate(self.rules):
+            if not isinstance(rule, UpstreamRule):
+                continue
+            for j, name in enumerate(rule.sources):
+                if not isinstance(kinds.get(name), SectionRule | TargetRule | TrendRule):
+                    where = f"rules[{i}].sources[{j}]"
+                    raise ValueError(  # noqa: TRY004 - a configuration error, reported as pydantic's
+                        f"{where}: {name!r} is not a section, target or trend rule of this file"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _registry_loads(self) -> RulesConfig:
-        load_registry(self.registry)  # a broken registry is a broken rules file: name it now
+        registry = load_registry(self.registry)  # a broken registry is a broken rules file: name it now
+        rivers = {r.name for r in registry.rivers}
+        for i, rule in enumerate(self.rules):
+            if isinstance(rule, UpstreamRule) and (unknown := sorted(set(rule.rivers) - rivers)):
+                raise ValueError(f"rules[{i}].rivers: {unknown} not among the registry's [[rivers]]")
+            if isinstance(rule, UpstreamRule) and (longest := _longest_instance(rule, registry)) > _SEGMENT:
+                raise ValueError(
+                    f"rules[{i}]: its warnings' topic segment (rule.station.source.parameter) can be "
+                    f"{longest} characters, more than {_SEGMENT}: shorten the rule or source names"
+                )
         return self
 
     def load_registry(self) -> Registry:
@@ -191,6 +232,18 @@ class RulesConfig(Model):
     def owned(self, registry: Registry) -> tuple[StationInfo, ...]:
         """The registry's stations in this engine's partition."""
         return tuple(s for s in registry.stations if self.partition.owns(s.id))
+
+
+#: The longest topic segment (``stationpipe.kernel.wire_topics``).
+_SEGMENT = 128
+
+
+def _longest_instance(rule: UpstreamRule, registry: Registry) -> int:
+    """The longest ``<rule>.<source station>.<source rule>.<parameter>`` the rule can publish."""
+    station = max((len(s) for r in registry.rivers for s in r.sections), default=0)
+    source = max(len(s) for s in rule.sources)
+    parameter = max(len(p) for p in rule.parameters or CATALOGUE)
+    return len(rule.name) + station + source + parameter + 3
 
 
 def state_path(config: RulesConfig) -> Path:

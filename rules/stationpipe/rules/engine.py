@@ -17,10 +17,11 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from stationpipe.kernel import health, wire
 from stationpipe.kernel.backoff import Backoff, consumer_reconnect
@@ -30,9 +31,10 @@ from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.mqtt import QOS, Client, Message, ack, enable_manual_ack, make_client
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.runtime import tune_gc
-from stationpipe.rules.channels import CHANNELS, Channel, route
+from stationpipe.rules.channels import CHANNELS, Channel, rows
+from stationpipe.rules.channels.people import PeopleChannel
 from stationpipe.rules.config import RulesConfig
-from stationpipe.rules.delivery import Send, drain
+from stationpipe.rules.delivery import drain, drain_people
 from stationpipe.rules.evaluator import Evaluator, Output
 from stationpipe.rules.lifecycle import Phase
 from stationpipe.rules.metrics import RulesMetrics
@@ -43,6 +45,7 @@ __all__ = ["Engine", "run"]
 log = logging.getLogger(__name__)
 _DERIVED_QUEUE = 10_000  # derived results waiting for the broker (bounded: docs/design.md#style rule 9)
 _DERIVED_BATCH = 200
+_T = TypeVar("_T")
 
 
 def _now() -> datetime:
@@ -91,7 +94,7 @@ class Engine:
         batch = Batch.empty()
         for key, body in self.state.facts("deferred/").items():
             batch.facts[key] = None
-            batch.outbox.extend((sink, body["id"], body) for sink in route(body, self.config.delivery))
+            batch.outbox.extend(rows(body, self.config.delivery))
         if batch:
             self.state.commit(batch)
 
@@ -99,7 +102,7 @@ class Engine:
         """Queue the notifications of ``out`` with its state in one transaction, then wake the sinks."""
         for note in out.notes:
             body = note.to_json()
-            out.batch.outbox.extend((sink, note.id, body) for sink in route(body, self.config.delivery))
+            out.batch.outbox.extend(rows(body, self.config.delivery))
         if out.batch:
             self.state.commit(out.batch)
         for note in out.notes:
@@ -107,18 +110,26 @@ class Engine:
         for sink in {row[0] for row in out.batch.outbox}:
             self.wake[sink].set()
 
-    def counted(self, sink: str, send: Send) -> Send:
+    def counted(self, sink: str, send: Callable[[_T], Awaitable[None]]) -> Callable[[_T], Awaitable[None]]:
         """``send`` with each attempt counted by outcome in the metrics."""
 
-        async def attempt(body: dict[str, Any]) -> None:
+        async def attempt(item: _T) -> None:
             try:
-                await send(body)
+                await send(item)
             except Exception:
                 self.metrics.deliveries.labels(sink, "failed").inc()
                 raise
             self.metrics.deliveries.labels(sink, "ok").inc()
 
         return attempt
+
+    def drainer(self, name: str, channel: Channel) -> Coroutine[Any, Any, None]:
+        """The task that empties ``name``'s outbox: grouped for the channels people read."""
+        cap, wake = self.config.delivery.retry_cap, self.wake[name]
+        if isinstance(channel, PeopleChannel):
+            return drain_people(self.state, channel, self.counted(name, channel.deliver), wake, cap)
+        send = self.counted(name, channel.send)
+        return drain(self.state, name, send, wake, cap, concurrent=channel.concurrent)
 
     def health(self) -> str:
         """The health line: readings evaluated, instances firing, notifications waiting."""
@@ -290,7 +301,6 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
     """
     engine = Engine(config, State(config.state))
     tune_gc()
-    cap = config.delivery.retry_cap
     try:
         engine.open_channels()
         with serving(engine.metrics, config.metrics):
@@ -299,8 +309,7 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
                 tg.create_task(engine.timer())
                 tg.create_task(engine.publisher())
                 for name, channel in engine.channels.items():
-                    send, wake = engine.counted(name, channel.send), engine.wake[name]
-                    tg.create_task(drain(engine.state, name, send, wake, cap, concurrent=channel.concurrent))
+                    tg.create_task(engine.drainer(name, channel))
                 if path is not None:
                     tg.create_task(watch(path, config.watch_every, engine.reload))
     finally:

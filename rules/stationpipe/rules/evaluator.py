@@ -31,6 +31,7 @@ from stationpipe.rules.kinds.deadman import STATION, silent
 from stationpipe.rules.lifecycle import Change, Instance, Policy, no_data, step
 from stationpipe.rules.notify import Notification, notification
 from stationpipe.rules.ordering import Reorder
+from stationpipe.rules.prewarn import Prewarn
 from stationpipe.rules.rule_models import DeadmanRule
 from stationpipe.rules.state import Batch
 
@@ -90,6 +91,7 @@ class Evaluator:
         self.deadman_at: dict[str, float] = {}
         self.unknown = 0
         self.evaluated = 0
+        self.wall_s = start.timestamp()  # the latest arrival or tick (wall clock): pre-warning windows
         self.configure(config, registry)
 
     def configure(self, config: RulesConfig, registry: Registry) -> None:
@@ -99,6 +101,8 @@ class Evaluator:
         self.kinds = [(k, Policy.of(r), r) for r in config.rules if (k := build(r)) is not None]
         self.deadman = [r for r in config.rules if isinstance(r, DeadmanRule)]
         self.policies = {r.name: Policy.of(r) for r in config.rules}
+        self.rule_kinds = {r.name: r.kind for r in config.rules}
+        self.prewarn = Prewarn.of(config.rules, registry)
         self.plans: dict[tuple[str, str], tuple[_Planned, ...]] = {}
         suffix = f".p{config.partition.index}" if config.partition.count > 1 else ""
         headline = getattr(self, "headline", None)
@@ -138,6 +142,7 @@ class Evaluator:
             self.unknown += 1
             return out
         self.arrival[msg.station] = wall
+        self.wall_s = wall.timestamp()
         if msg.backfill:
             for r in msg.readings:
                 key = (r.station, r.parameter)
@@ -229,7 +234,7 @@ class Evaluator:
     ) -> None:
         key = inst.key
         out.batch.instances[key] = inst
-        note = notification(inst, change, info, ts)
+        note = notification(inst, change, info, ts, self.rule_kinds.get(inst.rule, ""))
         if inst.backfilled:
             self.deferred[key] = note
             out.batch.facts[f"deferred/{key}"] = note.to_json()
@@ -237,10 +242,14 @@ class Evaluator:
             if self.deferred.pop(key, None) is not None:
                 out.batch.facts[f"deferred/{key}"] = None
             out.notes.append(note)
+        if self.prewarn is not None:
+            for pre, pre_change in self.prewarn.forward(inst, ts, self.wall_s, self.instances):
+                self._changed(pre, pre_change, self.prewarn.stations.get(pre.station), ts, out)
 
     def tick(self, wall: datetime) -> Output:
         """Timer work at wall clock ``wall``: held readings, deadman, no-data, backfill flush, series."""
         out = Output()
+        self.wall_s = wall.timestamp()
         touched: set[str] = set()
         for r, arrival in self.reorder.due(wall):
             self._reading(self.stations[r.station], r, arrival, out)
@@ -249,6 +258,9 @@ class Evaluator:
             self._water(self.stations[station], out)
         self._deadman(wall, out)
         self._no_data(wall, out)
+        if self.prewarn is not None:
+            for pre, change in self.prewarn.expire(self.wall_s, self.instances):
+                self._changed(pre, change, self.prewarn.stations.get(pre.station), self.wall_s, out)
         self._flush_backfill(wall, out)
         out.batch.series = {k: self.series[k] for k in self.dirty if k in self.series}
         self.dirty.clear()

@@ -68,6 +68,7 @@ class Instance:
     expected: float | None = None
     seen_wall: float = 0.0
     backfilled: bool = False
+    until: float | None = None  # a pre-warning's latest expected arrival (epoch s)
 
     @property
     def key(self) -> str:
@@ -145,6 +146,11 @@ def _active(inst: Instance, o: Outcome, ts: float, policy: Policy) -> Change | N
 def _resolve(inst: Instance, ts: float) -> Change:
     inst.phase, inst.ended = Phase.RESOLVED, ts
     return Change.RESOLVED if inst.fired else Change.CANCELLED
+
+
+def close(inst: Instance, ts: float) -> Change | None:
+    """End an open instance at ``ts`` whatever its outcome (a pre-warning whose source or window ended)."""
+    return _resolve(inst, ts) if inst.open else None
 
 
 def step(inst: Instance, o: Outcome, ts: float, policy: Policy, wall: float) -> Change | None:

@@ -62,6 +62,10 @@ class Notification(NamedTuple):
     backfilled: bool
     expected: datetime | None
     fired: bool
+    station_name: str
+    city: str
+    river: str
+    kind: str
 
     @property
     def state(self) -> AlertState:
@@ -113,12 +117,18 @@ class Notification(NamedTuple):
             "expected": rfc3339(self.expected) if self.expected else None,
             "backfilled": self.backfilled,
             "fired": self.fired,
+            "station_name": self.station_name,
+            "city": self.city,
+            "river": self.river,
+            "kind": self.kind,
             "message": {"zh": self.message_zh, "en": self.message_en},
         }
 
 
-def notification(inst: Instance, change: Change, info: StationInfo | None, ts: float) -> Notification:
-    """Build the notification of ``change`` of ``inst`` at ``ts`` (epoch s)."""
+def notification(
+    inst: Instance, change: Change, info: StationInfo | None, ts: float, kind: str = ""
+) -> Notification:
+    """Build the notification of ``change`` of ``inst`` at ``ts`` (epoch s); ``kind``: the rule's kind."""
     started = inst.since if inst.since is not None else ts
     done = change in _DONE
     zh = f"{COLOURS_ZH[inst.level]}预警 {inst.zh}" if not done else f"已解除 {inst.zh}"
@@ -152,5 +162,9 @@ def notification(inst: Instance, change: Change, info: StationInfo | None, ts: f
             inst.backfilled,
             _utc(inst.expected),  # expected
             inst.fired,
+            info.name if info is not None else "",  # station_name
+            info.city if info is not None else "",  # city
+            info.river if info is not None else "",  # river
+            kind,
         ),
     )

@@ -319,6 +319,31 @@ class FenceRule(RuleBase):
         return self
 
 
+class UpstreamRule(RuleBase):
+    """上游来水预警 (docs/domain.md): a firing ``sources`` rule at a section (an exceedance at ``min_level``
+    or above from a section or target rule, or a rising trend from a trend rule) raises a pre-warning at each
+    section downstream along the registry's ``[[rivers]]``, at most ``reaches`` sections down and only where
+    the latest arrival is within ``horizon`` (both optional), on ``rivers`` (none given: all). It names the
+    source and the arrival window (the cumulated travel times of the reaches), and resolves when the source
+    does or ``margin`` after the window's end. ``stations`` and the other selectors choose the downstream
+    sections; ``parameters`` the source's parameters."""
+
+    kind: Literal["upstream"]
+    sources: tuple[str, ...] = Field(min_length=1, description="names of section, target or trend rules")
+    min_level: Level = Field(default=2, description="an exceedance source forwards from this level on")
+    reaches: int | None = Field(default=None, ge=1, description="at most this many sections downstream")
+    horizon: Duration | None = Field(default=None, description="only where the latest arrival is this soon")
+    rivers: tuple[str, ...] = ()
+    margin: Duration = Field(default=timedelta(hours=1), description="resolve this long after the window")
+    level: Level = 2
+
+    @model_validator(mode="after")
+    def _fires_with_source(self) -> UpstreamRule:
+        if self.for_ > timedelta(0) or self.keep_firing_for > timedelta(0):
+            raise ValueError("a pre-warning fires and resolves with its source: set for on the source rule")
+        return self
+
+
 AnyRule = (
     SectionRule
     | TargetRule
@@ -334,5 +359,6 @@ AnyRule = (
     | GasAverageRule
     | GasRiseRule
     | BackgroundRule
+    | UpstreamRule
 )
 Rule = Annotated[AnyRule, Field(discriminator="kind")]

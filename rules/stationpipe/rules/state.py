@@ -9,7 +9,11 @@ Invariants:
   no-op; a row leaves only through :meth:`State.delivered` after its sink confirmed it;
 - series state (windows, counters) is saved by the engine's timer (every ``evaluation.tick``) and at
   shutdown; a crash loses at most one tick of window state, never an instance or a notification.
-- a fact whose value is ``None`` in a batch is deleted.
+- a fact whose value is ``None`` in a batch is deleted;
+- each outbox row keeps the wall-clock instant it was queued (``queued``): the channels people read group
+  what arrived within a window of it, so what waits to be grouped is in the outbox and survives a crash;
+  :meth:`State.settle` removes the rows one message carried and records its facts (a rate-limit count) in
+  one transaction.
 
 Every call is a short local transaction on the event loop's thread; ``timeout`` bounds waiting for a lock.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +41,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     id TEXT NOT NULL,
     body TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    queued REAL NOT NULL DEFAULT 0,
     UNIQUE (sink, id)
 );
 """
@@ -53,6 +59,7 @@ class Queued:
     id: str
     body: dict[str, Any]
     attempts: int
+    queued: float = 0.0
 
 
 @dataclass
@@ -84,6 +91,9 @@ class State:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
+            if "queued" not in columns:  # a state file from before the channels people read
+                self.db.execute("ALTER TABLE outbox ADD COLUMN queued REAL NOT NULL DEFAULT 0")
         except (sqlite3.Error, OSError) as exc:
             raise StateError(f"cannot open rules state {path}: {exc}") from exc
 
@@ -114,6 +124,7 @@ class State:
 
     def commit(self, batch: Batch) -> None:
         """Write a batch in one transaction (see the module invariants)."""
+        now = time.time()
         try:
             self.db.execute("BEGIN")
             self.db.executemany(
@@ -131,8 +142,8 @@ class State:
             )
             self.db.executemany("DELETE FROM facts WHERE key = ?", [(k,) for k, v in facts if v is None])
             self.db.executemany(
-                "INSERT OR IGNORE INTO outbox (sink, id, body) VALUES (?, ?, ?)",
-                [(sink, i, json.dumps(body, ensure_ascii=False)) for sink, i, body in batch.outbox],
+                "INSERT OR IGNORE INTO outbox (sink, id, body, queued) VALUES (?, ?, ?, ?)",
+                [(sink, i, json.dumps(body, ensure_ascii=False), now) for sink, i, body in batch.outbox],
             )
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -143,9 +154,28 @@ class State:
     def queued(self, sink: str, limit: int = 100) -> list[Queued]:
         """The oldest undelivered rows of ``sink``, oldest first."""
         rows = self.db.execute(
-            "SELECT seq, id, body, attempts FROM outbox WHERE sink = ? ORDER BY seq LIMIT ?", (sink, limit)
+            "SELECT seq, id, body, attempts, queued FROM outbox WHERE sink = ? ORDER BY seq LIMIT ?",
+            (sink, limit),
         ).fetchall()
-        return [Queued(seq, i, json.loads(body), attempts) for seq, i, body, attempts in rows]
+        return [Queued(seq, i, json.loads(body), attempts, at) for seq, i, body, attempts, at in rows]
+
+    def settle(self, seqs: Iterable[int], facts: dict[str, Any]) -> None:
+        """Remove the rows one message carried and write ``facts`` (``None``: delete), in one transaction."""
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO facts VALUES (?, ?)",
+                [(k, json.dumps(v, ensure_ascii=False)) for k, v in facts.items() if v is not None],
+            )
+            self.db.executemany(
+                "DELETE FROM facts WHERE key = ?", [(k,) for k, v in facts.items() if v is None]
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise StateError(f"cannot write rules state: {exc}") from exc
 
     def delivered(self, seqs: Iterable[int]) -> None:
         """Remove rows their sink confirmed."""

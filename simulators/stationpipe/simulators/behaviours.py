@@ -127,6 +127,7 @@ SITE: MappingProxyType[str, Behaviour] = MappingProxyType(
         "rain": Behaviour(0.0),
         "air_temp": _b(24.0, 4.0, 14, 0.1, 2.0),
         "rh": Behaviour(72.0, 12.0, 5, 1.0, 6.0, high=100.0),
+        "pressure": Behaviour(1008.0, 1.5, 10, 0.1, 6.0, low=950.0),
         "benzene": _b(0.004, 0.0015, 8, 0.0004, 0.001),
         "toluene": _b(0.018, 0.006, 8, 0.002, 0.004),
         "xylene": _b(0.012, 0.004, 8, 0.0015, 0.003),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from stationpipe.kernel.reading import Flag, utc_now
@@ -135,9 +135,9 @@ class Board:
             return NORMAL
         out = NORMAL
         for name in list(self.active):
-            scenario = self.scenarios[name]
-            if self._running(name, at) and (not scenario.devices or device in scenario.devices):
-                out = _merge(out, scenario, self.active[name])
+            offset = self.scenarios[name].offset(device)
+            if offset is not None and self._running(name, at):
+                out = _merge(out, self.scenarios[name], self.active[name] + timedelta(seconds=offset))
         return out
 
     def describe(self, at: datetime | None = None) -> list[dict[str, Any]]:
@@ -151,7 +151,7 @@ class Board:
                 {
                     "name": name,
                     "kind": s.kind,
-                    "devices": list(s.devices),
+                    "devices": list(s.named()),
                     "active": running,
                     "started": rfc3339(started) if started else None,
                     "lasts": s.lasts(),

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from stationpipe.kernel.registry import WaterBody
 from stationpipe.simulators.fleetgen import PROFILES, FleetStation, q
+
+#: Travel time of every reach between consecutive fleet sections of one river, (earliest, latest) hours.
+#: The fleet's own illustrative configuration, not measured values: a deployment writes its rivers' own.
+REACH_HOURS = (2.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,22 @@ def registry_toml(stations: list[FleetStation]) -> str:
             ]
         rows += [f"lat = {s.lat}", f"lon = {s.lon}"]
         out.append("[[stations]]\n" + "\n".join(rows) + "\n")
+    early, late = REACH_HOURS
+    for river, ids in rivers(stations).items():
+        reaches = ", ".join([f"[{early}, {late}]"] * (len(ids) - 1))
+        sections = ", ".join(q(i) for i in ids)
+        out.append(f"[[rivers]]\nname = {q(river)}\nsections = [{sections}]\ntravel_hours = [{reaches}]\n")
     return "\n".join(out)
+
+
+def rivers(stations: list[FleetStation]) -> dict[str, list[str]]:
+    """The river sections (not lakes) of each river with two or more, in station order: the fleet's rivers
+    flow in the order their sections were generated."""
+    out: dict[str, list[str]] = {}
+    for st in stations:
+        if st.info.water_body is WaterBody.RIVER:
+            out.setdefault(st.info.river, []).append(st.info.id)
+    return {river: ids for river, ids in out.items() if len(ids) >= 2}
 
 
 def sim_toml(stations: list[FleetStation], control_port: int | None = None) -> str:
@@ -68,6 +88,25 @@ def _scenarios(stations: list[FleetStation]) -> str:
         'parameter = "tp"\nmultiple = 3.0\nrise = 300\nhold = 300\ndecay = 600\n\n'
         f'[[scenarios]]\nname = "analyser-fault"\nkind = "fault"\ndevices = ["{second}-nutrients"]\n\n'
         f'[[scenarios]]\nname = "sonde-silent"\nkind = "silent"\ndevices = ["{first}-sonde"]\n'
+        + _wave(stations)
+    )
+
+
+def _wave(stations: list[FleetStation]) -> str:
+    """``nh3n-wave``: an NH3-N event down the fleet's longest river, at the middle of each reach's range."""
+    flows = rivers(stations)
+    if not flows:
+        return ""
+    river = max(flows, key=lambda r: len(flows[r]))
+    reach = sum(REACH_HOURS) / 2
+    stops = "".join(
+        f'\n[[scenarios.stops]]\ndevices = ["{sid}-nutrients"]\nafter_hours = {i * reach}\n'
+        for i, sid in enumerate(flows[river])
+    )
+    return (
+        f'\n[[scenarios]]\nname = "nh3n-wave"\nkind = "wave"\ndescription = {q(f"NH3-N down {river}")}\n'
+        'parameter = "nh3n"\nmultiple = 4.0\nrise = 1800\nhold = 1800\ndecay = 3600\ntime_factor = 1.0\n'
+        + stops
     )
 
 

@@ -23,8 +23,8 @@ import random
 from datetime import datetime, timedelta
 
 from stationpipe.kernel.geo import KNOT_M_S, MEAN_EARTH_RADIUS_M, haversine_m, offset
+from stationpipe.kernel.nmea0183 import frame
 from stationpipe.kernel.reading import Flag, utc_now
-from stationpipe.kernel.spl import frame
 from stationpipe.simulators.board import Board, Effects
 from stationpipe.simulators.config import GnssSim
 from stationpipe.simulators.pty_line import Pty, noise, publish_link, remove_link

@@ -27,9 +27,11 @@ async def accepts(host: str, port: int) -> bool:
 
 async def _ready(config: SimConfig) -> bool:
     endpoints = {(d.host, d.port) for d in config.devices if d.port is not None}
+    endpoints |= {(a.host, a.port) for a in config.analysers if a.port is not None}
     if config.control is not None:
         endpoints.add((config.control.host, config.control.port))
     links = [ln.link for ln in config.lines if ln.link is not None]
+    links += [a.link for a in config.analysers if a.link is not None]
     accepted = [await accepts(host, port) for host, port in endpoints]
     return all(accepted) and all(link.exists() for link in links)
 

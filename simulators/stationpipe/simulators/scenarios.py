@@ -8,6 +8,9 @@ by itself. Kinds:
 ==============  ==================================================================================
 pollution       ``parameter`` rises to ``multiple`` × its GB 3838 class III limit over ``rise`` s,
                 holds ``hold`` s, and decays back over ``decay`` s (smooth; ends by itself)
+wave            the same pollution event travelling down a river: it reaches each of its ``stops``
+                (devices of one section) ``after_hours`` of river time after the start, divided by
+                ``time_factor`` (60: an hour of travel in a minute); no ``devices``, the stops name them
 flatline        values freeze at what they were when the scenario started (identical registers)
 drift           values move by ``rate`` units per hour since the start
 fault           status bit D (instrument fault) set, values unavailable (NaN or the sentinel)
@@ -33,7 +36,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from stationpipe.kernel.catalogue import CATALOGUE
 from stationpipe.kernel.config import Model
@@ -67,11 +70,18 @@ class _Base(Model):
         """True when the scenario applies to ``parameter``."""
         return not self.parameters or parameter in self.parameters
 
+    def offset(self, device: str) -> float | None:
+        """Seconds after its start at which the scenario reaches ``device``; ``None``: never."""
+        return 0.0 if not self.devices or device in self.devices else None
 
-class Pollution(_Base):
-    """A pollution event: rise, hold, decay (seconds; use seconds in tests, an hour in demos)."""
+    def named(self) -> tuple[str, ...]:
+        """Every device the scenario names."""
+        return self.devices
 
-    kind: Literal["pollution"]
+
+class _Event(_Base):
+    """A pollution event's shape: rise, hold, decay (seconds; use seconds in tests, an hour in demos)."""
+
     parameter: Literal["codmn", "cod", "nh3n", "tp", "tn", "bod5"]
     multiple: float = Field(default=4.0, gt=0, description="peak as a multiple of the class III limit")
     rise: float = Field(default=3600.0, gt=0)
@@ -100,6 +110,49 @@ class Pollution(_Base):
     def peak(self) -> float:
         """The concentration at the top of the event (mg/L)."""
         return self.multiple * CLASS_III[self.parameter]
+
+
+class Pollution(_Event):
+    """A pollution event at the scenario's devices."""
+
+    kind: Literal["pollution"]
+
+
+class Stop(Model):
+    """Where a wave passes: the devices of one section, and the river time from the wave's start there."""
+
+    devices: tuple[str, ...] = Field(min_length=1)
+    after_hours: float = Field(ge=0, description="hours of river travel from the start (the first stop: 0)")
+
+
+class Wave(_Event):
+    """A pollution wave down a river: the event reaches each stop ``after_hours`` / ``time_factor`` later
+    (the travel times are the simulation's, like the registry's: configuration, not standard values)."""
+
+    kind: Literal["wave"]
+    stops: tuple[Stop, ...] = Field(min_length=1)
+    time_factor: float = Field(default=1.0, gt=0, description="river hours per simulated hour")
+
+    @model_validator(mode="after")
+    def _stops_name_devices(self) -> Wave:
+        if self.devices:
+            raise ValueError("a wave names its devices in stops, not in devices")
+        return self
+
+    def offset(self, device: str) -> float | None:
+        """Seconds after the start at which the wave reaches ``device`` (its first stop there)."""
+        hours = [s.after_hours for s in self.stops if device in s.devices]
+        return min(hours) * 3600.0 / self.time_factor if hours else None
+
+    def named(self) -> tuple[str, ...]:
+        """The devices of every stop."""
+        return tuple(d for s in self.stops for d in s.devices)
+
+    def lasts(self) -> float:
+        """Until the event has passed the last stop (or ``duration``, if shorter)."""
+        last = max(s.after_hours for s in self.stops) * 3600.0 / self.time_factor
+        total = last + self.rise + self.hold + self.decay
+        return min(total, self.duration) if self.duration else total
 
 
 class Flatline(_Base):
@@ -244,7 +297,7 @@ class Washout(_Base):
         return grown * math.pow(0.5, (elapsed - self.rain_for) / self.half_life)
 
 
-_Values = Pollution | Flatline | Drift | Fault | Maintenance | Calibration | Leak | Rain | Washout
+_Values = Pollution | Wave | Flatline | Drift | Fault | Maintenance | Calibration | Leak | Rain | Washout
 _Protocol = Silent | ModbusException | Slow | Garbage | Offline
 Scenario = Annotated[_Values | _Protocol, Field(discriminator="kind")]
 
@@ -262,7 +315,7 @@ def apply_value(scenario: Scenario, value: float, frozen: float, elapsed: float)
     NaN means "unavailable" (a fault).
     """
     match scenario:
-        case Pollution():
+        case Pollution() | Wave():
             return value + (scenario.peak() - value) * scenario.envelope(elapsed)
         case Flatline():
             return frozen

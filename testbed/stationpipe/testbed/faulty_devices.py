@@ -17,7 +17,7 @@ from pymodbus.framer import FramerRTU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from stationpipe.kernel.spl import frame
+from stationpipe.kernel.nmea0183 import frame
 from stationpipe.simulators.pty_line import Pty
 from stationpipe.testbed.modbus import Image, _listening
 

@@ -4,10 +4,10 @@ inbound connection (:mod:`stationpipe.edge.drivers.dtu`), read on the event loop
 
 All devices on one line share it: one exchange at a time, a gap of silence after each (RS-485 needs it),
 each inside its timeout. A driver whose protocol is "send a request, read until the reply is complete"
-(SPL/1, Bavarian-Hessen, template ASCII) gives :meth:`StreamLine.exchange` the request and a test of
-completeness, and keeps only its framing, and so runs unchanged over every link. pyserial and socket
-errors become ``DeviceError`` here, once; a DTU that is not connected (or drops during an exchange) gives
-``DeviceOfflineError`` at once.
+(Bavarian-Hessen, template ASCII) gives :meth:`StreamLine.exchange` the request and a test of
+completeness, and keeps only its framing, and so runs unchanged over every link; an instrument that speaks
+unasked is read with :meth:`StreamLine.listen`. pyserial and socket errors become ``DeviceError`` here,
+once; a DTU that is not connected (or drops during an exchange) gives ``DeviceOfflineError`` at once.
 """
 
 from __future__ import annotations
@@ -162,6 +162,35 @@ class StreamLine:
         except ConnectionError as exc:
             raise DeviceOfflineError(f"{self.name} {who}: {exc}") from exc
         return data
+
+    async def listen(self, wait: float) -> bytes:
+        """What the line carries unasked: returns as soon as something arrived, or ``b''`` after ``wait``
+        s of silence; ``DeviceError`` when the line itself failed (the next call reopens it)."""
+        async with self._lock:
+            if isinstance(self._link, DtuLink):
+                return await self._listen_dtu(self._link, wait)
+            return await asyncio.to_thread(self._listen, wait)
+
+    async def _listen_dtu(self, link: DtuLink, wait: float) -> bytes:
+        """What the DTU's connection of the moment carries unasked, on the event loop."""
+        port = dtu.connection(link.id)
+        try:
+            return await port.receive(wait)
+        except ConnectionError as exc:
+            raise DeviceOfflineError(f"{self.name}: {exc}") from exc
+
+    def _listen(self, timeout: float) -> bytes:
+        with self._io:
+            deadline = time.monotonic() + timeout
+            port = self._open(timeout)
+            data = b""
+            try:
+                while not data and time.monotonic() < deadline:
+                    data = port.receive()
+            except (serial.SerialException, OSError) as exc:
+                self._close_port()
+                raise DeviceError(f"{self.name}: {exc}") from exc
+            return data
 
     def _open(self, timeout: float) -> Port:
         if self._port is None:

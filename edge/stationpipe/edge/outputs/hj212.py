@@ -1,9 +1,10 @@
 """The HJ 212 output: reports the station's data upstream in HJ 212, the way a data logger (数采仪) does.
 
 Every record (2011 real-time, 2051 minute, 2061 hourly) is encoded into a frame and kept in its own
-on-disk outbox (the same bounded SQLite spool as the MQTT path) until the platform's 9014 for its QN
-arrives; frames are sent one at a time, oldest first, and resent after a timeout or a lost connection.
-A refusal (9011) is logged once and the frame is kept: data is never dropped for a platform-side error.
+on-disk outbox (the same bounded spool as the MQTT path, in ``state_dir/hj212/``) until the platform's
+9014 for its QN arrives; frames are sent one at a time, oldest first, and resent after a timeout or a
+lost connection. A refusal (9011) is logged once and the frame is kept: data is never dropped for a
+platform-side error.
 
 The edition (``[hj212] version``) is the wire's (:mod:`.hj212_wire`). In HJ 212-2025 a record is sent
 with ``RF=1`` when it is backlog: it was kept before the agent started, or the platform was unreachable
@@ -41,7 +42,10 @@ class Hj212Reporter:
         s = config.spool
         self.uplink = uplink
         self.outbox = Spool(
-            config.state_dir / "hj212.sqlite", SpoolLimits(s.max_messages, s.max_bytes, s.max_age)
+            config.state_dir / "hj212",
+            SpoolLimits(s.max_messages, s.max_bytes, s.max_age),
+            fsync_interval=s.fsync_every(),
+            legacy_path=config.state_dir / "hj212.sqlite",
         )
         pw = uplink.password()
         self.aggregators = [

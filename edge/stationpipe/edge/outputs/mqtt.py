@@ -12,10 +12,13 @@ from stationpipe.kernel.reading import Reading, StationMessage, utc_now
 
 
 def open_spool(config: EdgeConfig) -> Spool:
-    """The station's spool under ``state_dir`` (created if needed)."""
+    """The station's spool in ``state_dir/spool/`` (created if needed; an old ``spool.sqlite`` moves in)."""
     s = config.spool
     return Spool(
-        config.state_dir / "spool.sqlite", SpoolLimits(s.max_messages, s.max_bytes, s.max_age), fsync=s.fsync
+        config.state_dir / "spool",
+        SpoolLimits(s.max_messages, s.max_bytes, s.max_age),
+        fsync_interval=s.fsync_every(),
+        legacy_path=config.state_dir / "spool.sqlite",
     )
 
 

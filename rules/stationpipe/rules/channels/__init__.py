@@ -6,7 +6,15 @@ channel       configured by                 sends
 mqtt          ``[mqtt]`` (always on)        every change: the retained state on ``warnings/<station>/<rule>``
 webhook       ``[delivery.webhook]``        changes of instances that fired (+ pending: ``include_pending``)
 alertmanager  ``[delivery.alertmanager]``   changes of instances that fired; firing ones again on a timer
+dingtalk      ``[delivery.dingtalk]``       fired changes a route matches: signed robot, markdown, @phone
+wecom         ``[delivery.wecom]``          fired changes a route matches: group robot, markdown, <@userid>
+sms           ``[delivery.sms]``            fired changes a route matches: HTTP gateway template, per phone
+email         ``[delivery.email]``          fired changes a route matches: SMTP + STARTTLS, per route
 ============  ============================  =================================================================
+
+The last four are the channels people read (:mod:`~stationpipe.rules.channels.people`): a notification is
+one outbox row per route it matches (SMS: per route and phone), and their drain groups what waits, holds it
+in quiet hours (red goes out anyway) and within a recipient's rate limit.
 
 :mod:`~stationpipe.rules.channels.base` holds the :class:`~stationpipe.rules.channels.base.Channel`
 protocol (``send``, ``resends``, ``aclose``, ``concurrent``) and the
@@ -34,20 +42,40 @@ Adding a channel (DingTalk, WeCom, SMS, e-mail …)
 
 from __future__ import annotations
 
-from stationpipe.rules.channels import alertmanager, mqtt, webhook
+from stationpipe.rules.channels import alertmanager, dingtalk, mail, mqtt, sms, webhook, wecom
 from stationpipe.rules.channels.base import Body, Channel, ChannelType, Link
 from stationpipe.rules.config import Delivery
 
-__all__ = ["CHANNELS", "Body", "Channel", "ChannelType", "Link", "route"]
+__all__ = ["CHANNELS", "Body", "Channel", "ChannelType", "Link", "route", "rows"]
 
 #: Channel (its config section) -> its row. The order is the order of the outbox rows of one change.
 CHANNELS: dict[str, ChannelType] = {
     mqtt.MQTT: mqtt.CHANNEL,
     webhook.WEBHOOK: webhook.CHANNEL,
     alertmanager.ALERTMANAGER: alertmanager.CHANNEL,
+    dingtalk.DINGTALK: dingtalk.CHANNEL,
+    wecom.WECOM: wecom.CHANNEL,
+    sms.SMS: sms.CHANNEL,
+    mail.EMAIL: mail.CHANNEL,
 }
 
 
 def route(body: Body, delivery: Delivery) -> list[str]:
     """The channels one notification (its JSON) goes to."""
     return [name for name, row in CHANNELS.items() if row.wants(body, delivery)]
+
+
+def rows(body: Body, delivery: Delivery) -> list[tuple[str, str, Body]]:
+    """The outbox rows ``(channel, id, body)`` of one notification: one per channel that wants it, or, for a
+    channel with targets, one per target (id ``<id>><target>``, the target in the body)."""
+    out: list[tuple[str, str, Body]] = []
+    for name, row in CHANNELS.items():
+        if not row.wants(body, delivery):
+            continue
+        if row.targets is None:
+            out.append((name, body["id"], body))
+        else:
+            out.extend(
+                (name, f"{body['id']}>{t}", {**body, "target": t}) for t in row.targets(body, delivery)
+            )
+    return out

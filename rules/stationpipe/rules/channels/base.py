@@ -57,10 +57,13 @@ class ChannelType:
     settings (``False`` when the channel is not configured)? It is decided when the notification is
     committed, so its outbox row is written in the same transaction as the state that caused it.
     ``build(config, link)`` makes the running channel, or ``None`` when it is not configured.
+    ``targets(body, delivery)``, for the channels people read (:mod:`~stationpipe.rules.channels.people`):
+    the routes (or route/recipient pairs) the notification goes to, one outbox row each; ``None``: one row.
     """
 
     wants: Callable[[Body, Delivery], bool]
     build: Callable[[RulesConfig, Link], Channel | None]
+    targets: Callable[[Body, Delivery], list[str]] | None = None
 
 
 class SendsOnce:

@@ -23,6 +23,9 @@ Body (UTF-8 JSON object, ``"v": 1``)::
     expected             RFC 3339 UTC|null  predicted crossing (trend rules)
     backfilled           bool   raised by data that arrived after an outage
     fired                bool   the instance reached firing
+    station_name         str    the registry's name of the station ("" if unknown)
+    city, river          str    the registry's city and river of the station (may be "")
+    kind                 str    the rule's kind (section, aqi, trend, deadman …; "" on a re-send)
     message              {"zh": str, "en": str}
 
 Sent: the changes of instances that fired (firing, escalated, deescalated, resolved), and pending ones
@@ -54,7 +57,8 @@ def sign(key: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
+def retry_after(resp: httpx.Response) -> float | None:
+    """The seconds of a ``Retry-After`` header, when it holds a number."""
     try:
         return float(resp.headers.get("Retry-After", ""))
     except ValueError:
@@ -90,7 +94,7 @@ class WebhookSink(SendsOnce):
         if resp.is_success:
             return
         if resp.status_code in _RETRY or resp.status_code >= 500:
-            raise TransientError(f"webhook answered {resp.status_code}", retry_after=_retry_after(resp))
+            raise TransientError(f"webhook answered {resp.status_code}", retry_after=retry_after(resp))
         raise RejectedError(f"webhook answered {resp.status_code}: {resp.text[:200]}")
 
 

@@ -15,6 +15,7 @@ gas_average 化工园区: the mean over T (PC-STEL: 15 min) vs its limit, naming
 gas_rise    化工园区: a rapid rise of X within T, naming the park and the wind
 background  辐射: above the station's own background mean + n sd, rain-induced told apart (docs/radiation.md)
 fence       电子围栏: station outside its registered radius, or moving (docs/fence.md)
+upstream    上游来水预警: a source's warning, at the sections downstream, with the arrival window (on changes)
 =========== ===============================================================================
 """
 
@@ -44,13 +45,15 @@ from stationpipe.rules.rule_models import (
     TargetRule,
     ThresholdRule,
     TrendRule,
+    UpstreamRule,
 )
 
 __all__ = ["Kind", "Outcome", "Series", "build"]
 
 
 def build(rule: AnyRule) -> Kind | None:  # noqa: C901, PLR0911, PLR0912 - one line per kind is the clearest table
-    """The evaluator of a per-reading rule; ``None`` for the timer-driven deadman."""
+    """The evaluator of a per-reading rule; ``None`` for the timer-driven deadman and the change-driven
+    upstream pre-warning (:mod:`stationpipe.rules.prewarn`)."""
     match rule:
         case SectionRule():
             return SectionKind(rule)
@@ -78,5 +81,5 @@ def build(rule: AnyRule) -> Kind | None:  # noqa: C901, PLR0911, PLR0912 - one l
             return BackgroundKind(rule)
         case FenceRule():
             return FenceKind(rule)
-        case DeadmanRule():
+        case DeadmanRule() | UpstreamRule():
             return None

@@ -1,4 +1,5 @@
-"""The edge agent's store-and-forward spool: SQLite in WAL mode on local disk.
+"""The edge spool as it was before issue 21 point 8 (SQLite in WAL mode), kept as the baseline of
+``bench/spool_disk.py``; the agent's spool is now a segment log (:mod:`stationpipe.edge.spool`).
 
 Every message enters the spool (with its per-station ``seq``, assigned in the same transaction) before it
 is published, and leaves only after the broker's PUBACK. The spool is bounded by message count, bytes and
