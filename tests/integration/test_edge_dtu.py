@@ -285,3 +285,37 @@ async def test_edge_test_mode_waits_for_the_dtus_to_dial_in(tmp_path: Path) -> N
     assert {r["device"] for r in records} == {"a1", "b1"}
     assert {r["flag"] for r in records} == {"N"}, records
     assert not (tmp_path / "state").exists()
+
+
+async def test_template_ascii_instruments_polled_and_pushing_behind_dtus(
+    services: Services, tmp_path: Path
+) -> None:
+    """Template ASCII over DTUs: a polled SPL/1 sensor behind one DTU (StreamLine.exchange) and a Vaisala
+    WXT520 pushing its records behind another (StreamLine.listen), both on pty lines the DTUs bridge."""
+    listener = free_port()
+    sim = _sim(
+        tmp_path,
+        f'[[lines]]\nname = "spl"\nprotocol = "template"\nlink = "{tmp_path / "spl"}"\n'
+        f'[[lines]]\nname = "met"\nprotocol = "template"\nlink = "{tmp_path / "met"}"\nperiod = 0.2\n'
+        '[[devices]]\nname = "spl"\nstation = "it-edge"\ntemplate = "spl1-water-five"\ntransport = "serial"\n'
+        'line = "spl"\nunit = 3\nseed = 3\n'
+        '[[devices]]\nname = "wxt"\nstation = "it-edge"\ntemplate = "vaisala-wxt520-auto"\n'
+        'transport = "serial"\nline = "met"\nunit = 1\nseed = 1\n'
+        + _dtu("dtu-a", listener, IMEI_A, line="spl")
+        + _dtu("dtu-b", listener, IMEI_B, line="met"),
+    )
+    devices = [
+        {**_device("spl", IMEI_A, 3, protocol="ascii_template"), "template": "spl1-water-five"},
+        {**_device("wxt", IMEI_B, 1, protocol="ascii_template"), "template": "vaisala-wxt520-auto"},
+    ]
+    for device in devices:
+        del device["profile"]
+    cfg = edge_config(tmp_path, services.mosquitto.port, devices, dtu={"host": "127.0.0.1", "port": listener})
+    probe = Probe(services.mosquitto.port, client_id="probe-dtu-template")
+    async with serving(sim), probe, running(run(cfg)):
+        for device in ("spl", "wxt"):
+            await probe.wait_for(4, 30, device)
+            while _flags(probe.of(device)[-1]) != {"N"}:
+                await probe.wait_for(len(probe.of(device)) + 1, 10, device)
+    assert 6 < probe.of("spl")[-1]["readings"]["ph"]["value"] < 9
+    assert probe.of("wxt")[-1]["readings"]

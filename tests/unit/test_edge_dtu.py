@@ -104,7 +104,7 @@ def _on(dtu_id: str, name: str, protocol: str = "modbus_rtu", unit: int = 1) -> 
         ([_on("d1", "a"), _on("d1", "b", "hessen")], {"port": 9000}, "one protocol per DTU"),
         ([_on("dtu1", "a")], {"port": 9000, "registration": {"format": "hex"}}, "not hex"),
         ([_on("d1", "a")], {"port": 9000, "heartbeat_reply": {"text": "OK"}}, "needs heartbeat"),
-        ([_on("d1", "a", "ascii")], {"port": 9000}, "does not run over a dtu link"),
+        ([_on("d1", "a", "modbus_tcp")], {"port": 9000}, "does not run over a dtu link"),
     ],
 )
 def test_dtu_configurations_that_cannot_work_are_refused(
