@@ -308,8 +308,8 @@ async def test_template_ascii_instruments_polled_and_pushing_behind_dtus(
         {**_device("spl", IMEI_A, 3, protocol="ascii_template"), "template": "spl1-water-five"},
         {**_device("wxt", IMEI_B, 1, protocol="ascii_template"), "template": "vaisala-wxt520-auto"},
     ]
-    for device in devices:
-        del device["profile"]
+    for entry in devices:
+        del entry["profile"]
     cfg = edge_config(tmp_path, services.mosquitto.port, devices, dtu={"host": "127.0.0.1", "port": listener})
     probe = Probe(services.mosquitto.port, client_id="probe-dtu-template")
     async with serving(sim), probe, running(run(cfg)):
