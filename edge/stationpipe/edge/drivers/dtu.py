@@ -90,6 +90,8 @@ class DtuConnection(asyncio.Protocol):
         if self.id:
             self._take(data)
             return
+        if self._transport is None or self._transport.is_closing():
+            return  # refused already: what it sends before the close lands is not read
         self._pending += data
         said = self.hub.settings.registration.identify(self._pending, self.hub.known)
         if isinstance(said, Refused):
