@@ -174,13 +174,33 @@ def _phase(argv: list[str], args: argparse.Namespace, devices: int) -> tuple[lis
         smoke.stop(agent, "the edge agent")
 
 
-async def _buses_up(ports: list[int], within: float) -> None:
+async def _buses_up(ports: list[int], sim: subprocess.Popen[bytes], within: float) -> bool:
+    """True once the simulator serves every bus; False when it exited first (a port taken meanwhile)."""
     deadline = time.monotonic() + within
     for port in ports:
         while not await accepts("127.0.0.1", port):
+            if sim.poll() is not None:
+                return False
             if time.monotonic() > deadline:
                 raise SystemExit(f"the simulator did not serve port {port} within {within:g} s")
             await asyncio.sleep(0.2)  # the simulator's start-up, bounded by the deadline
+    return True
+
+
+def _start_sim(
+    work: Path, profile: Path, args: argparse.Namespace
+) -> tuple[subprocess.Popen[bytes], list[int], int]:
+    """The simulator serving every bus and its DTUs, with the ports it serves; other processes on this
+    machine may take a port between our choice and the simulator's bind: then choose again (3 times)."""
+    for _ in range(3):
+        buses, listener = [free_port() for _ in range(args.dtus)], free_port()
+        cfg = _sim_config(work, profile, buses, listener, args.units)
+        argv = [sys.executable, "-m", "stationpipe", "sim", "--config", str(cfg), "--log-level", "WARNING"]
+        sim = subprocess.Popen(argv)
+        if asyncio.run(_buses_up(buses, sim, 60.0)):
+            return sim, buses, listener
+        print("note: a port the simulator was given was taken meanwhile; choosing others", flush=True)
+    raise SystemExit("the simulator could not serve its ports (3 tries)")
 
 
 def _median(windows: list[Window], of: Callable[[Window], float]) -> float:
@@ -210,20 +230,19 @@ def main() -> None:
     args = smoke.parse(ap, SMOKE)
     points = min(args.points, len(PARAMS))
     devices = args.dtus * args.units
-    buses, listener = [free_port() for _ in range(args.dtus)], free_port()
     with tempfile.TemporaryDirectory(prefix="bench-dtu-") as tmp:
         work = Path(tmp)
         profile = _profile(work / "profile.toml", points)
         broker = Mosquitto("mosquitto", work)
         broker.start()
         args.mqtt_port = broker.port
-        sim_cfg = _sim_config(work, profile, buses, listener, args.units)
-        sim = subprocess.Popen(
-            [sys.executable, "-m", "stationpipe", "sim", "--config", str(sim_cfg), "--log-level", "WARNING"]
-        )
         edge = [sys.executable, "-m", "stationpipe", "edge", "--config"]
         try:
-            asyncio.run(_buses_up(buses, 60.0))
+            sim, buses, listener = _start_sim(work, profile, args)
+        except BaseException:
+            broker.stop()
+            raise
+        try:
             base_cfg = _edge_config(work, "baseline", profile, buses, args, None)
             base = _phase([*edge, str(base_cfg)], args, devices)
             dtu_cfg = _edge_config(work, "dtu", profile, buses, args, listener)
