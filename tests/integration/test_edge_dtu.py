@@ -21,14 +21,13 @@ import pytest
 from stationpipe.edge.agent import run
 from stationpipe.kernel.config import load
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
-INT16 = PROFILES / "water_sonde_int16.toml"
-NOX = PROFILES / "nox_hessen.toml"
+INT16 = "water_sonde_int16"
+NOX = "nox_hessen"
 INTERVAL = 0.5
 IMEI_A, IMEI_B = "865000000000001", "865000000000002"
 

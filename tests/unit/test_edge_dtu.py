@@ -26,11 +26,10 @@ from stationpipe.edge.dtu import Identified, Packet, Refused, Registration
 from stationpipe.kernel.errors import DeviceChecksumError, DeviceExceptionError, DeviceOfflineError
 from stationpipe.kernel.registermap import RegisterType
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.testbed.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-INT16 = PROFILES / "water_sonde_int16.toml"
+INT16 = "water_sonde_int16"
 KNOWN = {"865000000000001", "dtu-7"}
 
 
