@@ -4,9 +4,9 @@ and an InfluxDB of this module alone, so its points never reach other tests' dat
 
 Readings of a water station come from the pipeline (simulator -> edge -> Mosquitto -> collector).
 Nobody writes the other measurements yet in this harness (``stations``, ``water_class``, ``aqi``,
-``warnings``, ``official_stats``; air-station readings; and ``agent_status`` / ``prometheus``, which Telegraf writes in the
-compose stack), so this test writes representative points of the schema (docs/design.md#influxdb), with line
-protocol, into the same database.
+``warnings``, ``official_stats``; air-station readings; and ``agent_status`` / ``prometheus``, which
+Telegraf writes in the compose stack), so this test writes representative points of the schema
+(docs/design.md#influxdb), with line protocol, into the same database.
 """
 
 from __future__ import annotations
