@@ -7,14 +7,28 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from stationpipe.collector.clock import ahead_lines
-from stationpipe.collector.points import action_lines, derived_lines, rows_lines, warning_lines
-from stationpipe.kernel import wire
+from stationpipe.collector.points import (
+    action_lines,
+    audit_day_lines,
+    audit_mark_lines,
+    derived_lines,
+    rows_lines,
+    warning_lines,
+)
+from stationpipe.kernel import audit, wire
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, WarningAction, WarningEvent
 from stationpipe.kernel.mqtt import subscription
 
 #: The topic filters the collector subscribes to (docs/design.md#mqtt); under ``$share/<group>/`` when shared.
-TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+", "warnings/actions/+/+")
+TOPICS = (
+    "stations/+/readings",
+    "derived/+/+",
+    "warnings/+/+",
+    "warnings/actions/+/+",
+    "audit/+/marks",
+    "audit/+/days",
+)
 
 
 class Decoded(NamedTuple):
@@ -44,6 +58,8 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
                 lines, ahead = ahead_lines(station, ts, rows, now, max_ahead, backfill=backfill)
                 return Decoded("readings", station, lines, ahead)
             return Decoded("readings", station, rows_lines(station, ts, rows))
+        if topic.startswith("audit/"):
+            return _audit(topic, payload)
         msg = wire.decode(topic, payload)
         if isinstance(msg, Derived):
             return Decoded("derived", msg.station, derived_lines(msg))
@@ -54,4 +70,15 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
     except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
         # wire.decode translates what it knows; these would be gaps in it and still are bad input
         raise RejectedError(f"undecodable: {exc}") from exc
+    raise RejectedError(f"the collector does not store records from {topic!r}")
+
+
+def _audit(topic: str, payload: bytes) -> Decoded:
+    """One audit record (docs/design.md#audit): a mark version or a station-day status."""
+    if topic.endswith("/marks"):
+        fields = audit.decode_mark(topic, payload)
+        return Decoded("audit", str(fields["station"]), audit_mark_lines(fields))
+    if topic.endswith("/days"):
+        record = audit.decode_day(topic, payload)
+        return Decoded("audit", record.station, audit_day_lines(record))
     raise RejectedError(f"the collector does not store records from {topic!r}")

@@ -18,7 +18,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 
 
 class TopicKind(StrEnum):
-    """The six topic families of docs/design.md#mqtt."""
+    """The topic families of docs/design.md#mqtt."""
 
     READINGS = "readings"
     STATUS = "status"
@@ -26,6 +26,7 @@ class TopicKind(StrEnum):
     WARNING = "warnings"
     ACTION = "warnings/actions"
     DEADLETTER = "deadletter"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,17 @@ def action_topic(station: str, rule: str) -> str:
     return f"warnings/actions/{_check(station, 'station')}/{_check(rule, 'rule')}"
 
 
+#: The records of the audit store: one version of a mark, one station-day status.
+AUDIT_RECORDS = ("marks", "days")
+
+
+def audit_topic(station: str, record: str) -> str:
+    """``audit/<station>/marks`` or ``audit/<station>/days``: one audit record (QoS 1, not retained)."""
+    if record not in AUDIT_RECORDS:
+        raise WireError("topic", f"audit record {record!r} must be one of {', '.join(AUDIT_RECORDS)}")
+    return f"audit/{_check(station, 'station')}/{record}"
+
+
 def deadletter_topic(component: str) -> str:
     """``deadletter/<component>``."""
     return f"deadletter/{_check(component, 'component')}"
@@ -100,7 +112,7 @@ def topic_for(
 
 
 @functools.lru_cache(maxsize=8192)
-def parse_topic(topic: str) -> Topic:
+def parse_topic(topic: str) -> Topic:  # noqa: PLR0911 - one case per topic family
     """Parse a concrete topic (no wildcards) into its family and names; ``WireError`` when unknown.
 
     Cached (bounded): a consumer parses the same few thousand topics for every message.
@@ -117,6 +129,8 @@ def parse_topic(topic: str) -> Topic:
             return Topic(TopicKind.WARNING, _check(station, "station"), _check(rule, "rule"), topic)
         case ["warnings", "actions", station, rule]:
             return Topic(TopicKind.ACTION, _check(station, "station"), _check(rule, "rule"), topic)
+        case ["audit", station, record] if record in AUDIT_RECORDS:
+            return Topic(TopicKind.AUDIT, _check(station, "station"), record, topic)
         case ["deadletter", component]:
             return Topic(TopicKind.DEADLETTER, _check(component, "component"), None, topic)
     raise WireError("topic", f"{topic!r} is not a stationpipe topic")
