@@ -218,11 +218,13 @@ def test_generated_acl_is_least_privilege(secure_broker: SecureBroker) -> None:
         "topic read stations/+/readings",
         "topic write warnings/#",
         "topic write derived/#",
+        "topic write audit/#",
     ]
     assert blocks["user collector"] == [
         "topic read stations/+/readings",
         "topic read derived/#",
         "topic read warnings/#",
+        "topic read audit/#",
         "topic write deadletter/collector",
     ]
     assert blocks["user acc-a"] == [

@@ -27,12 +27,14 @@ SERVICE_ACLS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
             "topic read stations/+/readings",
             "topic read derived/#",
             "topic read warnings/#",
+            "topic read audit/#",
             "topic write deadletter/collector",
         ),
         "rules": (
             "topic read stations/+/readings",
             "topic write warnings/#",
             "topic write derived/#",
+            "topic write audit/#",
         ),
         "telegraf": ("topic read stations/+/status",),
     }
