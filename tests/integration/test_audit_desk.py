@@ -98,6 +98,9 @@ def test_without_credentials_401_a_viewer_reads_only_and_only_an_auditor_unlocks
     assert "read only" in refused.json()["error"]
     assert _api(desk, "POST", "/marks", "chen", **{**MORNING, "station": "nowhere"}).status_code == 404
     assert _api(desk, "POST", "/marks", "chen", **{**MORNING, "reason": "boredom"}).status_code == 400
+    assert _api(desk, "POST", "/marks", "chen", **{**MORNING, "parameter": "nope"}).status_code == 400
+    backwards = {**MORNING, "start": MORNING["end"], "end": MORNING["start"]}
+    assert "not after start" in _api(desk, "POST", "/marks", "chen", **backwards).json()["error"]
     assert _api(desk, "POST", "/days/dw3/2026-05-01", "li", status="reviewed").status_code == 200
     assert _api(desk, "POST", "/days/dw3/2026-05-01", "li", status="locked").status_code == 403
     assert _api(desk, "POST", "/days/dw3/2026-05-01", "chen", status="locked").status_code == 200
@@ -184,8 +187,12 @@ def _login(desk: Desk, user: str) -> tuple[httpx.Client, str]:
 
 def test_the_page_needs_its_csrf_token_and_a_viewer_sees_no_forms(desk: Desk) -> None:
     assert httpx.get(f"{desk.url}/audit/dw2", timeout=10).headers["Location"] == "/login"
+    assert _api(desk, "POST", "/days/dw2/2026-05-10", status="locked").status_code == 200
     client, csrf = _login(desk, "chen")
     try:
+        page = client.get("/audit/dw2?to=2026-05-12").text
+        assert re.search(r'data-day="2026-05-10"><td>2026-05-10</td><td class="status">已锁定 locked', page)
+        assert client.get("/audit/dw2?to=someday").status_code == 400
         form = {
             "parameter": "nh3n",
             "start": "2026-05-03 00:00",

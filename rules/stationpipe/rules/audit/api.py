@@ -20,7 +20,7 @@ POST    /api/v1/audit/days/<station>/<day>                ``{"status": "reviewed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from stationpipe.kernel.audit import (
     Reason,
     mark_fields,
 )
+from stationpipe.kernel.catalogue import is_known
 from stationpipe.kernel.registry import StationInfo
 from stationpipe.rules.audit.store import AuditStore, LockedError, UnknownMarkError
 from stationpipe.rules.audit.views import CHINA
@@ -80,6 +81,13 @@ def reason_of(text: str) -> Reason:
         raise BadRequestError(f"reason must be one of {', '.join(r.value for r in Reason)}") from None
 
 
+def parameter_of(code: str) -> str:
+    """A parameter code of the catalogue."""
+    if not is_known(code):
+        raise BadRequestError(f"{code!r} is not a parameter of the catalogue")
+    return code
+
+
 def status_of(text: str) -> DayStatus:
     """A day status."""
     try:
@@ -115,12 +123,14 @@ def _text(data: Mapping[str, Any], key: str, default: str | None = None) -> str:
 class AuditApi:
     """The routes over one store; ``stations`` gives the registry (an unknown station is 404)."""
 
-    def __init__(self, store: AuditStore, accounts: Accounts, stations: Any) -> None:
+    def __init__(
+        self, store: AuditStore, accounts: Accounts, stations: Callable[[], Mapping[str, StationInfo]]
+    ) -> None:
         self.store, self.accounts, self.stations = store, accounts, stations
 
     def station(self, station: str) -> StationInfo:
         """The registry's station; ``UnknownMarkError`` (404) when it is not there."""
-        info: Mapping[str, StationInfo] = self.stations()
+        info = self.stations()
         if station not in info:
             raise UnknownMarkError(f"no station {station!r} in the registry")
         return info[station]
@@ -182,7 +192,7 @@ class AuditApi:
             raise BadRequestError("action must be invalidate or restore") from None
         mark = self.store.mark(
             station=station,
-            parameter=_text(data, "parameter"),
+            parameter=parameter_of(_text(data, "parameter")),
             start=instant(_text(data, "start"), "start"),
             end=instant(_text(data, "end"), "end"),
             action=action,

@@ -4,7 +4,8 @@
 method  path                                 what
 ======  ===================================  ===================================================
 GET     /audit                               the stations
-GET     /audit/<station>                     days and statuses, marks in force, the form, the trail
+GET     /audit/<station>[?to=YYYY-MM-DD]     14 days to ``to`` (today) and their statuses, marks in
+                                             force, the form, the QC reviews, the trail
 POST    /audit/<station>/mark                parameter, start, end (China time), reason, note
 POST    /audit/<station>/restore/<id>        the mark's next version, restoring
 POST    /audit/<station>/day/<day>           status: reviewed, locked or unreviewed
@@ -29,6 +30,7 @@ from stationpipe.rules.audit.api import (
     day_of,
     may_mark,
     may_set,
+    parameter_of,
     reason_of,
     status_of,
 )
@@ -79,7 +81,11 @@ class AuditPage:
         if info is None:
             return Response(404, b"no such station\n")
         if len(parts) == 1 and request.method == "GET":
-            return self._show(info, account, csrf)
+            try:
+                last = day_of(request.query["to"]) if "to" in request.query else None
+            except BadRequestError as exc:
+                return Response(400, f"{exc}\n".encode())
+            return self._show(info, account, csrf, last=last)
         if request.method != "POST":
             return Response(405, b"method not allowed\n")
         try:
@@ -92,7 +98,8 @@ class AuditPage:
             return self._show(info, account, csrf, str(exc), 409)
         except (AuditError, BadRequestError) as exc:
             return self._show(info, account, csrf, str(exc), 400)
-        return Response.redirect(f"/audit/{info.id}")
+        back = f"?to={parts[2]}" if parts[1] == "day" else ""
+        return Response.redirect(f"/audit/{info.id}{back}")
 
     def _write(self, info: StationInfo, account: Account, parts: list[str], form: dict[str, str]) -> None:
         match parts:
@@ -100,7 +107,7 @@ class AuditPage:
                 may_mark(account)
                 self.store.mark(
                     station=info.id,
-                    parameter=form.get("parameter", ""),
+                    parameter=parameter_of(form.get("parameter", "")),
                     start=china_instant(form.get("start", ""), "from"),
                     end=china_instant(form.get("end", ""), "to"),
                     action=Action.INVALIDATE,
@@ -122,9 +129,16 @@ class AuditPage:
                 raise UnknownMarkError("no such form")
 
     def _show(
-        self, info: StationInfo, account: Account, csrf: str, error: str = "", status: int = 200
+        self,
+        info: StationInfo,
+        account: Account,
+        csrf: str,
+        error: str = "",
+        status: int = 200,
+        *,
+        last: date | None = None,
     ) -> Response:
-        today = datetime.now(CHINA).date()
+        today = last or datetime.now(CHINA).date()
         records = self.store.days(info.id)
         days = []
         for offset in range(DAYS_SHOWN):
