@@ -20,7 +20,10 @@ from stationpipe.kernel.audit import (
     encode_mark,
 )
 from stationpipe.kernel.wire_topics import TopicKind, parse_topic
+from stationpipe.rules.audit.api import AuditRefusedError, instant, may_set
+from stationpipe.rules.audit.page import china_instant
 from stationpipe.rules.audit.store import SINK, AuditStore, LockedError, UnknownMarkError
+from stationpipe.rules.handling.accounts import Account, Role
 from stationpipe.rules.state import State
 
 JUNE1 = datetime(2026, 5, 31, 16, tzinfo=UTC)  # 00:00 on 1 June, China time
@@ -112,3 +115,34 @@ def test_the_wire_form_round_trips_and_the_collector_stores_it(tmp_path: Path) -
     day_topic, day_payload = last["topic"], last["payload"]
     assert decode_day(day_topic, day_payload.encode()) == record
     assert 'status="locked"' in decode(day_topic, day_payload.encode()).lines[0]
+
+
+def _account(role: Role) -> Account:
+    return Account(name=role.value, role=role, password="scrypt$x")
+
+
+@pytest.mark.parametrize(
+    ("role", "current", "wanted", "allowed"),
+    [
+        (Role.VIEWER, DayStatus.UNREVIEWED, DayStatus.REVIEWED, False),
+        (Role.OPERATOR, DayStatus.UNREVIEWED, DayStatus.REVIEWED, True),
+        (Role.OPERATOR, DayStatus.REVIEWED, DayStatus.UNREVIEWED, True),
+        (Role.OPERATOR, DayStatus.REVIEWED, DayStatus.LOCKED, False),
+        (Role.OPERATOR, DayStatus.LOCKED, DayStatus.REVIEWED, False),
+        (Role.AUDITOR, DayStatus.REVIEWED, DayStatus.LOCKED, True),
+        (Role.AUDITOR, DayStatus.LOCKED, DayStatus.REVIEWED, True),
+    ],
+)
+def test_who_may_set_a_day(role: Role, current: DayStatus, wanted: DayStatus, allowed: bool) -> None:
+    if allowed:
+        may_set(_account(role), current, wanted)
+    else:
+        with pytest.raises(AuditRefusedError):
+            may_set(_account(role), current, wanted)
+
+
+def test_the_page_reads_china_time_and_the_api_utc() -> None:
+    assert china_instant("2026-06-01 08:00", "from") == datetime(2026, 6, 1, tzinfo=UTC)
+    assert china_instant("2026-06-01 00:00", "from") == JUNE1
+    assert instant("2026-06-01T00:00:00", "start") == datetime(2026, 6, 1, tzinfo=UTC)
+    assert instant("2026-06-01T08:00+08:00", "start") == datetime(2026, 6, 1, tzinfo=UTC)
