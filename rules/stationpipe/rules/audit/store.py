@@ -205,7 +205,7 @@ class AuditStore:
         )
 
     def _commit(self, sql: str, args: Iterable[object], key: str, topic: str, payload: bytes) -> None:
-        row = {"station": "", "topic": topic, "payload": payload.decode()}
+        row = {"topic": topic, "payload": payload.decode()}
         db = self.state.db
         try:
             db.execute("BEGIN")
