@@ -216,7 +216,8 @@ def running_desk(services: Services, workdir: Path) -> Iterator[Desk]:
     mqtt = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"desk-test-{secrets.token_hex(4)}")
     mqtt.on_message = recorder.on_message
     try:
-        stack.procs["collector"] = _start(workdir, "collector", "collector", workdir / "collector.toml", hook, robot)
+        collector_cfg = workdir / "collector.toml"
+        stack.procs["collector"] = _start(workdir, "collector", "collector", collector_cfg, hook, robot)
         stack.procs["rules"] = _start(workdir, "rules", "rules", workdir / "rules.toml", hook, robot)
         wait_until(
             lambda: tcp_open("127.0.0.1", api_port), timeout=30, what="the desk", proc=stack.procs["rules"]

@@ -201,7 +201,7 @@ def _dingtalk_about(desk: Desk, name: str) -> list[str]:
 def test_once_acknowledged_people_hear_only_the_resolution(desk: Desk) -> None:
     episode = desk.fire("dw4", 1.2)  # above class III in 宁波: yellow, the DingTalk route "nb"
     rules = desk.procs["rules"]
-    wait_until(lambda: _dingtalk_about(desk, "奉化江北渡"), timeout=20, what="the DingTalk message", proc=rules)
+    wait_until(lambda: bool(_dingtalk_about(desk, "奉化江北渡")), timeout=20, what="DingTalk", proc=rules)
     assert _post(desk, episode, "acknowledge", "li").status_code == 200
     desk.publish("dw4", 1.6, seq=2, age=20)  # 0.6 x over the limit: orange, the same episode
 

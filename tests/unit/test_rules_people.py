@@ -289,14 +289,13 @@ def test_an_acknowledged_episode_reaches_people_only_with_its_resolution_or_red(
     tmp_path: Path, secrets_env: None
 ) -> None:
     cfg = rules_file(tmp_path, {"dingtalk": DINGTALK, "sms": SMS})
-    acked = {"acknowledged": True}
-    orange = body(1, level=3, change="escalated", **acked)
+    orange = body(1, level=3, change="escalated", acknowledged=True)
     assert people(orange, cfg) == []  # escalation to people stops
     assert [r[0] for r in rows(orange, cfg.delivery)] == ["mqtt"]  # the machine channels keep sending
-    assert people(body(1, level=2, change="deescalated", **acked), cfg) == []
-    resolved = people(body(1, change="resolved", state="resolved", **acked), cfg)
+    assert people(body(1, level=2, change="deescalated", acknowledged=True), cfg) == []
+    resolved = people(body(1, change="resolved", state="resolved", acknowledged=True), cfg)
     assert [r[0] for r in resolved] == ["dingtalk", "sms", "sms"]
-    red = people(body(1, level=4, change="escalated", **acked), cfg)
+    red = people(body(1, level=4, change="escalated", acknowledged=True), cfg)
     assert [r[0] for r in red] == ["dingtalk", "dingtalk", "sms", "sms"]  # a new response tier
     assert [r[0] for r in people(body(1, level=3, change="escalated"), cfg)] == ["dingtalk", "sms", "sms"]
 
@@ -307,7 +306,11 @@ def test_an_acknowledgement_withdraws_the_episodes_waiting_rows_in_its_transacti
     mine = [
         ("dingtalk", f"{episode}/firing/2>hz", {**body(1), "id": f"{episode}/firing/2"}),
         ("dingtalk", f"{episode}/escalated/4>red", {**body(1, level=4), "id": f"{episode}/escalated/4"}),
-        ("dingtalk", f"{episode}/resolved/4>hz", {**body(1, state="resolved"), "id": f"{episode}/resolved/4"}),
+        (
+            "dingtalk",
+            f"{episode}/resolved/4>hz",
+            {**body(1, state="resolved"), "id": f"{episode}/resolved/4"},
+        ),
     ]
     other = ("dingtalk", "s12/section.nh3n/1/firing/2>hz", {**body(12), "id": "s12/section.nh3n/1/firing/2"})
     state.commit(Batch({}, {}, [*mine, other], {}))

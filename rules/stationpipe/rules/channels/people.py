@@ -101,9 +101,7 @@ def silenced(body: Body) -> bool:
 def withdrawn(rows: list[Queued], acknowledged: str) -> list[int]:
     """The waiting rows (seq) of the ``acknowledged`` episode that are no longer to be sent: all but its
     resolution (the operator has seen the state they acknowledged)."""
-    return [
-        row.seq for row in rows if episode(row.body) == acknowledged and row.body["state"] != "resolved"
-    ]
+    return [row.seq for row in rows if episode(row.body) == acknowledged and row.body["state"] != "resolved"]
 
 
 def wanted(body: Body, settings: PeopleSettings | None) -> bool:

@@ -6,8 +6,8 @@ the journal entry (who, what, when), the republished retained ``warnings/<statio
 point and an action never counts as a warning event) and the ``warnings/actions/<station>/<rule>``
 record (the ``actions`` outbox, drained by the engine like a channel). An action that leaves the episode
 acknowledged also withdraws its rows still waiting for the channels people read (but a resolution):
-escalation to people stops (:func:`stationpipe.rules.channels.people.withdrawn`). A crash after the commit loses
-nothing; before it, nothing happened.
+escalation to people stops (:func:`stationpipe.rules.channels.people.withdrawn`). A crash after the
+commit loses nothing; before it, nothing happened.
 """
 
 from __future__ import annotations
