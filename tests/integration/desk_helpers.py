@@ -1,6 +1,6 @@
 """The operators' desk as real processes: ``stationpipe collector`` and ``stationpipe rules`` (with
-``[api]``) on the test broker and InfluxDB, accounts made with ``stationpipe rules user``, and an MQTT
-recorder of the action and warning topics."""
+``[api]``) on the test broker and InfluxDB, accounts made with ``stationpipe rules user``, an MQTT
+recorder of the action and warning topics, the signed webhook and a DingTalk robot (宁波's warnings)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from stationpipe.kernel import wire
 from stationpipe.kernel.messages import WarningAction, WarningEvent
 from stationpipe.kernel.reading import Reading, StationMessage
 from stationpipe.testbed.pipeline import collector_toml
+from stationpipe.testbed.robots import DingTalkRobot
 from stationpipe.testbed.services import Services, free_port, tcp_open, wait_until
 from stationpipe.testbed.webhook import Receiver
 
@@ -60,8 +61,20 @@ target_class = "III"
 water_body = "river"
 lat = 29.9
 lon = 120.8
+[[stations]]
+id = "dw4"
+name = "奉化江北渡"
+kind = "water"
+city = "宁波"
+river = "奉化江"
+section = "北渡"
+target_class = "III"
+water_body = "river"
+lat = 29.8
+lon = 121.4
 """
 SECRET_ENV = "DESK_TEST_WEBHOOK_SECRET"
+DT_TOKEN_ENV, DT_SECRET_ENV = "DESK_TEST_DT_TOKEN", "DESK_TEST_DT_SECRET"
 PASSWORDS = {
     "li": ("operator", "li-secret-1"),
     "wang": ("operator", "wang-secret-2"),
@@ -70,13 +83,16 @@ PASSWORDS = {
 }
 
 
-def rules_toml(mqtt_port: int, api_port: int, hook: str) -> str:
+def rules_toml(mqtt_port: int, api_port: int, hook: str, robot: str) -> str:
     token = secrets.token_hex(4)
     return (
         f'kind = "rules"\ngroup = "rules{token}"\nregistry = "registry.toml"\nstate = "state.sqlite3"\n'
         f'[mqtt]\nport = {mqtt_port}\nclient_id = "rules-{token}"\n[evaluation]\ntick = "0.2s"\n'
         f'[api]\nport = {api_port}\nusers = "users.json"\n'
         f'[delivery]\nretry_cap = 1.0\n[delivery.webhook]\nurl = "{hook}"\nsecret_env = "{SECRET_ENV}"\n'
+        f'[delivery.dingtalk]\nurl = "{robot}"\naccess_token_env = "{DT_TOKEN_ENV}"\n'
+        f'secret_env = "{DT_SECRET_ENV}"\ngroup_window = "0.5s"\n'
+        '[[delivery.dingtalk.routes]]\nname = "nb"\ncities = ["宁波"]\n'
         '[[rules]]\nname = "section"\nkind = "section"\nparameters = ["nh3n"]\n'
     )
 
@@ -111,6 +127,7 @@ class Desk:
     database: str
     webhook: Receiver
     port: int
+    dingtalk: DingTalkRobot
 
     def publish(self, station: str, value: float, seq: int = 1, age: float = 30.0) -> None:
         """One NH3-N reading of ``value`` at ``station``, ``age`` seconds old."""
@@ -124,7 +141,7 @@ class Desk:
         self.procs["rules"].kill()
         self.procs["rules"].wait(10)
         self.procs["rules"] = _start(
-            self.workdir, "rules", "rules", self.workdir / "rules.toml", self.webhook
+            self.workdir, "rules", "rules", self.workdir / "rules.toml", self.webhook, self.dingtalk
         )
         wait_until(
             lambda: tcp_open("127.0.0.1", self.port), timeout=30, what="the desk", proc=self.procs["rules"]
@@ -157,10 +174,12 @@ def _user(workdir: Path, name: str, role: str, password: str) -> None:
     subprocess.run(argv, input=f"{password}\n".encode(), check=True, capture_output=True, timeout=60)
 
 
-def _start(workdir: Path, name: str, verb: str, config: Path, hook: Receiver) -> subprocess.Popen[bytes]:
+def _start(
+    workdir: Path, name: str, verb: str, config: Path, hook: Receiver, robot: DingTalkRobot
+) -> subprocess.Popen[bytes]:
     log = (workdir / f"{name}.log").open("ab")
     argv = [sys.executable, "-m", "stationpipe", verb, "--config", str(config)]
-    env = {**os.environ, SECRET_ENV: hook.secret}
+    env = {**os.environ, SECRET_ENV: hook.secret, DT_TOKEN_ENV: robot.token, DT_SECRET_ENV: robot.secret}
     return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
 
 
@@ -188,17 +207,19 @@ def running_desk(services: Services, workdir: Path) -> Iterator[Desk]:
     services.influx.query(f'CREATE DATABASE "{database}"')
     collector = collector_toml(services.mosquitto.port, services.influx.url, database)
     (workdir / "collector.toml").write_text(collector, encoding="utf-8")
-    api_port, hook = free_port(), Receiver()
+    api_port, hook, robot = free_port(), Receiver(), DingTalkRobot()
     hook.start()
-    rules = rules_toml(services.mosquitto.port, api_port, hook.url)
+    robot.start()
+    rules = rules_toml(services.mosquitto.port, api_port, hook.url, robot.url)
     (workdir / "rules.toml").write_text(rules, encoding="utf-8")
     stack = _Stack()
     recorder = Recorder()
     mqtt = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"desk-test-{secrets.token_hex(4)}")
     mqtt.on_message = recorder.on_message
     try:
-        stack.procs["collector"] = _start(workdir, "collector", "collector", workdir / "collector.toml", hook)
-        stack.procs["rules"] = _start(workdir, "rules", "rules", workdir / "rules.toml", hook)
+        collector_cfg = workdir / "collector.toml"
+        stack.procs["collector"] = _start(workdir, "collector", "collector", collector_cfg, hook, robot)
+        stack.procs["rules"] = _start(workdir, "rules", "rules", workdir / "rules.toml", hook, robot)
         wait_until(
             lambda: tcp_open("127.0.0.1", api_port), timeout=30, what="the desk", proc=stack.procs["rules"]
         )
@@ -207,12 +228,13 @@ def running_desk(services: Services, workdir: Path) -> Iterator[Desk]:
         mqtt.loop_start()
         procs = stack.procs
         url = f"http://127.0.0.1:{api_port}"
-        yield Desk(url, workdir, services, recorder, mqtt, procs, database, hook, api_port)
+        yield Desk(url, workdir, services, recorder, mqtt, procs, database, hook, api_port, robot)
     finally:
         mqtt.loop_stop()
         mqtt.disconnect()
         stack.stop()
         hook.stop()
+        robot.stop()
 
 
 def stored(desk: Desk, query: str) -> list[dict[str, object]]:

@@ -191,6 +191,42 @@ def test_the_acknowledgement_travels_with_later_changes_to_the_channels(desk: De
         assert [w for w in desk.recorder.warnings if w.station == "dw3"][-1].acknowledged_by == "wang"
 
 
+def _dingtalk_about(desk: Desk, name: str) -> list[str]:
+    """The texts of the DingTalk messages that name the station ``name``, in arrival order."""
+    with desk.dingtalk.lock:
+        texts = [m["markdown"]["text"] for m in desk.dingtalk.accepted]
+    return [t for t in texts if name in t]
+
+
+def test_once_acknowledged_people_hear_only_the_resolution(desk: Desk) -> None:
+    episode = desk.fire("dw4", 1.2)  # above class III in 宁波: yellow, the DingTalk route "nb"
+    rules = desk.procs["rules"]
+    wait_until(lambda: bool(_dingtalk_about(desk, "奉化江北渡")), timeout=20, what="DingTalk", proc=rules)
+    assert _post(desk, episode, "acknowledge", "li").status_code == 200
+    desk.publish("dw4", 1.6, seq=2, age=20)  # 0.6 x over the limit: orange, the same episode
+
+    def escalated() -> bool:
+        with desk.webhook.lock:
+            return any(p["station"] == "dw4" and p["change"] == "escalated" for p in desk.webhook.posts)
+
+    wait_until(escalated, timeout=20, what="the escalation at the webhook", proc=rules)  # machines hear it
+    desk.publish("dw4", 0.3, seq=3, age=10)  # below the clear level: resolved
+
+    def resolved() -> bool:
+        return any("已解除" in t for t in _dingtalk_about(desk, "奉化江北渡"))
+
+    wait_until(resolved, timeout=20, what="the resolution at DingTalk", proc=rules)
+    texts = _dingtalk_about(desk, "奉化江北渡")
+    assert len(texts) == 2, texts  # the firing, then the resolution: nothing about the orange rise
+    assert "黄色预警" in texts[0]
+    assert "已解除" in texts[1]
+    assert not any("橙色预警" in t for t in texts)
+    assert desk.dingtalk.refused == []  # signed and formatted as DingTalk checks them
+    with desk.webhook.lock:
+        changes = [(p["change"], p["level"]) for p in desk.webhook.posts if p["station"] == "dw4"]
+    assert changes == [("firing", 2), ("escalated", 3), ("resolved", 3)]
+
+
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 

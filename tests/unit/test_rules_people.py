@@ -19,7 +19,7 @@ from stationpipe.rules.channels import CHANNELS, rows
 from stationpipe.rules.channels.digest import digest
 from stationpipe.rules.channels.dingtalk import payload as dingtalk_payload
 from stationpipe.rules.channels.dingtalk import sign
-from stationpipe.rules.channels.people import Message, PeopleChannel
+from stationpipe.rules.channels.people import Message, PeopleChannel, withdrawn
 from stationpipe.rules.channels.sms import fit_chars, request
 from stationpipe.rules.channels.wecom import payload as wecom_payload
 from stationpipe.rules.config import RulesConfig
@@ -282,4 +282,43 @@ def test_a_state_file_from_before_gets_the_queued_column(tmp_path: Path) -> None
     state.settle([row.seq], {"rate/dingtalk/hz": [1.0]})
     assert state.queued("dingtalk") == []
     assert state.fact("rate/dingtalk/hz") == [1.0]
+    state.close()
+
+
+def test_an_acknowledged_episode_reaches_people_only_with_its_resolution_or_red(
+    tmp_path: Path, secrets_env: None
+) -> None:
+    cfg = rules_file(tmp_path, {"dingtalk": DINGTALK, "sms": SMS})
+    orange = body(1, level=3, change="escalated", acknowledged=True)
+    assert people(orange, cfg) == []  # escalation to people stops
+    assert [r[0] for r in rows(orange, cfg.delivery)] == ["mqtt"]  # the machine channels keep sending
+    assert people(body(1, level=2, change="deescalated", acknowledged=True), cfg) == []
+    resolved = people(body(1, change="resolved", state="resolved", acknowledged=True), cfg)
+    assert [r[0] for r in resolved] == ["dingtalk", "sms", "sms"]
+    red = people(body(1, level=4, change="escalated", acknowledged=True), cfg)
+    assert [r[0] for r in red] == ["dingtalk", "dingtalk", "sms", "sms"]  # a new response tier
+    assert [r[0] for r in people(body(1, level=3, change="escalated"), cfg)] == ["dingtalk", "sms", "sms"]
+
+
+def test_an_acknowledgement_withdraws_the_episodes_waiting_rows_in_its_transaction(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.sqlite3")
+    episode = "s1/section.nh3n/1"
+    mine = [
+        ("dingtalk", f"{episode}/firing/2>hz", {**body(1), "id": f"{episode}/firing/2"}),
+        ("dingtalk", f"{episode}/escalated/4>red", {**body(1, level=4), "id": f"{episode}/escalated/4"}),
+        (
+            "dingtalk",
+            f"{episode}/resolved/4>hz",
+            {**body(1, state="resolved"), "id": f"{episode}/resolved/4"},
+        ),
+    ]
+    other = ("dingtalk", "s12/section.nh3n/1/firing/2>hz", {**body(12), "id": "s12/section.nh3n/1/firing/2"})
+    state.commit(Batch({}, {}, [*mine, other], {}))
+    waiting = state.waiting("dingtalk", f"{episode}/")
+    assert [row.id for row in waiting] == [row[1] for row in mine]  # s12 does not share the prefix
+    gone = withdrawn(state.queued("dingtalk"), episode)
+    assert gone == [waiting[0].seq, waiting[1].seq]  # the resolution stays
+    state.commit(Batch({}, {}, [], {}, [(episode, {"kind": "action", "action": "acknowledge"})], gone))
+    assert [row.id for row in state.queued("dingtalk")] == [mine[2][1], other[1]]
+    assert state.journal(episode) == [{"kind": "action", "action": "acknowledge"}]
     state.close()

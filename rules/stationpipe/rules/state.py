@@ -16,7 +16,10 @@ Invariants:
   one transaction.
 - the journal (each warning episode's course: machine changes and operators' actions, with who and when)
   is append-only: triggers refuse every UPDATE and DELETE, and its rows are written in the transaction
-  of the change or action they record.
+  of the change or action they record;
+- an operator's acknowledgement withdraws the rows still waiting for the channels people read
+  (``Batch.withdrawn``) in the transaction that records it: no message about the episode is sent after
+  it except what :func:`stationpipe.rules.channels.people.silenced` lets through.
 
 Every call is a short local transaction on the event loop's thread; ``timeout`` bounds waiting for a lock.
 """
@@ -84,6 +87,7 @@ class Batch:
     outbox: list[tuple[str, str, dict[str, Any]]]
     facts: dict[str, Any]
     journal: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (episode, entry)
+    withdrawn: list[int] = field(default_factory=list)  # outbox rows (seq) that are not to be sent
 
     @classmethod
     def empty(cls) -> Batch:
@@ -91,7 +95,9 @@ class Batch:
         return cls({}, {}, [], {})
 
     def __bool__(self) -> bool:
-        return bool(self.instances or self.series or self.outbox or self.facts or self.journal)
+        return bool(
+            self.instances or self.series or self.outbox or self.facts or self.journal or self.withdrawn
+        )
 
 
 class State:
@@ -163,6 +169,7 @@ class State:
                 "INSERT INTO journal (episode, body) VALUES (?, ?)",
                 [(episode, json.dumps(entry, ensure_ascii=False)) for episode, entry in batch.journal],
             )
+            self.db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in batch.withdrawn])
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self.db.in_transaction:
@@ -179,6 +186,15 @@ class State:
         rows = self.db.execute(
             "SELECT seq, id, body, attempts, queued FROM outbox WHERE sink = ? ORDER BY seq LIMIT ?",
             (sink, limit),
+        ).fetchall()
+        return [Queued(seq, i, json.loads(body), attempts, at) for seq, i, body, attempts, at in rows]
+
+    def waiting(self, sink: str, prefix: str) -> list[Queued]:
+        """Every undelivered row of ``sink`` whose id starts with ``prefix``, oldest first."""
+        rows = self.db.execute(
+            "SELECT seq, id, body, attempts, queued FROM outbox WHERE sink = ? AND substr(id, 1, ?) = ? "
+            "ORDER BY seq",
+            (sink, len(prefix), prefix),
         ).fetchall()
         return [Queued(seq, i, json.loads(body), attempts, at) for seq, i, body, attempts, at in rows]
 

@@ -3,6 +3,11 @@
 InfluxDB and at a local signed webhook, while a scripted timeline injects a pollution event, a sensor fault
 and a haze through the simulator's control channel.
 
+The NH3-N event at 七堡 Qibao pre-warns 盐官 Yanguan downstream on the Qiantang; the river sections'
+warnings and pre-warnings reach a local DingTalk robot (signed, markdown; each accepted message is printed)
+and the operators' page (预警处置台) is served by the rules engine with a demo account made at start (its
+URL and login are printed): open it during the run to acknowledge a warning.
+
 Runs the whole story (about 2.5 minutes) and stops; ``--duration`` compresses or cuts it, ``--duration 0``
 keeps running after it until Ctrl-C. Ctrl-C stops at any time. Every process it started is stopped.
 """
@@ -24,8 +29,9 @@ from rich.live import Live
 
 from stationpipe.testbed.pipeline import Pipeline, SimStation
 from stationpipe.testbed.services import HarnessError, Services, free_port, running_services
+from stationpipe.testbed.showcase.desk import USER, PeopleSide
 from stationpipe.testbed.showcase.feeds import Seen, Snapshot, WarningFeed, from_webhook, snapshot, unique
-from stationpipe.testbed.showcase.fleet import fleet, rules_toml
+from stationpipe.testbed.showcase.fleet import RIVERS, fleet, rules_toml
 from stationpipe.testbed.showcase.summary import Summary, render
 from stationpipe.testbed.showcase.timeline import Story, Timeline, scale_for, story
 from stationpipe.testbed.showcase.view import (
@@ -66,6 +72,7 @@ class Run:
     pipe: Pipeline
     feed: WarningFeed
     hook: Receiver
+    people: PeopleSide
     timeline: Timeline
     stations: list[SimStation]
     interval: float
@@ -114,6 +121,7 @@ class Run:
         names = {st.id: st.name for st in self.stations}
         lines += [warning_line(s, names) for s in seen[self.printed :]]
         self.printed = len(seen)
+        lines += self.people.new_lines()
         if self.elapsed - self.last_status >= STATUS_EVERY:
             self.last_status = self.elapsed
             lines.append(f"t={self.elapsed:.0f} s: {status_line(self.frame())}")
@@ -183,7 +191,9 @@ class Run:
     def _live(self) -> None:
         with Live(console=console, auto_refresh=False, transient=True, redirect_stdout=False) as live:
             while not self.over():
-                self.tick()
+                for line in self.tick():
+                    if "DingTalk" in line:
+                        live.console.print(line)
                 live.update(dashboard(self.frame(), console), refresh=True)
                 self._sleep()
 
@@ -202,6 +212,12 @@ def _intro(run: Run, *, keep: bool) -> None:
         f"configs and logs in {svc.workdir} ({'kept' if keep else 'removed at the end; --keep keeps them'})"
     )
     console.print(f"{fleet_line(run.stations)}, polled every {run.interval:g} s; rules engine running.")
+    people = run.people
+    console.print(f"DingTalk robot (local, checks the signature) at {people.robot.url}")
+    console.print(
+        f"[bold]operators' page 预警处置台[/]: {people.url} login: {USER} / {people.password}"
+        " (open it while the story runs to acknowledge a warning; --duration 0 keeps it up)"
+    )
 
 
 def _story_intro(run: Run, plot: Story, control: int) -> None:
@@ -228,17 +244,21 @@ def _show(plot: Story, interval: float, length: float, *, keep: bool) -> Summary
         svc = stack.enter_context(running_services(keep=keep))
         feed = stack.enter_context(WarningFeed(svc.mosquitto.port))
         hook, control = Receiver(port=free_port()), free_port()
+        people = PeopleSide(svc.workdir)
         stations = fleet()  # ports picked now, just before the simulator binds them
         hook.start()
         stack.callback(hook.stop)
+        people.start()
+        stack.callback(people.stop)
         pipe = Pipeline(
             svc, stations, interval, scenarios=plot.scenarios, control_port=control,
-            rules=rules_toml(plot.flag_persist), webhook=hook,
+            rules=people.rules_toml() + rules_toml(plot.flag_persist), webhook=hook,
+            registry_extra=RIVERS, env=people.env(),
         )  # fmt: skip
         stack.callback(pipe.stop)  # registered first: a start that fails half-way still stops what started
         pipe.__enter__()
         timeline = Timeline(plot, f"http://127.0.0.1:{control}", stop_at=length)
-        run = Run(svc, pipe, feed, hook, timeline, stations, interval, length)
+        run = Run(svc, pipe, feed, hook, people, timeline, stations, interval, length)
         _intro(run, keep=keep)
         run.wait_ready()
         _story_intro(run, plot, control)
@@ -256,7 +276,7 @@ def _show(plot: Story, interval: float, length: float, *, keep: bool) -> Summary
     codes |= {name: proc.returncode if proc else None for name, proc in services.items()}
     return Summary(
         run.elapsed, interrupted, final, stations, snap.counts, channels, hook.bad_signatures,
-        feed.undecodable, timeline.entries, codes,
+        feed.undecodable, timeline.entries, codes, people.to_json(), feed.actions(),
     )  # fmt: skip
 
 

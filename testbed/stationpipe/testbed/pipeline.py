@@ -138,6 +138,10 @@ class Pipeline:
     control_port: int | None = None
     rules: str | None = None
     webhook: Receiver | None = None
+    #: TOML appended to the registry (``[[rivers]]``), and environment variables for every process (the
+    #: secrets of the channels people read: never in a config file).
+    registry_extra: str = ""
+    env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     #: Fault-test hooks: station id -> the port its edge connects to instead of the broker's (a proxy
     #: standing for its uplink); station id -> TOML tables appended to its edge config (``[spool]``);
@@ -164,7 +168,7 @@ class Pipeline:
 
     def start(self, name: str, verb: str, config: Path, *extra: str) -> None:
         """Start ``stationpipe VERB --config CONFIG`` as a child process logging to ``<name>.log``."""
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         if self.webhook is not None:
             env[WEBHOOK_SECRET_ENV] = self.webhook.secret
         argv = [*self.wrap.get(name, []), sys.executable, "-m", "stationpipe", verb, "--config", str(config)]
@@ -192,7 +196,7 @@ class Pipeline:
         extra = ["--journal", str(self.journal)] if self.journal else []
         sim = sim_toml(self.stations, self.scenarios, self.control_port)
         self.start("sim", "sim", self._write("sim", sim), *extra)
-        registry = self._write("registry", registry_toml(self.stations))
+        registry = self._write("registry", registry_toml(self.stations) + self.registry_extra)
         influx = svc.influx
         collector = collector_toml(svc.mosquitto.port, influx.url, influx.database, shared=self.shared)
         collector += self.collector_extra

@@ -14,7 +14,9 @@ email         ``[delivery.email]``          fired changes a route matches: SMTP 
 
 The last four are the channels people read (:mod:`~stationpipe.rules.channels.people`): a notification is
 one outbox row per route it matches (SMS: per route and phone), and their drain groups what waits, holds it
-in quiet hours (red goes out anyway) and within a recipient's rate limit.
+in quiet hours (red goes out anyway) and within a recipient's rate limit. Once an operator acknowledged a
+warning they send nothing more for it but its resolution and a rise to red
+(:func:`~stationpipe.rules.channels.people.silenced`).
 
 :mod:`~stationpipe.rules.channels.base` holds the :class:`~stationpipe.rules.channels.base.Channel`
 protocol (``send``, ``resends``, ``aclose``, ``concurrent``) and the
@@ -46,7 +48,7 @@ from stationpipe.rules.channels import alertmanager, dingtalk, mail, mqtt, sms, 
 from stationpipe.rules.channels.base import Body, Channel, ChannelType, Link
 from stationpipe.rules.config import Delivery
 
-__all__ = ["CHANNELS", "Body", "Channel", "ChannelType", "Link", "route", "rows"]
+__all__ = ["CHANNELS", "PEOPLE", "Body", "Channel", "ChannelType", "Link", "route", "rows"]
 
 #: Channel (its config section) -> its row. The order is the order of the outbox rows of one change.
 CHANNELS: dict[str, ChannelType] = {
@@ -58,6 +60,9 @@ CHANNELS: dict[str, ChannelType] = {
     sms.SMS: sms.CHANNEL,
     mail.EMAIL: mail.CHANNEL,
 }
+
+#: The channels people read (the rows with targets): an acknowledgement silences them.
+PEOPLE: tuple[str, ...] = tuple(name for name, row in CHANNELS.items() if row.targets is not None)
 
 
 def route(body: Body, delivery: Delivery) -> list[str]:

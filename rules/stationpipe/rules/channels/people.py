@@ -16,6 +16,12 @@ waited ``group_window`` (a burst of fifty is one message listing them), unless
   (nothing is dropped; the count of sends per recipient is a fact in the state file, so a restart does not
   reset it).
 
+Escalation stops once a warning is acknowledged: once an operator acknowledged an episode (the body's
+``acknowledged``), its changes are no longer routed to people (:func:`silenced`) except its resolution and
+a rise to red (a new response tier, of which nobody has been told yet); the rows of the episode still
+waiting when the acknowledgement is committed are withdrawn in that transaction (:func:`withdrawn`), except
+a resolution. The machine channels (MQTT, webhook, Alertmanager) are not affected.
+
 A message's idempotency key is a hash of the row ids it carries: sent again after a crash, it is the same
 message with the same key. A row leaves the outbox only when the message that carried it was accepted.
 """
@@ -33,6 +39,8 @@ from stationpipe.rules.channels.base import Body, SendsOnce, fired
 from stationpipe.rules.state import Queued
 
 log = logging.getLogger(__name__)
+#: The level whose rise still reaches people after an acknowledgement (red).
+RED = 4
 #: Fact key prefix of the recent sends of one recipient: ``rate/<channel>/<recipient>`` -> [epoch, …].
 RATE = "rate/"
 
@@ -77,9 +85,29 @@ class Plan:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
 
 
+def episode(body: Body) -> str:
+    """The warning episode a notification belongs to: ``<station>/<rule>/<started ms>``."""
+    return str(body["id"]).rsplit("/", 2)[0]
+
+
+def silenced(body: Body) -> bool:
+    """A change of an acknowledged episode that people are no longer told about: all but its resolution
+    and a rise to red."""
+    if not body.get("acknowledged") or body["state"] == "resolved":
+        return False
+    return not (body["change"] == "escalated" and int(body["level"]) >= RED)
+
+
+def withdrawn(rows: list[Queued], acknowledged: str) -> list[int]:
+    """The waiting rows (seq) of the ``acknowledged`` episode that are no longer to be sent: all but its
+    resolution (the operator has seen the state they acknowledged)."""
+    return [row.seq for row in rows if episode(row.body) == acknowledged and row.body["state"] != "resolved"]
+
+
 def wanted(body: Body, settings: PeopleSettings | None) -> bool:
-    """A change people are told about (fired, or pending with ``include_pending``) that a route matches."""
-    if settings is None:
+    """A change people are told about (fired, or pending with ``include_pending``; not :func:`silenced`)
+    that a route matches."""
+    if settings is None or silenced(body):
         return False
     if not (fired(body) or (settings.include_pending and body["change"] == "pending")):
         return False

@@ -4,8 +4,10 @@ One action is one :meth:`stationpipe.rules.state.State.commit`: the instance wit
 the journal entry (who, what, when), the republished retained ``warnings/<station>/<rule>`` state (the
 ``mqtt`` channel's outbox; stamped with the last machine change's instant, so the collector rewrites that
 point and an action never counts as a warning event) and the ``warnings/actions/<station>/<rule>``
-record (the ``actions`` outbox, drained by the engine like a channel). A crash after the commit loses
-nothing; before it, nothing happened.
+record (the ``actions`` outbox, drained by the engine like a channel). An action that leaves the episode
+acknowledged also withdraws its rows still waiting for the channels people read (but a resolution):
+escalation to people stops (:func:`stationpipe.rules.channels.people.withdrawn`). A crash after the
+commit loses nothing; before it, nothing happened.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError
 from stationpipe.kernel.messages import WarningAction
 from stationpipe.kernel.mqtt import QOS
 from stationpipe.kernel.registry import StationInfo
-from stationpipe.rules.channels import Link
+from stationpipe.rules.channels import PEOPLE, Link
+from stationpipe.rules.channels.people import withdrawn
 from stationpipe.rules.handling.accounts import Accounts
 from stationpipe.rules.handling.workflow import ActionRefusedError, Request, apply
 from stationpipe.rules.lifecycle import Change, Instance, Phase
@@ -128,11 +131,16 @@ class Desk:
             [(RETAINED, unique, body), (ACTIONS, unique, row)],
             {},
             [(episode, _journal_action(record))],
+            self._withdrawn(episode) if before.acknowledged else [],
         )
         self.state.commit(batch)
         _copy(before, inst)  # the engine's instance changes only once the commit holds
         self.wake((RETAINED, ACTIONS))
         return record
+
+    def _withdrawn(self, episode: str) -> list[int]:
+        """The rows of ``episode`` waiting for the channels people read that are not to be sent now."""
+        return [seq for sink in PEOPLE for seq in withdrawn(self.state.waiting(sink, f"{episode}/"), episode)]
 
     def _changed_at(self, episode: str, default: float) -> float:
         """The instant of the episode's last machine change: the republished state keeps it, so the

@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from stationpipe.kernel import wire
 from stationpipe.kernel.errors import StationpipeError
-from stationpipe.kernel.messages import WarningEvent
+from stationpipe.kernel.messages import WarningAction, WarningEvent
 from stationpipe.kernel.mqtt import QOS
 from stationpipe.testbed.services import HarnessError, InfluxDB
 
@@ -76,13 +76,15 @@ def _from_event(event: WarningEvent) -> Seen:
 class WarningFeed:
     """Subscribes to ``warnings/#`` (QoS 1, paho's network thread) and keeps every state it is sent.
 
-    Retained copies (sent again on a reconnect) are skipped: only live deliveries count.
+    Retained copies (sent again on a reconnect) are skipped: only live deliveries count. Operators'
+    actions (``warnings/actions/…``) are kept apart (:meth:`actions`).
     """
 
     port: int
     host: str = "127.0.0.1"
     undecodable: int = 0
     _seen: list[Seen] = field(default_factory=list)
+    _actions: list[WarningAction] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _subscribed: threading.Event = field(default_factory=threading.Event)
     _client: mqtt.Client | None = None
@@ -122,8 +124,15 @@ class WarningFeed:
         with self._lock:
             if isinstance(event, WarningEvent):
                 self._seen.append(_from_event(event))
+            elif isinstance(event, WarningAction):
+                self._actions.append(event)
             else:
                 self.undecodable += 1
+
+    def actions(self) -> list[WarningAction]:
+        """Every operator's action published so far."""
+        with self._lock:
+            return list(self._actions)
 
     def seen(self) -> list[Seen]:
         """Every state delivered so far, redeliveries removed."""

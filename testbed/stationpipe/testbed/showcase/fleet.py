@@ -1,4 +1,5 @@
-"""The demo's fleet: simulated water sections and air stations in three Zhejiang cities, and its rules.
+"""The demo's fleet: simulated water sections and air stations in three Zhejiang cities, the Qiantang's
+sections in flow order (闸口 → 七堡 → 盐官), and its rules.
 
 Place names follow :mod:`stationpipe.simulators.zhejiang`; coordinates are approximate. Each water station is
 simulated one class better than its section's target (clean water, no warnings) unless the timeline
@@ -17,6 +18,13 @@ QIANTANG, TIAOXI, CANAL = "钱塘江 Qiantang", "苕溪 Tiaoxi", "运河 Grand C
 
 #: The station of the NH3-N pollution event (a class III section), of the sensor fault, and of the haze.
 EVENT_STATION, FAULT_STATION, HAZE_STATION = "hz-qb", "huz-hcq", "jx-xy"
+#: The section downstream of the event on the Qiantang: the event pre-warns it (上游来水预警).
+DOWNSTREAM_STATION = "jx-yg"
+#: The Qiantang's sections in flow order and the travel time of each reach (hours, approximate).
+RIVERS = (
+    f'\n[[rivers]]\nname = "{QIANTANG}"\nsections = ["hz-zk", "{EVENT_STATION}", "{DOWNSTREAM_STATION}"]\n'
+    "travel_hours = [[1, 2], [4, 6]]\n"
+)
 
 
 def _water(sid: str, name: str, where: tuple[str, str], classes: tuple[str, str], seed: int) -> SimStation:
@@ -37,7 +45,7 @@ def _air(sid: str, name: str, city: str, seed: int) -> SimStation:
 _PLACES: dict[str, tuple[float, float]] = {
     "hz-zk": (30.205, 120.143),
     "hz-qb": (30.292, 120.262),
-    "hz-tl": (29.797, 119.691),
+    "jx-yg": (30.405, 120.546),
     "huz-xt": (30.955, 120.011),
     "huz-hcq": (30.871, 120.095),
     "jx-wjj": (30.873, 120.714),
@@ -53,7 +61,7 @@ def fleet() -> list[SimStation]:
     return [
         _water("hz-zk", "闸口 Zhakou", (HANGZHOU, QIANTANG), ("I", "II"), 11),
         _water(EVENT_STATION, "七堡 Qibao", (HANGZHOU, QIANTANG), ("II", "III"), 12),
-        _water("hz-tl", "桐庐 Tonglu", (HANGZHOU, QIANTANG), ("I", "II"), 13),
+        _water(DOWNSTREAM_STATION, "盐官 Yanguan", (JIAXING, QIANTANG), ("II", "III"), 13),
         _water("huz-xt", "新塘 Xintang", (HUZHOU, TIAOXI), ("II", "III"), 14),
         _water(FAULT_STATION, "杭长桥 Hangchangqiao", (HUZHOU, TIAOXI), ("II", "III"), 15),
         _water("jx-wjj", "王江泾 Wangjiangjing", (JIAXING, CANAL), ("III", "IV"), 16),
@@ -71,6 +79,7 @@ class RuleNames:
     section: str = "section"
     flags: str = "instrument"
     pm25: str = "pm25"
+    upstream: str = "upstream"
 
 
 RULE = RuleNames()
@@ -80,11 +89,13 @@ PM25_ABOVE, PM25_CLEAR = 115.0, 75.0
 
 
 def rules_toml(flag_persist: float) -> str:
-    """The rules engine's ``[[rules]]``: GB 3838 per section, instrument fault flags persisting
-    ``flag_persist`` seconds, a real-time PM2.5 threshold and the hourly AQI of the air stations."""
+    """The rules engine's ``[[rules]]``: GB 3838 per section, the pre-warning of the sections downstream of
+    an exceeding one, instrument fault flags persisting ``flag_persist`` seconds, a real-time PM2.5
+    threshold and the hourly AQI of the air stations."""
     return (
         f'[[rules]]\nname = "{RULE.section}"\nkind = "section"\nstation_kinds = ["water"]\n'
         "consecutive = 3\n\n"
+        f'[[rules]]\nname = "{RULE.upstream}"\nkind = "upstream"\nsources = ["{RULE.section}"]\n\n'
         f'[[rules]]\nname = "{RULE.flags}"\nkind = "flags"\nflags = ["D"]\n'
         f'persist_for = "{flag_persist:.1f}s"\n\n'
         f'[[rules]]\nname = "{RULE.pm25}"\nkind = "threshold"\nstation_kinds = ["air"]\n'

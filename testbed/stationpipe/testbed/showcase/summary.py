@@ -1,21 +1,29 @@
 """What the demo prints at the end (and writes as JSON with ``--summary-json``): points stored per
-measurement, the fleet, warnings delivered per channel with the course of the story's warnings, webhook
-signature checks and the exit code of every process."""
+measurement, the fleet, warnings delivered per channel with the course of the story's warnings (the
+pre-warning downstream among them), webhook signature checks, the DingTalk messages the local robot
+accepted, the operators' actions published on ``warnings/actions/…`` and the exit code of every process."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from stationpipe.kernel.messages import WarningAction
 from stationpipe.testbed.pipeline import SimStation
 from stationpipe.testbed.showcase.alerts import instance_sequence
 from stationpipe.testbed.showcase.feeds import Seen
-from stationpipe.testbed.showcase.fleet import EVENT_STATION, FAULT_STATION, HAZE_STATION, RULE
+from stationpipe.testbed.showcase.fleet import (
+    DOWNSTREAM_STATION,
+    EVENT_STATION,
+    FAULT_STATION,
+    HAZE_STATION,
+    RULE,
+)
 from stationpipe.testbed.showcase.timeline import Entry
 from stationpipe.testbed.showcase.view import course, fleet_line
 
@@ -24,6 +32,7 @@ WATCHED: tuple[tuple[str, str, str], ...] = (
     ("nh3n-event", EVENT_STATION, f"{RULE.section}.nh3n"),
     ("sonde-fault", FAULT_STATION, f"{RULE.flags}.do"),
     ("haze", HAZE_STATION, f"{RULE.pm25}.pm25"),
+    ("prewarning", DOWNSTREAM_STATION, f"{RULE.upstream}.{EVENT_STATION}.{RULE.section}.nh3n"),
 )
 CHANNELS = ("mqtt", "influxdb", "webhook")
 LABELS = ("MQTT", "InfluxDB", "webhook")
@@ -44,6 +53,8 @@ class Summary:
     undecodable: int
     timeline: list[Entry]
     exit_codes: dict[str, int | None]
+    dingtalk: dict[str, Any] = field(default_factory=dict)
+    actions: list[WarningAction] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -75,6 +86,17 @@ class Summary:
             ],
             "exit_codes": self.exit_codes,
             "clean": self.clean,
+            "dingtalk": self.dingtalk,
+            "actions": [
+                {
+                    "station": a.station,
+                    "rule": a.rule,
+                    "action": a.action,
+                    "user": a.user,
+                    "handling": a.handling,
+                }
+                for a in self.actions
+            ],
         }
 
     def write(self, path: Path) -> None:
@@ -107,6 +129,12 @@ def render(summary: Summary, console: Console) -> None:
     console.print(
         f"warning states delivered: {per} · webhook bad signatures: {summary.bad_signatures} · "
         f"undecodable on MQTT: {summary.undecodable}"
+    )
+    refused = len(summary.dingtalk.get("refused", []))
+    console.print(
+        f"DingTalk messages accepted by the local robot: {summary.dingtalk.get('messages', 0)} "
+        f"(refused: {refused}) · operators' actions on warnings/actions/…: "
+        + (", ".join(f"{a.action} by {a.user} ({a.station} {a.rule})" for a in summary.actions) or "none")
     )
     console.print("the story's warnings, state by state, as each channel delivered them:")
     console.print(_sequences(summary))
