@@ -13,6 +13,7 @@ from datetime import datetime
 from stationpipe.collector.lineproto import FieldValue, line, reading_line, reading_lines, timestamp_ns
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, DerivedValue, WarningEvent
+from stationpipe.kernel.qc import QcRecord, ReviewMark
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.registry import StationInfo
 from stationpipe.kernel.wire import ReadingRow, rfc3339
@@ -68,6 +69,38 @@ def warning_lines(msg: WarningEvent) -> list[str]:
         fields["limit"] = float(msg.limit)
     tags = {"station": msg.station, "rule": msg.rule, "level": str(msg.level)}
     return [line("warnings", tags, fields, timestamp_ns(msg.ts))]
+
+
+def qc_lines(msg: QcRecord) -> list[str]:
+    """One ``qc`` line at the check's instant: tags station, parameter, check, device; the values, the
+    error, its criterion and the verdict as fields."""
+    c = msg.criterion
+    fields: dict[str, FieldValue] = {
+        "standard": float(msg.standard),
+        "measured": float(msg.measured),
+        "unit": msg.unit,
+        "error": float(msg.error),
+        "measure": c.measure.value,
+        "low": float(c.low),
+        "high": float(c.high),
+        "passed": msg.passed,
+        "id": msg.id,
+    }
+    for key, value in (("sample", msg.sample), ("span", msg.span)):
+        if value is not None:
+            fields[key] = float(value)
+    tags = {"station": msg.station, "parameter": msg.parameter, "check": msg.check.value}
+    tags["device"] = msg.device
+    return [line("qc", tags, fields, timestamp_ns(msg.ts))]
+
+
+def review_lines(msg: ReviewMark) -> list[str]:
+    """One ``review_marks`` line at the period's start: tags station, parameter, reason; ``end`` (RFC 3339
+    text), the check's id and the rule as fields."""
+    fields: dict[str, FieldValue] = {"end": rfc3339(msg.end), "check": msg.check, "rule": msg.rule}
+    fields["marked"] = rfc3339(msg.ts)
+    tags = {"station": msg.station, "parameter": msg.parameter, "reason": msg.reason}
+    return [line("review_marks", tags, fields, timestamp_ns(msg.start))]
 
 
 def station_line(info: StationInfo, ts_ns: int) -> str:

@@ -12,19 +12,22 @@ from stationpipe.kernel.errors import WireError
 
 if TYPE_CHECKING:
     from stationpipe.kernel.messages import DeadLetter, Derived, StationStatus, WarningEvent
+    from stationpipe.kernel.qc import QcRecord, ReviewMark
     from stationpipe.kernel.reading import StationMessage
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 
 
 class TopicKind(StrEnum):
-    """The five topic families of docs/design.md#mqtt."""
+    """The seven topic families of docs/design.md#mqtt."""
 
     READINGS = "readings"
     STATUS = "status"
     DERIVED = "derived"
     WARNING = "warnings"
     DEADLETTER = "deadletter"
+    QC = "qc"
+    REVIEW = "reviews"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,16 @@ def status_topic(station: str) -> str:
     return f"stations/{_check(station, 'station')}/status"
 
 
+def qc_topic(station: str) -> str:
+    """``stations/<station>/qc``: the quality-control checks of the station's analysers."""
+    return f"stations/{_check(station, 'station')}/qc"
+
+
+def review_topic(station: str, parameter: str) -> str:
+    """``reviews/<station>/<parameter>``: review marks on a parameter's readings."""
+    return f"reviews/{_check(station, 'station')}/{_check(parameter, 'parameter')}"
+
+
 def derived_topic(station: str, index: str) -> str:
     """``derived/<station>/<index>``."""
     return f"derived/{_check(station, 'station')}/{_check(index, 'index')}"
@@ -68,10 +81,17 @@ def deadletter_topic(component: str) -> str:
     return f"deadletter/{_check(component, 'component')}"
 
 
-def topic_for(msg: StationMessage | StationStatus | Derived | WarningEvent | DeadLetter) -> str:
+def topic_for(  # noqa: PLR0911 - one line per record type is the clearest table
+    msg: StationMessage | StationStatus | Derived | WarningEvent | DeadLetter | QcRecord | ReviewMark,
+) -> str:
     """The topic a record is published on."""
     from stationpipe.kernel.messages import DeadLetter, Derived, StationStatus, WarningEvent  # noqa: PLC0415
+    from stationpipe.kernel.qc import QcRecord, ReviewMark  # noqa: PLC0415
 
+    if isinstance(msg, QcRecord):
+        return qc_topic(msg.station)
+    if isinstance(msg, ReviewMark):
+        return review_topic(msg.station, msg.parameter)
     if isinstance(msg, StationStatus):
         return status_topic(msg.station)
     if isinstance(msg, Derived):
@@ -84,7 +104,7 @@ def topic_for(msg: StationMessage | StationStatus | Derived | WarningEvent | Dea
 
 
 @functools.lru_cache(maxsize=8192)
-def parse_topic(topic: str) -> Topic:
+def parse_topic(topic: str) -> Topic:  # noqa: PLR0911 - one case per topic family
     """Parse a concrete topic (no wildcards) into its family and names; ``WireError`` when unknown.
 
     Cached (bounded): a consumer parses the same few thousand topics for every message.
@@ -95,6 +115,10 @@ def parse_topic(topic: str) -> Topic:
             return Topic(TopicKind.READINGS, _check(station, "station"), None, topic)
         case ["stations", station, "status"]:
             return Topic(TopicKind.STATUS, _check(station, "station"), None, topic)
+        case ["stations", station, "qc"]:
+            return Topic(TopicKind.QC, _check(station, "station"), None, topic)
+        case ["reviews", station, parameter]:
+            return Topic(TopicKind.REVIEW, _check(station, "station"), _check(parameter, "parameter"), topic)
         case ["derived", station, index]:
             return Topic(TopicKind.DERIVED, _check(station, "station"), _check(index, "index"), topic)
         case ["warnings", station, rule]:
