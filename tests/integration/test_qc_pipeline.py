@@ -57,7 +57,8 @@ def test_failed_standard_sample_check_warns_and_marks_readings(services: Service
     marks: list[dict[str, Any]] = []
 
     def marked_after_a_pass() -> bool:
-        passes = _rows(services, f"SELECT * FROM qc WHERE {where} AND \"check\" = 'standard' AND passed = true")
+        standard = f"SELECT * FROM qc WHERE {where} AND \"check\" = 'standard'"
+        passes = _rows(services, f"{standard} AND passed = true")
         found = _rows(services, f"SELECT * FROM review_marks WHERE {where}")
         known = {row["time"] for row in passes}
         marks[:] = [m for m in found if m["time"] in known]
@@ -65,7 +66,8 @@ def test_failed_standard_sample_check_warns_and_marks_readings(services: Service
 
     with Pipeline(services, [station], interval=1.0, rules=RULES, consumers_first=True) as pipe:
         _until(marked_after_a_pass, "a review mark from a passing to a failed check", 90, pipe)
-        warnings = _rows(services, f"SELECT * FROM warnings WHERE station = '{station.id}' AND rule = '{RULE}'")
+        query = f"SELECT * FROM warnings WHERE station = '{station.id}' AND rule = '{RULE}'"
+        warnings = _rows(services, query)
         codes = pipe.stop()
     assert codes == {"sim": 0, "collector": 0, "rules": 0, f"edge-{station.id}": 0}, codes
 

@@ -23,6 +23,7 @@ from stationpipe.kernel.qc import (
 )
 from stationpipe.kernel.registermap import load_profile
 from stationpipe.kernel.registry import StationInfo
+from stationpipe.rules.kinds.base import Series
 from stationpipe.rules.kinds.qc import QcKind
 from stationpipe.rules.rule_models import QcRule
 from stationpipe.simulators.fleetgen import PROFILES
@@ -93,7 +94,7 @@ def test_default_criteria_as_domain_md_gives_them(
 @pytest.mark.parametrize(
     ("error", "passes"), [(10.0, True), (-10.0, True), (10.0001, False), (-15.2, False), (0.0, True)]
 )
-def test_bounds_are_included(error: float, passes: bool) -> None:  # noqa: FBT001
+def test_bounds_are_included(error: float, passes: bool) -> None:
     assert Criterion(Measure.RELATIVE, -10.0, 10.0).passes(error) is passes
 
 
@@ -169,7 +170,7 @@ INFO = StationInfo.model_validate(
 
 
 def test_failed_check_warns_and_marks_since_the_last_pass() -> None:
-    kind, series = _kind(), {}
+    kind, series = _kind(), Series()
     passed = QcRecord.judge("w1", "nut", "nh3n", QcCheck.STANDARD, T0, 1.0, 1.02, "mg/L")
     outcome, marks = kind.evaluate(passed, series) or (None, None)
     assert outcome is not None
@@ -193,7 +194,7 @@ def test_failed_check_warns_and_marks_since_the_last_pass() -> None:
 
 def test_without_a_known_pass_the_lookback_is_marked_and_criteria_are_the_rules() -> None:
     loose = {"standard": {"nh3n": {"measure": "relative", "low": -20, "high": 20}}}
-    kind, series = _kind(lookback="2d", criteria=loose), {}
+    kind, series = _kind(lookback="2d", criteria=loose), Series()
     outcome, _ = kind.evaluate(_failed(), series) or (None, None)
     assert outcome is not None
     assert outcome.level == 0  # 15.2 % is within this rule's ±20 %
@@ -205,3 +206,38 @@ def test_without_a_known_pass_the_lookback_is_marked_and_criteria_are_the_rules(
     assert marks[0].start == T0 - timedelta(days=2)
     assert kind.watches(INFO, _failed())
     assert not _kind(checks=["zero"]).watches(INFO, _failed())
+
+
+async def test_an_hj212_2025_standard_check_upload_becomes_qc_records() -> None:
+    from stationpipe.edge.config import EdgeConfig  # noqa: PLC0415
+    from stationpipe.edge.drivers.hj212 import AnalyserReader, Hj212Driver  # noqa: PLC0415
+    from stationpipe.hj212 import CODECS, CpArea, DataSegment, FactorValue, Version, encode  # noqa: PLC0415
+
+    device = {
+        "name": "nh3n-analyser",
+        "protocol": "hj212",
+        "link": {"type": "serial", "port": "/dev/null"},
+        "hj212": {"mn": "MN-NH3", "version": "2025"},
+    }
+    head = {"station": "w1", "state_dir": "/tmp/x", "mqtt": {"port": 1883, "client_id": "t"}}
+    config = EdgeConfig.model_validate({**head, "devices": [device]})
+    driver = Hj212Driver(config, config.lines()[0])
+    reader = driver.readers()[0]
+    assert isinstance(reader, AnalyserReader)
+    factors = (
+        FactorValue("w21003", extra=(("SampleRd", "1.152"), ("StandardValue", "1.000"), ("ResultType", "0"))),
+        FactorValue("w21011", extra=(("SampleRd", "0.201"), ("StandardValue", "0.200"), ("ResultType", "1"))),
+        FactorValue("w01018", extra=(("SampleRd", "20"),)),  # no StandardValue: reported, not read
+    )
+    cp = CpArea(data_time=T0, factors=factors)
+    upload = DataSegment(st="21", cn="2062", qn="20260501100000000", pw="1", mn="MN-NH3", flag=5, cp=cp)
+    reply = driver.handle(encode(upload))
+    assert reply is not None
+    assert CODECS[Version.HJ212_2017].decode(reply).segment.cn == "9014"
+    checks = (await reader.poll()).qc
+    assert [(c.parameter, c.check, c.ts, c.passed) for c in checks] == [
+        ("nh3n", QcCheck.STANDARD, T0, False),
+        ("tp", QcCheck.STANDARD, T0, True),
+    ]
+    assert checks[0].error == pytest.approx(15.2)
+    assert (await reader.poll()).qc == ()  # handed on once
