@@ -86,8 +86,9 @@ class Hj212Reporter:
         self.record(readings)
 
     def accept_qc(self, records: tuple[QcRecord, ...]) -> None:
-        """Not uploaded: no HJ 212 convention for QC results was confirmed (docs/domain.md#quality-control-
-        checks); they reach the platform side through MQTT and the collector. Logged once."""
+        """Not uploaded: no HJ 212 convention for a logger's QC upload was confirmed
+        (docs/domain.md#quality-control-checks); checks reach the platform side through MQTT and the
+        collector. Logged once."""
         if records and not self._qc_told:
             self._qc_told = True
             log.info("HJ 212 uplink: QC checks are not uploaded (no confirmed HJ 212 convention)")

@@ -10,7 +10,7 @@ dingtalk      ``[delivery.dingtalk]``       fired changes a route matches: signe
 wecom         ``[delivery.wecom]``          fired changes a route matches: group robot, markdown, <@userid>
 sms           ``[delivery.sms]``            fired changes a route matches: HTTP gateway template, per phone
 email         ``[delivery.email]``          fired changes a route matches: SMTP + STARTTLS, per route
-review        (always on, ``[mqtt]``)       no notification: the review marks of ``qc`` rules on ``reviews/…``
+review        a ``qc`` rule, ``[mqtt]``     no notification: the review marks of ``qc`` rules on ``reviews/…``
 ============  ============================  =================================================================
 
 The last four are the channels people read (:mod:`~stationpipe.rules.channels.people`): a notification is

@@ -2,7 +2,7 @@
 ``reviews/<station>/<parameter>`` (QoS 1, not retained: every mark is a record of its own), through the
 engine's own broker connection; the collector stores them (measurement ``review_marks``).
 
-A sink rather than a channel people read: no notification is routed here (``wants`` is always false);
+Built when a ``qc`` rule is configured. A sink rather than a channel people read: no notification is routed here (``wants`` is always false);
 the evaluator queues one outbox row per mark (:func:`review_row`) in the transaction of the state that
 set it, so a mark is published at least once, after a crash too.
 """
@@ -57,8 +57,9 @@ def _wants(_body: Body, _delivery: Delivery) -> bool:
     return False
 
 
-def _build(config: RulesConfig, link: Link) -> ReviewSink:
-    return ReviewSink(link, config.mqtt.timeout)
+def _build(config: RulesConfig, link: Link) -> ReviewSink | None:
+    """Built while a ``qc`` rule is configured (marks queued before it was removed wait for it)."""
+    return ReviewSink(link, config.mqtt.timeout) if config.watches_qc() else None
 
 
 CHANNEL = ChannelType(wants=_wants, build=_build)
