@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stationpipe.edge.qc_blocks import block_request, decode_block
 from stationpipe.kernel import wire
@@ -241,3 +243,25 @@ async def test_an_hj212_2025_standard_check_upload_becomes_qc_records() -> None:
     ]
     assert checks[0].error == pytest.approx(15.2)
     assert (await reader.poll()).qc == ()  # handed on once
+
+
+def _finite(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    check=st.sampled_from([QcCheck.STANDARD, QcCheck.SPAN, QcCheck.ZERO, QcCheck.SPIKE, QcCheck.PARALLEL]),
+    parameter=st.sampled_from(["nh3n", "ph", "tp"]),
+    standard=_finite(0.001, 1e6),
+    measured=_finite(0.001, 1e6),
+    sample=_finite(0.001, 1e6),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_judged_record_round_trips_and_its_verdict_is_the_criterions(
+    check: QcCheck, parameter: str, standard: float, measured: float, sample: float
+) -> None:
+    record = QcRecord.judge(
+        "w1", "nut", parameter, check, T0, standard, measured, "mg/L", sample=sample, span=10.0
+    )
+    assert record.passed is criterion(check, parameter).passes(record.error)
+    assert wire.decode(*wire.encode(record)) == record
