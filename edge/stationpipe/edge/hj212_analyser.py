@@ -20,12 +20,12 @@ from pydantic import Field, field_validator, model_validator
 
 from stationpipe.hj212 import CODECS, Codec, Codec2025, CpArea, Deviations, FactorValue, KeyRing, Version
 from stationpipe.hj212.keyring import parse_key
-from stationpipe.hj212.qc import CheckRefused, standard_checks
+from stationpipe.hj212.qc import check_records
 from stationpipe.hj212.readings import data_flag, factor_parameter
 from stationpipe.kernel.catalogue import is_known
 from stationpipe.kernel.catalogue import parameter as catalogue_row
 from stationpipe.kernel.config import ConfigPath, Model, secret
-from stationpipe.kernel.qc import QcCheck, QcRecord
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Flag, Reading
 from stationpipe.kernel.units import check_unit, to_canonical
 
@@ -154,33 +154,14 @@ def reading(
     return Reading(station, param, value, unit, ts, flag)
 
 
+
 def standard_check_records(
     station: str, device: str, analyser: Hj212Analyser, cp: CpArea
 ) -> tuple[list[QcRecord], list[str]]:
-    """The standard-sample checks of a CN 2062 upload (HJ 212-2025) as QC records in the catalogue's
-    units, judged by the default criteria; and the reasons of the factors that are not read (unmapped
-    codes, missing numbers, a verdict of the analyser's that disagrees with ours: kept, ours stands)."""
-    records, reasons = [], []
-    for check in standard_checks(cp):
-        param = analyser.parameter(check.code)
-        if param is None:
-            reasons.append(f"factor code {check.code} not mapped, its check skipped")
-            continue
-        if isinstance(check, CheckRefused):
-            reasons.append(f"standard-sample check not read: {check.reason}")
-            continue
-        unit = catalogue_row(param).unit
-        sent = analyser.units.get(param, unit)
-        standard = to_canonical(param, check.standard, sent)
-        measured = to_canonical(param, check.measured, sent)
-        try:
-            record = QcRecord.judge(
-                station, device, param, QcCheck.STANDARD, check.ts, standard, measured, unit
-            )
-        except ValueError as exc:
-            reasons.append(f"standard-sample check of {check.code} not judged: {exc}")
-            continue
-        if check.passed is not None and check.passed != record.passed:
-            reasons.append(f"{check.code}: the analyser's verdict (ResultType) differs from the criterion's")
-        records.append(record)
-    return records, reasons
+    """The standard-sample checks of a CN 2062 upload (HJ 212-2025) as QC records, by the rule the
+    collector's server applies too (:func:`stationpipe.hj212.qc.check_records`), with this analyser's
+    factor codes and units."""
+    def unit_of(param: str) -> str:
+        return analyser.units.get(param, catalogue_row(param).unit)
+
+    return check_records(station, device, cp, analyser.parameter, unit_of)

@@ -10,10 +10,14 @@ with one that is not a finite number, is refused with the reason; the caller rep
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 from stationpipe.hj212.cp import CpArea, FactorValue
+from stationpipe.kernel.catalogue import parameter as catalogue_row
+from stationpipe.kernel.qc import QcCheck, QcRecord
+from stationpipe.kernel.units import to_canonical
 
 STANDARD_VALUE, SAMPLE_RD, RESULT_TYPE = "StandardValue", "SampleRd", "ResultType"
 
@@ -61,3 +65,43 @@ def standard_checks(cp: CpArea) -> list[StandardCheck | CheckRefused]:
         passed = None if verdict not in {"0", "1"} else verdict == "1"
         out.append(StandardCheck(factor.code, cp.data_time.astimezone(UTC), standard, measured, passed))
     return out
+
+
+def check_records(
+    station: str,
+    device: str,
+    cp: CpArea,
+    parameter_of: Callable[[str], str | None],
+    unit_of: Callable[[str], str],
+) -> tuple[list[QcRecord], list[str]]:
+    """A CN 2062 upload's checks as QC records in the catalogue's units, judged by the default criteria;
+    and the reasons of the factors not read (unmapped codes, missing numbers) or read with a remark (the
+    analyser's ``ResultType`` disagrees with the criterion: the criterion's verdict stands). One rule for
+    every receiver: the edge's analyser driver and the collector's HJ 212 server.
+
+    ``parameter_of(code)`` maps a factor code to a catalogue parameter (``None``: unmapped);
+    ``unit_of(parameter)`` is the unit the sender uses for it.
+    """
+    records, reasons = [], []
+    for check in standard_checks(cp):
+        param = parameter_of(check.code)
+        if param is None:
+            reasons.append(f"factor code {check.code} not mapped, its check skipped")
+            continue
+        if isinstance(check, CheckRefused):
+            reasons.append(f"standard-sample check not read: {check.reason}")
+            continue
+        sent, unit = unit_of(param), catalogue_row(param).unit
+        standard = to_canonical(param, check.standard, sent)
+        measured = to_canonical(param, check.measured, sent)
+        try:
+            record = QcRecord.judge(
+                station, device, param, QcCheck.STANDARD, check.ts, standard, measured, unit
+            )
+        except ValueError as exc:
+            reasons.append(f"standard-sample check of {check.code} not judged: {exc}")
+            continue
+        if check.passed is not None and check.passed != record.passed:
+            reasons.append(f"{check.code}: the analyser's verdict (ResultType) differs from the criterion's")
+        records.append(record)
+    return records, reasons

@@ -2,9 +2,10 @@
 ``reviews/<station>/<parameter>`` (QoS 1, not retained: every mark is a record of its own), through the
 engine's own broker connection; the collector stores them (measurement ``review_marks``).
 
-Built when a ``qc`` rule is configured. A sink rather than a channel people read: no notification is routed here (``wants`` is always false);
-the evaluator queues one outbox row per mark (:func:`review_row`) in the transaction of the state that
-set it, so a mark is published at least once, after a crash too.
+Built when a ``qc`` rule is configured. A sink rather than a channel people read: no notification is
+routed here (``wants`` is always false); the evaluator queues one outbox row per mark
+(:func:`review_row`) in the transaction of the state that set it, so a mark is published at least
+once, after a crash too.
 """
 
 from __future__ import annotations
