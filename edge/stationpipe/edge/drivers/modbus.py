@@ -157,7 +157,8 @@ class ModbusReader(PolledReader):
             readings.extend(decode_request(self.profile, req, regs, self.station, ts))
             flags |= status_flags(self.profile, req, regs)
         answered = len(errors) != len(self.requests)
-        qc = [record for block in self.profile.qc if (record := await self._qc(block, errors)) is not None]
+        blocks = self.profile.qc if answered else ()  # a unit that answers nothing is not asked more
+        qc = [record for block in blocks if (record := await self._qc(block, errors)) is not None]
         return Poll(apply_status(readings, flags), tuple(errors), answered=answered, qc=tuple(qc))
 
     async def _qc(self, block: QcBlock, errors: list[DeviceError]) -> QcRecord | None:
