@@ -8,6 +8,9 @@ Each figure is the median of ``--rounds`` windows of ``--seconds``, after ``--wa
 
     .venv/bin/python -m bench.edge_poll [--devices 20] [--points 50] [--interval 0.1] [--seconds 10]
     .venv/bin/python -m bench.edge_poll --smoke   # 2 devices x 5 points, one 1 s window: checks that it runs
+
+``--values measured`` serves float32s like an analyser's (7.594095, whose shortest decimal needs 7 or 8
+digits) instead of 1.5, 2.5, … (exact in binary): the edge's decoding then does its usual work.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import asyncio
 import json
 import math
+import socket
 import statistics
 import struct
 import subprocess
@@ -37,22 +41,26 @@ PARAMS = list(CATALOGUE)
 SMOKE = {"devices": 2, "points": 5, "seconds": 1.0, "rounds": 1, "warmup": 2.0}
 
 
-def _image(points: int) -> list[int]:
+def _value(i: int, values: str) -> float:
+    return 7.594095 + 1.0137 * i if values == "measured" else 1.5 + i
+
+
+def _image(points: int, values: str) -> list[int]:
     out: list[int] = []
     for i in range(points):
-        hi, lo = struct.unpack(">HH", struct.pack(">f", 1.5 + i))
+        hi, lo = struct.unpack(">HH", struct.pack(">f", _value(i, values)))
         out += [hi, lo]
     return out
 
 
-async def _serve(ports: list[int], points: int) -> None:
+async def _serve(ports: list[int], points: int, values: str) -> None:
     async with asyncio.TaskGroup() as tg:
         for port in ports:
-            tg.create_task(_one_server(port, points))
+            tg.create_task(_one_server(port, points, values))
 
 
-async def _one_server(port: int, points: int) -> None:
-    async with static_server(port, {1: Image(inputs=_image(points))}):
+async def _one_server(port: int, points: int, values: str) -> None:
+    async with static_server(port, {1: Image(inputs=_image(points, values))}):
         await asyncio.Event().wait()
 
 
@@ -80,6 +88,20 @@ async def baseline(ports: list[int], points: int, interval: float, seconds: floa
         for port in ports:
             tg.create_task(_baseline_device(port, points, interval, stop, counts))
     return counts[0] / seconds, counts[1] / seconds
+
+
+def _wait_listening(ports: list[int], server: subprocess.Popen[bytes], within: float = 60.0) -> None:
+    """Return once every port accepts a connection; ``SystemExit`` if the servers exit or take too long."""
+    deadline = time.monotonic() + within
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the Modbus servers did not start listening on {port}") from None
+                time.sleep(0.1)
 
 
 def _profile(path: Path, points: int) -> Path:
@@ -157,10 +179,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds before the agent's first window")
+    ap.add_argument("--values", choices=("exact", "measured"), default="exact", help="the float32s served")
     ap.add_argument("--serve", nargs="*", type=int, help=argparse.SUPPRESS)
     args = smoke.parse(ap, SMOKE)
     if args.serve is not None:
-        asyncio.run(_serve(args.serve, args.points))
+        asyncio.run(_serve(args.serve, args.points, args.values))
         return
     points = min(args.points, len(PARAMS))
     if points < args.points:
@@ -171,11 +194,10 @@ def main() -> None:
         work = Path(tmp)
         broker = Mosquitto("mosquitto", work)
         broker.start()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bench.edge_poll", "--points", str(points), "--serve", *map(str, ports)]
-        )
+        serve = ["--points", str(points), "--values", args.values, "--serve", *map(str, ports)]
+        server = subprocess.Popen([sys.executable, "-m", "bench.edge_poll", *serve])
         try:
-            time.sleep(2)  # the servers' start-up; the baseline's connect fails loudly if they are not up
+            _wait_listening(ports, server)  # 20 servers take more than 2 s to start on a busy machine
             base = [
                 asyncio.run(baseline(ports, points, args.interval, args.seconds)) for _ in range(args.rounds)
             ]
@@ -199,6 +221,7 @@ def main() -> None:
         f"demanded            {demanded:10.0f} points/s ({args.devices} devices x {points} float32 every "
         f"{args.interval} s)"
     )
+    print(f"values served       {args.values}")
     print(
         f"baseline (pymodbus) {base_pts:10.0f} points/s, {base_req:.0f} requests/s (median of {args.rounds})"
     )

@@ -123,8 +123,19 @@ SPOOL_DISK = Case(
         rf"ratio segment log \(default\)/sqlite: {NUM}$",
     ),
 )
+VALUES = Case(
+    ("bench.values", "--smoke"),
+    (
+        rf"float32_shortest +{NUM} us/value$",
+        rf"'%\.\*g' digit search +{NUM} us/value  \({NUM}x float32_shortest\)$",
+        rf"clean \(int16 x 0\.1\) +{NUM} us/value$",
+        rf"decode_request, before +{NUM} us/point ",
+        rf"decode_request, after +{NUM} us/point \(shortest decimal\), ratio {NUM}$",
+    ),
+)
 CASES = {
     "edge_poll": EDGE_POLL,
+    "values": VALUES,
     "collector_ingest": COLLECTOR_INGEST,
     "collector_ingest_two_collectors_mosquitto_pub": COLLECTOR_INGEST_PAIR,
     "rules_eval": RULES_EVAL,

@@ -81,8 +81,16 @@ def _warning_lines(now: int) -> list[str]:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start / 1e9))
     fire = f'warnings,station={WATER.id},rule=nh3n_target,level=2 state="firing",parameter="nh3n"'
     air = f'warnings,station={AIR},rule=aqi_level,level=3 state="%s",parameter="aqi"'
+    human = 'handling="verified",acknowledged_by="li",assignee="wang"'
+    action = (
+        f'warning_actions,station={WATER.id},rule=nh3n_target,action=verify user="li",handling="verified"'
+    )
     return [
-        f'{fire},value=1.3,limit=1,message="氨氮超Ⅲ类 NH3-N above class III",started="{started}" {start}',
+        (
+            f'{fire},value=1.3,limit=1,message="氨氮超Ⅲ类 NH3-N above class III",started="{started}",'
+            f"{human} {start}"
+        ),
+        f'{action},level=2i,started="{started}",note="现场核实 checked on site" {start + HOUR_NS}',
         f'{air % "firing"},value=160,limit=150,message="AQI 轻度污染 lightly",started="{started}" {start}',
         (
             f'{air % "resolved"},value=90,limit=150,message="AQI 已恢复 recovered",started="{started}",'

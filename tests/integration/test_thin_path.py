@@ -1,10 +1,12 @@
 """The thinnest real path, as real processes: Modbus TCP simulator -> edge agent -> Mosquitto ->
 collector -> InfluxDB. What InfluxDB returns must be exactly what the simulator served, at the read
-instant (UTC), flagged N."""
+instant (UTC), flagged N: each float32 register as float32's shortest decimal (docs/design.md#values),
+which reads back as the very float32 served."""
 
 from __future__ import annotations
 
 import json
+import struct
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from stationpipe.kernel.registermap import Profile, from_registers, load_profile
-from stationpipe.simulators.fleetgen import PROFILES
+from stationpipe.kernel.precision import clean, float32_shortest
+from stationpipe.kernel.registermap import DataType, Profile, from_registers, load_profile
 from stationpipe.testbed.pipeline import Pipeline, SimStation
 from stationpipe.testbed.services import Services
 
@@ -45,7 +47,13 @@ def _expected(entry: dict[str, Any], profile: Profile, parameter: str) -> float:
     point = next(p for p in profile.points if p.parameter == parameter)
     offset = profile.pdu_address(point.address) - entry["address"]
     raw = from_registers(entry["registers"][offset : offset + point.words], point.type, point.order)
-    return raw * point.scale + point.offset
+    if point.type is DataType.FLOAT32:
+        short = float32_shortest(raw)
+        assert struct.pack(">f", short) == struct.pack(">f", raw), (parameter, raw, short)
+        raw = short
+    if (point.scale, point.offset) == (1.0, 0.0):
+        return raw
+    return clean(raw * point.scale + point.offset)
 
 
 def test_influx_holds_exactly_what_the_simulator_served(services: Services, tmp_path: Path) -> None:
@@ -57,8 +65,8 @@ def test_influx_holds_exactly_what_the_simulator_served(services: Services, tmp_
     assert codes == {"sim": 0, "collector": 0, f"edge-{station.id}": 0}, codes
 
     profiles = {
-        1: load_profile(PROFILES / "water_five.toml"),
-        2: load_profile(PROFILES / "water_nutrients.toml"),
+        1: load_profile("water_five"),
+        2: load_profile("water_nutrients"),
     }
     unit_of = {p.parameter: unit for unit, prof in profiles.items() for p in prof.points}
     served = _served(journal)

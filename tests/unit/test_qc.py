@@ -28,7 +28,6 @@ from stationpipe.kernel.registry import StationInfo
 from stationpipe.rules.kinds.base import Series
 from stationpipe.rules.kinds.qc import QcKind
 from stationpipe.rules.rule_models import QcRule
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.qc_schedule import QcSchedule, block_registers, latest_check
 
 T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
@@ -141,7 +140,7 @@ def test_a_payload_whose_verdict_disagrees_is_refused() -> None:
 
 
 def test_simulated_block_reads_back_on_the_edge() -> None:
-    profile = load_profile(PROFILES / "water_nutrients.toml")
+    profile = load_profile("water_nutrients")
     block = next(b for b in profile.qc if b.parameter == "nh3n")
     day = 86_400.0
     schedule = QcSchedule(time_factor=8640.0, standard_every=day, standard_offset=day / 2, fail_every=2)

@@ -7,15 +7,29 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from stationpipe.collector.clock import ahead_lines
-from stationpipe.collector.points import derived_lines, qc_lines, review_lines, rows_lines, warning_lines
+from stationpipe.collector.points import (
+    action_lines,
+    derived_lines,
+    qc_lines,
+    review_lines,
+    rows_lines,
+    warning_lines,
+)
 from stationpipe.kernel import wire
 from stationpipe.kernel.errors import RejectedError
-from stationpipe.kernel.messages import Derived, WarningEvent
+from stationpipe.kernel.messages import Derived, WarningAction, WarningEvent
 from stationpipe.kernel.mqtt import subscription
 from stationpipe.kernel.qc import QcRecord, ReviewMark
 
 #: The topic filters the collector subscribes to (docs/design.md#mqtt); under ``$share/<group>/`` when shared.
-TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+", "stations/+/qc", "reviews/+/+")
+TOPICS = (
+    "stations/+/readings",
+    "derived/+/+",
+    "warnings/+/+",
+    "warnings/actions/+/+",
+    "stations/+/qc",
+    "reviews/+/+",
+)
 
 
 class Decoded(NamedTuple):
@@ -50,6 +64,8 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
             return Decoded("derived", msg.station, derived_lines(msg))
         if isinstance(msg, WarningEvent):
             return Decoded("warnings", msg.station, warning_lines(msg))
+        if isinstance(msg, WarningAction):
+            return Decoded("actions", msg.station, action_lines(msg))
         if isinstance(msg, QcRecord):
             return Decoded("qc", msg.station, qc_lines(msg))
         if isinstance(msg, ReviewMark):

@@ -31,7 +31,7 @@ from stationpipe.kernel.geo import (
 )
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import MqttSettings
-from stationpipe.kernel.registermap import Profile, load_profile
+from stationpipe.kernel.registermap import Profile, ProfileRef, load_profile
 from stationpipe.kernel.registry import load_registry
 
 
@@ -45,7 +45,9 @@ class Device(Model):
     HJ 212 analyser (``protocol = "hj212"``) has neither: its ``hj212`` table maps factor codes."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
-    profile: ConfigPath | None = Field(default=None, description="register map (Modbus, Bavarian-Hessen)")
+    profile: ProfileRef | None = Field(
+        default=None, description="register map (Modbus, Bavarian-Hessen): a shipped name or a file"
+    )
     template: Template | None = Field(default=None, description="ascii_template: a name, a path or a table")
     hj212: Hj212Analyser | None = Field(default=None, description='protocol = "hj212": MN, edition, factors')
     transport: Transport | None = None

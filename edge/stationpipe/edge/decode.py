@@ -1,5 +1,8 @@
 """Pure decoding: which requests cover a profile's points and status bits, and registers -> flagged Readings.
 
+Values leave as the instrument meant them (docs/design.md#values): a float32 register as float32's
+shortest decimal, a scaled, offset or converted value without float64 noise.
+
 Flags, in order of precedence: B (the request failed) > status bits (D, C, M as the profile maps them)
 > D for "no value" (NaN or a sentinel) > T (outside the measuring range) > N.
 """
@@ -12,8 +15,9 @@ from datetime import datetime
 
 from stationpipe.kernel.catalogue import is_known
 from stationpipe.kernel.catalogue import parameter as catalogue_row
+from stationpipe.kernel.precision import clean, float32_shortest
 from stationpipe.kernel.reading import Flag, Reading
-from stationpipe.kernel.registermap import Point, Profile, RegisterType, StatusBit, from_registers
+from stationpipe.kernel.registermap import DataType, Point, Profile, RegisterType, StatusBit, from_registers
 from stationpipe.kernel.units import to_canonical
 
 MAX_REGISTERS = 125  # Modbus limit for one read of holding/input registers
@@ -78,11 +82,16 @@ def _request(table: RegisterType, group: list[_Span]) -> Request:
 
 
 def raw_value(profile: Profile, req: Request, point: Point, registers: list[int]) -> float:
-    """The point's raw value (before scale) out of the request's registers or bits."""
+    """The point's raw value (before scale) out of the request's registers or bits; a float32 as its
+    shortest decimal (7.594095, not 7.594095230102539), so a profile's float32 sentinel matches whether
+    it is written short (-9999.9) or in full (-9999.900390625)."""
     offset = profile.pdu_address(point.address) - req.address
     if point.table in (RegisterType.COIL, RegisterType.DISCRETE):
         return float(registers[offset])
-    return from_registers(registers[offset : offset + point.words], point.type, point.order)
+    raw = from_registers(registers[offset : offset + point.words], point.type, point.order)
+    if point.type is DataType.FLOAT32 and raw not in point.sentinels:  # a sentinel as the profile wrote it
+        return float32_shortest(raw)
+    return raw
 
 
 def decode_point(point: Point, raw: float, station: str, ts: datetime) -> Reading:
@@ -94,15 +103,20 @@ def decode_point(point: Point, raw: float, station: str, ts: datetime) -> Readin
 
 def point_reading(point: Point, value: float, station: str, ts: datetime) -> Reading:
     """A value in the point's unit (scaled registers, or an SPL/1 answer): flags D, T or N; published in the
-    catalogue's unit (a gas read in ppb leaves as ug/m3). The range is the instrument's, in its unit."""
+    catalogue's unit (a gas read in ppb leaves as ug/m3). The range is the instrument's, in its unit.
+
+    A point with a scale or offset, or a unit to convert, gives a value without float64 noise (3 * 0.1 is
+    0.3); a converted value keeps 15 significant digits, so it converts back to what was read."""
     unit = catalogue_row(point.parameter).unit if is_known(point.parameter) else point.unit
     if not math.isfinite(value):  # no value, or a huge float64 that overflowed once scaled
         return Reading(station, point.parameter, None, unit, ts, Flag.D)
+    if point.scale != 1.0 or point.offset != 0.0:
+        value = clean(value)
     flag = Flag.N
     if point.range is not None and not point.range[0] <= value <= point.range[1]:
         flag = Flag.T
     if unit != point.unit:
-        value = to_canonical(point.parameter, value, point.unit)
+        value = clean(to_canonical(point.parameter, value, point.unit))
     return Reading(station, point.parameter, value, unit, ts, flag)
 
 

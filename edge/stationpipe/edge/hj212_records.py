@@ -5,6 +5,9 @@ A period's record is made when the first reading of a later period arrives (read
 order from one agent). A parameter with no valid value in a period is reported with the most frequent
 flag of its readings and no Avg. Parameters without an HJ 212 code are not reported. The records are the
 same in both editions; the output's wire (``outputs/hj212_wire.py``) makes the 2017 or 2025 frame.
+
+Rtd, Min and Max are the readings' values as published on MQTT (docs/design.md#values); Avg is rounded
+to the most decimals among its values, and to at least six.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import UTC, datetime
 
 from stationpipe.hj212 import CpArea, DataSegment, FactorValue, make_qn, utc_to_cst
 from stationpipe.kernel.catalogue import CATALOGUE
+from stationpipe.kernel.precision import decimals
 from stationpipe.kernel.reading import Flag, Reading
 
 
@@ -30,15 +34,16 @@ def realtime(readings: list[Reading], st: str, mn: str, pw: str, now: datetime) 
     for r in readings:
         code = _code(r.parameter)
         if code is not None:
-            factors.append(
-                FactorValue(code, rtd=None if r.value is None else round(r.value, 6), flag=r.flag.value)
-            )
+            factors.append(FactorValue(code, rtd=r.value, flag=r.flag.value))
     if not factors:
         return None
     at = utc_to_cst(min(r.ts for r in readings)).replace(microsecond=0)
     return DataSegment(
         st, "2011", qn=make_qn(now), pw=pw, mn=mn, flag=5, cp=CpArea(data_time=at, factors=tuple(factors))
     )
+
+
+_AVG_PLACES = 6  # the fewest decimals an Avg is given
 
 
 @dataclass
@@ -55,9 +60,8 @@ class _Stats:
         if not self.values:
             return FactorValue(code, flag=self.flags.most_common(1)[0][0])
         avg = math.fsum(self.values) / len(self.values)
-        return FactorValue(
-            code, avg=round(avg, 6), min=round(min(self.values), 6), max=round(max(self.values), 6), flag="N"
-        )
+        places = max(_AVG_PLACES, *map(decimals, self.values))
+        return FactorValue(code, avg=round(avg, places), min=min(self.values), max=max(self.values), flag="N")
 
 
 @dataclass

@@ -73,7 +73,7 @@ def table(outcomes: Iterable[Outcome]) -> Table:
     grid = Table("device", "parameter", "value", "unit", "flag", "ts", title="stationpipe edge --test")
     for outcome in outcomes:
         for r in outcome.readings:
-            value = "" if r.value is None else f"{r.value:g}"
+            value = "" if r.value is None else repr(r.value).removesuffix(".0")
             flag = r.flag.value if r.flag.valid else f"[bold red]{r.flag.value}[/]"
             grid.add_row(outcome.device, r.parameter, value, r.unit, flag, rfc3339(r.ts))
     return grid

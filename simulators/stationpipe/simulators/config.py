@@ -24,6 +24,7 @@ from stationpipe.kernel.ascii_template import Template, resolve
 from stationpipe.kernel.catalogue import CATALOGUE
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
+from stationpipe.kernel.registermap import ProfileRef
 from stationpipe.kernel.registry import WaterClass
 from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.qc_schedule import QcSchedule
@@ -38,7 +39,7 @@ class SimDevice(Model):
 
     name: str = Field(pattern=_NAME)
     station: str
-    profile: ConfigPath | None = None
+    profile: ProfileRef | None = None
     template: Template | None = None
     transport: Literal["tcp", "rtu-tcp", "serial"] = "tcp"
     host: str = "127.0.0.1"
