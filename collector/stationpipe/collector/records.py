@@ -3,8 +3,9 @@ with the reason, never anything else: no input may crash the collector."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from stationpipe.collector.clock import ahead_lines
 from stationpipe.collector.points import (
@@ -41,6 +42,16 @@ class Decoded(NamedTuple):
     ahead: int = 0  # readings stamped ahead of the collector's clock (collector/clock.py)
 
 
+#: The records besides readings the collector stores, by type: their kind (metrics label) and lines.
+_STORED: dict[type, Callable[[Any], Decoded]] = {
+    Derived: lambda m: Decoded("derived", m.station, derived_lines(m)),
+    WarningEvent: lambda m: Decoded("warnings", m.station, warning_lines(m)),
+    WarningAction: lambda m: Decoded("actions", m.station, action_lines(m)),
+    QcRecord: lambda m: Decoded("qc", m.station, qc_lines(m)),
+    ReviewMark: lambda m: Decoded("reviews", m.station, review_lines(m)),
+}
+
+
 def subscriptions(group: str, *, shared: bool) -> list[str]:
     """The filters a collector subscribes to: shared in its group, or plain for a single instance."""
     return [subscription(topic, group, shared=shared) for topic in TOPICS]
@@ -60,16 +71,9 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
                 return Decoded("readings", station, lines, ahead)
             return Decoded("readings", station, rows_lines(station, ts, rows))
         msg = wire.decode(topic, payload)
-        if isinstance(msg, Derived):
-            return Decoded("derived", msg.station, derived_lines(msg))
-        if isinstance(msg, WarningEvent):
-            return Decoded("warnings", msg.station, warning_lines(msg))
-        if isinstance(msg, WarningAction):
-            return Decoded("actions", msg.station, action_lines(msg))
-        if isinstance(msg, QcRecord):
-            return Decoded("qc", msg.station, qc_lines(msg))
-        if isinstance(msg, ReviewMark):
-            return Decoded("reviews", msg.station, review_lines(msg))
+        stored = _STORED.get(type(msg))
+        if stored is not None:
+            return stored(msg)
     except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
         # wire.decode translates what it knows; these would be gaps in it and still are bad input
         raise RejectedError(f"undecodable: {exc}") from exc

@@ -36,7 +36,14 @@ __all__ = ["Topic", "TopicKind", "decode", "encode", "parse_topic", "rfc3339", "
 
 VERSION = 1
 _Message = (
-    StationMessage | StationStatus | Derived | WarningEvent | WarningAction | DeadLetter | QcRecord | ReviewMark
+    StationMessage
+    | StationStatus
+    | Derived
+    | WarningEvent
+    | WarningAction
+    | DeadLetter
+    | QcRecord
+    | ReviewMark
 )
 
 
