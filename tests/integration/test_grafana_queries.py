@@ -4,9 +4,9 @@ and an InfluxDB of this module alone, so its points never reach other tests' dat
 
 Readings of a water station come from the pipeline (simulator -> edge -> Mosquitto -> collector).
 Nobody writes the other measurements yet in this harness (``stations``, ``water_class``, ``aqi``,
-``warnings``; air-station readings; and ``agent_status`` / ``prometheus``, which Telegraf writes in the
-compose stack), so this test writes representative points of the schema (docs/design.md#influxdb), with line
-protocol, into the same database.
+``warnings``, ``official_stats``; air-station readings; and ``agent_status`` / ``prometheus``, which
+Telegraf writes in the compose stack), so this test writes representative points of the schema
+(docs/design.md#influxdb), with line protocol, into the same database.
 """
 
 from __future__ import annotations
@@ -91,6 +91,12 @@ def _warning_lines(now: int) -> list[str]:
             f"{human} {start}"
         ),
         f'{action},level=2i,started="{started}",note="现场核实 checked on site" {start + HOUR_NS}',
+        (
+            'official_stats,station=_province period="2026-06",share_iii_or_better=80,'
+            "share_iii_or_better_raw=75,worse_than_v_count=0,worse_than_v_count_raw=1,"
+            "share_good_air_days=90,share_good_air_days_raw=85,source_compliance=100,"
+            f"source_compliance_raw=100,excluded=12 {start}"
+        ),
         f'{air % "firing"},value=160,limit=150,message="AQI 轻度污染 lightly",started="{started}" {start}',
         (
             f'{air % "resolved"},value=90,limit=150,message="AQI 已恢复 recovered",started="{started}",'

@@ -135,5 +135,7 @@ def station_line(info: StationInfo, ts_ns: int) -> str:
         fields["target_class"] = int(info.target_class)
     if info.water_body is not None:
         fields["water_body"] = info.water_body.value
+    if info.drinking_source:
+        fields["drinking_source"] = True
     tags = {"station": info.id, "kind": info.kind.value, "city": info.city, "river": info.river}
     return line("stations", tags, fields, ts_ns)

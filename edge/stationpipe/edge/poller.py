@@ -4,7 +4,9 @@ A failed request flags only its own points B; the other requests of the poll go 
 business). A device whose every request fails is backed off on its own (its polls yield B readings
 without touching the line), so a dead unit never stalls its neighbours on a shared line. Timestamps are
 the instant each request was sent; polls keep to the grid (k * interval) and never drift. The poller
-keeps the timing, the backoff, the availability and the metrics; it knows no protocol.
+keeps the timing, the backoff, the availability and the metrics; it knows no protocol. A poll that failed
+only because the link is down (``DeviceOfflineError``: a DTU not dialled in; nothing was sent) is not
+backed off: the next tick fails as cheaply, or reads the device as soon as its DTU is back.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from collections.abc import Awaitable, Callable
 from stationpipe.edge.drivers.base import Poll, Reader
 from stationpipe.edge.metrics import EdgeMetrics
 from stationpipe.kernel.backoff import Backoff
-from stationpipe.kernel.errors import DeviceChecksumError, DeviceError, DeviceExceptionError
+from stationpipe.kernel.errors import (
+    DeviceChecksumError,
+    DeviceError,
+    DeviceExceptionError,
+    DeviceOfflineError,
+)
 from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading
 
@@ -53,8 +60,11 @@ class Poller:
             self._backoff.reset()
             self._set_available(available=True, why="answering again")
         else:
-            self._retry_at = time.monotonic() + self._backoff.next_delay()
-            self._set_available(available=False, why=str(poll.errors[-1]) if poll.errors else "")
+            offline = bool(poll.errors) and all(isinstance(e, DeviceOfflineError) for e in poll.errors)
+            if not offline:
+                self._retry_at = time.monotonic() + self._backoff.next_delay()
+            why = str(poll.errors[-1]) if poll.errors else ""
+            self._set_available(available=False, why=why, backing_off=not offline)
         return poll
 
     def _count_error(self, exc: DeviceError) -> None:
@@ -63,13 +73,16 @@ class Poller:
             kind = "exception"
         elif isinstance(exc, DeviceChecksumError):
             kind = "checksum"
+        elif isinstance(exc, DeviceOfflineError):
+            kind = "offline"
         self.metrics.errors.labels(self.name, kind).inc()
 
-    def _set_available(self, *, available: bool, why: str) -> None:
+    def _set_available(self, *, available: bool, why: str, backing_off: bool = True) -> None:
         if available != self.available:
             self.available = available
             level = logging.INFO if available else logging.WARNING
-            state = "available" if available else "unavailable (backing off)"
+            state = "unavailable (backing off)" if backing_off else "unavailable (link down)"
+            state = "available" if available else state
             log.log(level, "device %s %s: %s", self.name, state, why)
 
     async def run(self, emit: Emit) -> None:

@@ -222,10 +222,33 @@ def _warnings_table() -> table_panel.Panel:
     )
 
 
+#: Official statistics (``stationpipe report stats --publish``): each figure audited beside raw.
+OFFICIAL = (
+    'SELECT last("period") AS "月份 month", '
+    'last("share_iii_or_better") AS "Ⅲ类及以上 % audited", last("share_iii_or_better_raw") AS "raw", '
+    'last("worse_than_v_count") AS "劣Ⅴ audited", last("worse_than_v_count_raw") AS "劣Ⅴ raw", '
+    'last("share_good_air_days") AS "优良天 % audited", last("share_good_air_days_raw") AS "优良天 % raw", '
+    'last("source_compliance") AS "水源达标 % audited", last("source_compliance_raw") AS "水源达标 % raw", '
+    'last("excluded") AS "审核剔除 excluded" '
+    'FROM "official_stats" WHERE $timeFilter GROUP BY time(1d, -8h) fill(none)'
+)
+
+
+def _official_table() -> table_panel.Panel:
+    return table(
+        "官方统计（审核后 vs 原始） Official statistics, audited vs raw",
+        [target(OFFICIAL, table=True)],
+        description="Monthly figures from audited data beside the raw (stationpipe report stats --publish).",
+        sort_by="Time",
+    )
+
+
 def build() -> JSON:
     """The overview dashboard."""
     grid = Grid()
     grid.extend(_headline_panels(), 24 // len(HEADLINES), 4)
+    grid.newline()
+    grid.add(_official_table(), 24, 5)
     grid.newline()
     grid.add(station_map(), 14, 16)
     grid.add(_warnings_table(), 10, 16)
