@@ -79,7 +79,7 @@ def test_failed_standard_sample_check_warns_and_marks_readings(services: Service
     assert failed["standard"] == pytest.approx(2.0)  # 20 % of the 10 mg/L range
     assert failed["measure"] == "relative"
     assert (failed["low"], failed["high"]) == (-10.0, 10.0)
-    assert mark["reason"] == "qc-failed"
+    assert mark["reason"] == "qc_failed"
     assert mark["rule"] == "qc"
     end = datetime.fromisoformat(mark["end"])
     assert end == _at(failed["time"])

@@ -264,3 +264,14 @@ def test_any_judged_record_round_trips_and_its_verdict_is_the_criterions(
     )
     assert record.passed is criterion(check, parameter).passes(record.error)
     assert wire.decode(*wire.encode(record)) == record
+
+
+def test_a_confirmed_review_mark_becomes_a_version_1_audit_invalidation() -> None:
+    from stationpipe.kernel.audit import Action, Reason  # noqa: PLC0415
+
+    failed = _failed(T0 + timedelta(days=7))
+    review = ReviewMark("w1", "nh3n", T0, failed.ts, QC_FAILED, failed.id, "qc", failed.ts)
+    mark = review.audit_mark("m-1", "auditor", failed.ts + timedelta(hours=1))
+    assert (mark.version, mark.action, mark.reason) == (1, Action.INVALIDATE, Reason.QC_FAILED)
+    assert (mark.station, mark.parameter, mark.start, mark.end) == ("w1", "nh3n", T0, failed.ts)
+    assert failed.id in mark.note

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from stationpipe.kernel.audit import Action, MarkVersion, Reason
 from stationpipe.kernel.reading import require_utc
 
 
@@ -223,8 +224,8 @@ class QcRecord:
         return f"{self.device}.{self.parameter}.{self.check.value}.{int(self.ts.timestamp())}"
 
 
-#: Why a review mark was set (the audit marks of issue 23 add reviewers' reasons beside it).
-QC_FAILED = "qc-failed"
+#: Why a review mark was set: the audit's own reason (``stationpipe.kernel.audit.Reason.QC_FAILED``).
+QC_FAILED = Reason.QC_FAILED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,3 +253,12 @@ class ReviewMark:
             raise ValueError("a review mark ends at or after its start")
         if not self.reason or not self.check:
             raise ValueError("a review mark names its reason and its check")
+
+    def audit_mark(self, mark_id: str, author: str, at: datetime) -> MarkVersion:
+        """The audit mark a reviewer who confirms this one records (version 1): invalidate the parameter
+        over ``[start, end)`` for the reason ``qc_failed``, the check and the rule in its note."""
+        return MarkVersion(
+            id=mark_id, version=1, station=self.station, parameter=self.parameter, start=self.start,
+            end=self.end, action=Action.INVALIDATE, reason=Reason(self.reason),
+            note=f"QC check {self.check} failed (rule {self.rule})", author=author, at=at,
+        )  # fmt: skip

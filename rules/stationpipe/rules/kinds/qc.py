@@ -7,7 +7,7 @@ next passing check of the same kind. The series state keeps, as epoch seconds, t
 (``pass``), the first failed check not yet followed by a passing one (``fail``) and the latest check
 evaluated (``last``: older or repeated checks, e.g. re-sent after an edge restart, say nothing).
 
-Review marks (reason ``qc-failed``, naming the failed check):
+Review marks (reason ``qc_failed``, the audit's own, naming the failed check):
 
 - a failed check marks ``[last pass, the check]`` (``[check - lookback, check]`` when no pass is known),
   or ``[first failure, the check]`` while earlier failures are not yet followed by a pass;
