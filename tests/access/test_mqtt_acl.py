@@ -225,6 +225,7 @@ def test_generated_acl_is_least_privilege(secure_broker: SecureBroker) -> None:
         "topic write warnings/#",
         "topic write derived/#",
         "topic write reviews/#",
+        "topic write audit/#",
     ]
     assert blocks["user collector"] == [
         "topic read stations/+/readings",
@@ -232,6 +233,7 @@ def test_generated_acl_is_least_privilege(secure_broker: SecureBroker) -> None:
         "topic read warnings/#",
         "topic read stations/+/qc",
         "topic read reviews/#",
+        "topic read audit/#",
         "topic write deadletter/collector",
     ]
     assert blocks["user acc-a"] == [

@@ -66,6 +66,7 @@ PASSWORDS = {
     "li": ("operator", "li-secret-1"),
     "wang": ("operator", "wang-secret-2"),
     "zhao": ("viewer", "zhao-secret-3"),
+    "chen": ("auditor", "chen-secret-4"),
 }
 
 

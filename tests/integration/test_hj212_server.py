@@ -174,7 +174,8 @@ async def test_simulated_logger_end_to_end_into_influxdb(
     config.write_text(collector_toml(services.mosquitto.port, services.influx.url, services.influx.database))
     collector = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m", "stationpipe",
+        "-m",
+        "stationpipe",
         "collector",
         "--config",
         str(config),

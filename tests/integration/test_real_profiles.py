@@ -23,7 +23,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 #: Real profile -> (catalogue parameter -> plausible canonical range for a typical class II river / city)
 EXPECTED: dict[str, dict[str, tuple[float, float]]] = {
     "insitu-aquatroll-400": {
-        "do": (4.0, 12.0), "temp": (10.0, 30.0), "ph": (6.5, 8.5), "orp": (100.0, 400.0),
+        "do": (4.0, 12.0),
+        "temp": (10.0, 30.0),
+        "ph": (6.5, 8.5),
+        "orp": (100.0, 400.0),
     },
     "teledyne-t400": {"o3": (0.0, 250.0)},
     "teledyne-t300": {"co": (0.1, 2.0)},

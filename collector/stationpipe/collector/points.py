@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from stationpipe.collector.lineproto import FieldValue, line, reading_line, reading_lines, timestamp_ns
+from stationpipe.kernel.audit import DayRecord, day_fields
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, DerivedValue, WarningAction, WarningEvent
 from stationpipe.kernel.qc import QcRecord, ReviewMark
@@ -121,6 +122,31 @@ def review_lines(msg: ReviewMark) -> list[str]:
     fields["marked"] = rfc3339(msg.ts)
     tags = {"station": msg.station, "parameter": msg.parameter, "reason": msg.reason}
     return [line("review_marks", tags, fields, timestamp_ns(msg.start))]
+
+
+def _ns(text: str) -> int:
+    return timestamp_ns(datetime.fromisoformat(text))
+
+
+def audit_mark_lines(fields: dict[str, object]) -> list[str]:
+    """One ``audit_marks`` line per mark version (``audit.mark_fields``): tags station, parameter, mark;
+    version an integer; the time is when the version was recorded, so a redelivery rewrites its point."""
+    tags = {
+        "station": str(fields["station"]),
+        "parameter": str(fields["parameter"]),
+        "mark": str(fields["mark"]),
+    }
+    values: dict[str, FieldValue] = {"version": int(str(fields["version"]))}
+    for key in ("start", "end", "action", "reason", "note", "author"):
+        values[key] = str(fields[key])
+    return [line("audit_marks", tags, values, _ns(str(fields["time"])))]
+
+
+def audit_day_lines(record: DayRecord) -> list[str]:
+    """One ``audit_days`` line: tag station; day (YYYY-MM-DD, China), status, author; when it was set."""
+    fields = day_fields(record)
+    values: dict[str, FieldValue] = {k: str(fields[k]) for k in ("day", "status", "author")}
+    return [line("audit_days", {"station": record.station}, values, _ns(str(fields["time"])))]
 
 
 def station_line(info: StationInfo, ts_ns: int) -> str:

@@ -10,13 +10,15 @@ from typing import Any, NamedTuple
 from stationpipe.collector.clock import ahead_lines
 from stationpipe.collector.points import (
     action_lines,
+    audit_day_lines,
+    audit_mark_lines,
     derived_lines,
     qc_lines,
     review_lines,
     rows_lines,
     warning_lines,
 )
-from stationpipe.kernel import wire
+from stationpipe.kernel import audit, wire
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, WarningAction, WarningEvent
 from stationpipe.kernel.mqtt import subscription
@@ -30,6 +32,8 @@ TOPICS = (
     "warnings/actions/+/+",
     "stations/+/qc",
     "reviews/+/+",
+    "audit/+/marks",
+    "audit/+/days",
 )
 
 
@@ -70,6 +74,8 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
                 lines, ahead = ahead_lines(station, ts, rows, now, max_ahead, backfill=backfill)
                 return Decoded("readings", station, lines, ahead)
             return Decoded("readings", station, rows_lines(station, ts, rows))
+        if topic.startswith("audit/"):
+            return _audit(topic, payload)
         msg = wire.decode(topic, payload)
         stored = _STORED.get(type(msg))
         if stored is not None:
@@ -77,4 +83,15 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
     except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
         # wire.decode translates what it knows; these would be gaps in it and still are bad input
         raise RejectedError(f"undecodable: {exc}") from exc
+    raise RejectedError(f"the collector does not store records from {topic!r}")
+
+
+def _audit(topic: str, payload: bytes) -> Decoded:
+    """One audit record (docs/design.md#audit): a mark version or a station-day status."""
+    if topic.endswith("/marks"):
+        fields = audit.decode_mark(topic, payload)
+        return Decoded("audit", str(fields["station"]), audit_mark_lines(fields))
+    if topic.endswith("/days"):
+        record = audit.decode_day(topic, payload)
+        return Decoded("audit", record.station, audit_day_lines(record))
     raise RejectedError(f"the collector does not store records from {topic!r}")

@@ -307,3 +307,86 @@ def load_marks_file(path: Path | str) -> tuple[MarkVersion, ...]:
             except json.JSONDecodeError as exc:
                 raise AuditError(f"{path}:{number}: not JSON: {exc}") from exc
     return marks_from_rows(rows)
+
+
+# --- the wire form (``audit/<station>/marks``, ``audit/<station>/days``: docs/design.md#mqtt) -----------
+
+#: The payload version of the audit records.
+WIRE_VERSION = 1
+
+
+def day_fields(record: DayRecord) -> dict[str, Any]:
+    """The stored form of a station-day status: tag ``station``; ``day``, ``status``, ``author``; ``time``."""
+    return {
+        "station": record.station,
+        "day": record.day.isoformat(),
+        "status": record.status.value,
+        "author": record.author,
+        "time": record.at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def encode_mark(mark: MarkVersion) -> tuple[str, bytes]:
+    """The topic and JSON payload of one mark version (:func:`mark_fields` with ``v``)."""
+    from stationpipe.kernel.wire_topics import audit_topic  # noqa: PLC0415 - wire_topics is a leaf
+
+    body = {"v": WIRE_VERSION, **mark_fields(mark)}
+    return audit_topic(mark.station, "marks"), json.dumps(body, ensure_ascii=False).encode()
+
+
+def encode_day(record: DayRecord) -> tuple[str, bytes]:
+    """The topic and JSON payload of one station-day status (:func:`day_fields` with ``v``)."""
+    from stationpipe.kernel.wire_topics import audit_topic  # noqa: PLC0415
+
+    body = {"v": WIRE_VERSION, **day_fields(record)}
+    return audit_topic(record.station, "days"), json.dumps(body, ensure_ascii=False).encode()
+
+
+def _payload(topic: str, payload: bytes, record: str) -> dict[str, Any]:
+    from stationpipe.kernel.wire_topics import audit_topic  # noqa: PLC0415
+
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeError) as exc:
+        raise AuditError(f"{topic}: not JSON: {exc}") from None
+    if not isinstance(body, dict) or body.get("v") != WIRE_VERSION:
+        raise AuditError(f"{topic}: not a version {WIRE_VERSION} audit record")
+    if not isinstance(body.get("station"), str) or audit_topic(body["station"], record) != topic:
+        raise AuditError(f"{topic}: the topic does not match the record's station")
+    return body
+
+
+def decode_mark(topic: str, payload: bytes) -> dict[str, Any]:
+    """A mark version's stored form from its message, checked by building it (``AuditError``).
+
+    The version chain is not checked here: one message carries one version (its previous is stored)."""
+    body = _payload(topic, payload, "marks")
+    try:
+        version = int(body["version"])
+        MarkVersion(
+            id=str(body["mark"]),
+            version=1,
+            station=body["station"],
+            parameter=str(body["parameter"]),
+            start=_time(body["start"]),
+            end=_time(body["end"]),
+            action=Action(body["action"]),
+            reason=Reason(body["reason"]),
+            note=str(body.get("note") or ""),
+            author=str(body["author"]),
+            at=_time(body["time"]),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise AuditError(f"{topic}: not a mark version: {exc}") from None
+    if version < 1:
+        raise AuditError(f"{topic}: version must be >= 1")
+    return {k: body[k] for k in _MARK_KEYS} | {"version": version, "note": str(body.get("note") or "")}
+
+
+_MARK_KEYS = ("mark", "station", "parameter", "start", "end", "action", "reason", "author", "time")
+
+
+def decode_day(topic: str, payload: bytes) -> DayRecord:
+    """A station-day status from its message (``AuditError`` when it does not fit)."""
+    body = _payload(topic, payload, "days")
+    return days_from_rows([body])[0]

@@ -441,6 +441,8 @@ def decode(topic: str, payload: bytes) -> _Message:
     Raises ``WireError`` naming the offending field (``topic`` for a topic problem).
     """
     where = parse_topic(topic)
+    if where.kind not in _DECODERS:
+        raise WireError("topic", f"{topic!r} is an audit record: stationpipe.kernel.audit decodes it")
     schema, build = _DECODERS[where.kind]
     msg = build(_validate(schema, payload))
     if topic_for(msg) != where.topic:

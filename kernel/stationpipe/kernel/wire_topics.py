@@ -19,7 +19,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 
 
 class TopicKind(StrEnum):
-    """The eight topic families of docs/design.md#mqtt."""
+    """The topic families of docs/design.md#mqtt."""
 
     READINGS = "readings"
     STATUS = "status"
@@ -29,6 +29,7 @@ class TopicKind(StrEnum):
     DEADLETTER = "deadletter"
     QC = "qc"
     REVIEW = "reviews"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,17 @@ def warning_topic(station: str, rule: str) -> str:
 def action_topic(station: str, rule: str) -> str:
     """``warnings/actions/<station>/<rule>``: what operators did to a warning (not retained)."""
     return f"warnings/actions/{_check(station, 'station')}/{_check(rule, 'rule')}"
+
+
+#: The records of the audit store: one version of a mark, one station-day status.
+AUDIT_RECORDS = ("marks", "days")
+
+
+def audit_topic(station: str, record: str) -> str:
+    """``audit/<station>/marks`` or ``audit/<station>/days``: one audit record (QoS 1, not retained)."""
+    if record not in AUDIT_RECORDS:
+        raise WireError("topic", f"audit record {record!r} must be one of {', '.join(AUDIT_RECORDS)}")
+    return f"audit/{_check(station, 'station')}/{record}"
 
 
 def deadletter_topic(component: str) -> str:
@@ -146,6 +158,8 @@ def parse_topic(topic: str) -> Topic:  # noqa: PLR0911 - one case per topic fami
             return Topic(TopicKind.WARNING, _check(station, "station"), _check(rule, "rule"), topic)
         case ["warnings", "actions", station, rule]:
             return Topic(TopicKind.ACTION, _check(station, "station"), _check(rule, "rule"), topic)
+        case ["audit", station, record] if record in AUDIT_RECORDS:
+            return Topic(TopicKind.AUDIT, _check(station, "station"), record, topic)
         case ["deadletter", component]:
             return Topic(TopicKind.DEADLETTER, _check(component, "component"), None, topic)
     raise WireError("topic", f"{topic!r} is not a stationpipe topic")

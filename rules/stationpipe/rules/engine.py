@@ -5,7 +5,8 @@ shared-subscription group, one filter per owned station when partitioned; derive
 (held readings, deadman, no-data, backfill flush, series snapshot, headline, the channels' re-sends), one
 outbox drain per configured channel (:data:`stationpipe.rules.channels.CHANNELS`), and the reload watcher
 (SIGHUP or a changed file); with ``[api]``, the operators' desk (:mod:`stationpipe.rules.handling`) and
-the drain of its ``actions`` outbox.
+the drain of its ``actions`` outbox and of the audit store's (``audit/<station>/marks|days``,
+:mod:`stationpipe.rules.audit`).
 
 Readings are acknowledged (manual PUBACK, persistent session) only after the state their evaluation
 changed, with the notifications it caused, is committed: a crash loses nothing, and a redelivered
@@ -33,6 +34,7 @@ from stationpipe.kernel.mqtt import QOS, Client, Message, ack, enable_manual_ack
 from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.runtime import tune_gc
+from stationpipe.rules.audit.store import SINK as AUDIT
 from stationpipe.rules.channels import CHANNELS, Channel, rows
 from stationpipe.rules.channels.people import PeopleChannel
 from stationpipe.rules.config import RulesConfig
@@ -79,7 +81,7 @@ class Engine:
     def __post_init__(self) -> None:
         self.evaluator = Evaluator(self.config, self.config.load_registry(), _now())
         self.evaluator.restore(self.state.instances(), self.state.series())
-        self.wake = {name: asyncio.Event() for name in (*CHANNELS, ACTIONS)}
+        self.wake = {name: asyncio.Event() for name in (*CHANNELS, ACTIONS, AUDIT)}
         self._recover_deferred()
 
     def open_channels(self) -> None:
@@ -340,6 +342,7 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
                     send = action_sender(lambda: engine.client, config.mqtt.timeout)
                     cap = config.delivery.retry_cap
                     tg.create_task(drain(engine.state, ACTIONS, send, engine.wake[ACTIONS], cap))
+                    tg.create_task(drain(engine.state, AUDIT, send, engine.wake[AUDIT], cap))
     finally:
         await engine.close_channels()
         engine.close()

@@ -29,6 +29,7 @@ SERVICE_ACLS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
             "topic read warnings/#",
             "topic read stations/+/qc",
             "topic read reviews/#",
+            "topic read audit/#",
             "topic write deadletter/collector",
         ),
         "rules": (
@@ -37,6 +38,7 @@ SERVICE_ACLS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
             "topic write warnings/#",
             "topic write derived/#",
             "topic write reviews/#",
+            "topic write audit/#",
         ),
         "telegraf": ("topic read stations/+/status",),
     }

@@ -10,7 +10,8 @@ A JSON file, written only by ``stationpipe rules user …`` (atomically, mode 06
   in constant time; an unknown name costs the same scrypt as a wrong password;
 - tokens: 32 random bytes (URL-safe base64), shown once when made; the file keeps their SHA-256 only
   (a token has the entropy a password lacks, so a fast hash is enough);
-- roles: ``operator`` (reads and acts) and ``viewer`` (reads only).
+- roles: ``operator`` (reads and acts on warnings; marks data and sets a day reviewed), ``auditor`` (reads;
+  marks data; sets a day reviewed, locks and unlocks days: docs/design.md#audit) and ``viewer`` (reads only).
 
 The engine reads the file again when its modification time changes, so a new user needs no restart.
 A password is checked off the event loop (:meth:`Accounts.check`), at most two at a time, so a flood of
@@ -44,6 +45,7 @@ class Role(StrEnum):
 
     OPERATOR = "operator"  # read and act
     VIEWER = "viewer"  # read only
+    AUDITOR = "auditor"  # audit marks, and the only role that locks and unlocks a station-day
 
 
 class Account(Model):

@@ -26,7 +26,7 @@ import time
 from typing import Any
 
 from stationpipe.kernel import wire
-from stationpipe.rules.handling.accounts import Account, Role
+from stationpipe.rules.handling.accounts import Account, Accounts, Role
 from stationpipe.rules.handling.desk import Desk, UnknownWarningError, current
 from stationpipe.rules.handling.httpserver import BadRequestError, Request, Response
 from stationpipe.rules.handling.workflow import Action, ActionRefusedError
@@ -39,15 +39,28 @@ _CHALLENGE = ("WWW-Authenticate", 'Basic realm="stationpipe", charset="UTF-8"')
 
 async def authenticate(desk: Desk, request: Request) -> Account | None:
     """The account named by the request's ``Authorization`` header, or ``None``."""
+    return await authenticate_with(desk.accounts, request)
+
+
+async def challenge_or_account(accounts: Accounts, request: Request) -> Account | Response:
+    """The request's account, or the 401 answer (with the challenge) when it has none."""
+    account = await authenticate_with(accounts, request)
+    if account is None:
+        return _error(401, "authentication required: a Bearer token or Basic credentials", _CHALLENGE)
+    return account
+
+
+async def authenticate_with(accounts: Accounts, request: Request) -> Account | None:
+    """The account named by the request's ``Authorization`` header in ``accounts``, or ``None``."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value:
-        return desk.accounts.by_token(value.strip())
+        return accounts.by_token(value.strip())
     if scheme.lower() == "basic" and value:
         try:
             name, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return await desk.accounts.check(name, password)
+        return await accounts.check(name, password)
     return None
 
 

@@ -1,10 +1,15 @@
-"""The operators' desk as one HTTP service: ``/api/v1/…`` (JSON) and the page, on ``[api] host:port``."""
+"""The operators' console as one HTTP service on ``[api] host:port``: the warnings API (``/api/v1/warnings``),
+the audit API (``/api/v1/audit``), the desk's page and the audit page (``/audit``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from stationpipe.rules.audit.api import PREFIX as AUDIT_API
+from stationpipe.rules.audit.api import AuditApi
+from stationpipe.rules.audit.page import AuditPage
+from stationpipe.rules.audit.store import SINK, AuditStore
 from stationpipe.rules.config import ApiSettings
 from stationpipe.rules.handling import api
 from stationpipe.rules.handling.desk import Desk
@@ -16,9 +21,15 @@ log = logging.getLogger(__name__)
 
 async def serve(desk: Desk, settings: ApiSettings, bound: asyncio.Future[int] | None = None) -> None:
     """Serve the API and the page until cancelled; ``bound`` gets the port (useful with port 0)."""
-    page = Page(desk, Sessions(settings.session_for.total_seconds(), secure=settings.secure_cookies))
+    store = AuditStore(desk.state, lambda: desk.wake((SINK,)))
+    audit_api = AuditApi(store, desk.accounts, desk.stations)
+    audit_page = AuditPage(store, desk.stations)
+    sessions = Sessions(settings.session_for.total_seconds(), secure=settings.secure_cookies)
+    page = Page(desk, sessions, audit_page.handle)
 
     async def handler(request: Request) -> Response:
+        if request.path == AUDIT_API or request.path.startswith(AUDIT_API + "/"):
+            return await audit_api.handle(request)
         if request.path.startswith("/api/"):
             return await api.handle(desk, request)
         return await page.handle(request)

@@ -9,6 +9,7 @@ POST    /logout                              ends the session
 GET     /                                    open warnings by level and city
 GET     /w/<station>/<rule>/<ms>             one warning: state, values, course, action buttons
 POST    /w/<station>/<rule>/<ms>/<action>    an action (form: csrf, note, assignee) -> back to it
+…       /audit…                              the audit page (:mod:`stationpipe.rules.audit.page`)
 ======  ===================================  ===================================================
 
 Sessions live in the engine's memory (``HttpOnly``, ``SameSite=Strict``, ``Secure`` when configured) and
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stationpipe.rules.handling import views
@@ -91,6 +93,8 @@ class Page:
 
     desk: Desk
     sessions: Sessions
+    #: The audit page's routes (``/audit…``): request, account, the session's CSRF token.
+    audit: Callable[[Request, Account, str], Response] | None = None
 
     async def handle(self, request: Request) -> Response:
         """Answer one page request."""
@@ -118,6 +122,8 @@ class Page:
             return Response.html(200, views.board(rows, account.name, session.csrf))
         if request.path.startswith("/w/"):
             return self._warning(request, account, session)
+        if self.audit is not None and (request.path == "/audit" or request.path.startswith("/audit/")):
+            return self.audit(request, account, session.csrf)
         return Response(404, b"not found\n")
 
     async def _login(self, request: Request) -> Response:

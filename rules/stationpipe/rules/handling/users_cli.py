@@ -1,6 +1,6 @@
 """``stationpipe rules user …``: manage the users file of the operators' API and page.
 
-``add NAME --role operator|viewer``, ``passwd NAME``, ``token NAME`` (prints a new API token once),
+``add NAME --role operator|auditor|viewer``, ``passwd NAME``, ``token NAME`` (prints a new API token once),
 ``remove NAME``, ``list``. Passwords are asked for twice on the terminal, or read from standard input
 with ``--password-stdin`` (one line). Every verb takes ``--users FILE``.
 """

@@ -25,6 +25,11 @@ _MACHINE = {"pending": "待定", "firing": "预警中", "resolved": "已恢复",
 
 
 def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str:
+    return page_frame(title, body, user, csrf)
+
+
+def page_frame(title: str, body: str, user: str | None = None, csrf: str = "", *, style: str = "") -> str:
+    """The console's frame around ``body``: title, the desk's style (plus ``style``), the user, log out."""
     logout = (
         f'<form class="inline" method="post" action="/logout">{_csrf(csrf)}'
         f'<span id="user">{escape(user)}</span> <button type="submit">退出 Log out</button></form>'
@@ -33,12 +38,19 @@ def _page(title: str, body: str, user: str | None = None, csrf: str = "") -> str
     )
     return (
         '<!doctype html><html lang="zh"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
-        f'<header><h1><a href="/">预警处置台 Warning desk</a></h1>{logout}</header>{body}</body></html>'
+        f"<title>{escape(title)}</title><style>{_STYLE}{style}</style></head><body>"
+        '<header><h1><a href="/">预警处置台 Warning desk</a> · '
+        '<a href="/audit" id="nav-audit">数据审核 Audit</a></h1>'
+        f"{logout}</header>{body}</body></html>"
     )
 
 
 def _csrf(token: str) -> str:
+    return csrf_field(token)
+
+
+def csrf_field(token: str) -> str:
+    """The hidden field carrying the session's CSRF token."""
     return f'<input type="hidden" name="csrf" value="{escape(token)}">'
 
 
