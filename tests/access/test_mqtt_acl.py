@@ -78,8 +78,11 @@ def test_a_station_publishes_only_under_its_own_prefix(
     try:
         assert station.publish("stations/acc-a/readings", b"own") == 0
         assert station.publish("stations/acc-a/status", b"own-status", retain=True) == 0
+        assert station.publish("stations/acc-a/qc", b"own-check") == 0
         forbidden = [
             "stations/acc-b/readings",
+            "stations/acc-b/qc",
+            "reviews/acc-a/nh3n",
             "stations/acc-b/status",
             "stations/acc-a/other",
             "derived/acc-a/water_class",
@@ -94,7 +97,7 @@ def test_a_station_publishes_only_under_its_own_prefix(
         seen = _arrived(audit, "stations/acc-a/readings", b"marker-%d" % v5)
     finally:
         station.close()
-    assert seen <= {"stations/acc-a/readings", "stations/acc-a/status"}, seen
+    assert seen <= {"stations/acc-a/readings", "stations/acc-a/status", "stations/acc-a/qc"}, seen
     assert not [m for m in audit.messages if m[1] == b"forged"]
 
 
@@ -175,6 +178,7 @@ def test_rules_engine_reads_readings_and_writes_only_its_results(
         assert rules.publish("derived/acc-a/water_class", b"class") == 0
         assert rules.publish("derived/_province/headline", b"headline") == 0
         assert rules.publish("warnings/acc-a/section.nh3n", b"warning", retain=True) == 0
+        assert rules.publish("reviews/acc-a/nh3n", b"review-mark") == 0
         assert collector.publish("deadletter/collector", b"letter-not-for-rules") == 0
         assert station.publish("stations/acc-a/status", b"status-not-for-rules", retain=True) == 0
         assert station.publish("stations/acc-a/readings", b"for-rules") == 0
@@ -188,6 +192,7 @@ def test_rules_engine_reads_readings_and_writes_only_its_results(
             client.close()
     assert {topic for topic, _ in got} == {"stations/acc-a/readings"}, got  # reads nothing else
     assert {"derived/acc-a/water_class", "derived/_province/headline", "warnings/acc-a/section.nh3n"} <= seen
+    assert "reviews/acc-a/nh3n" in seen
     assert not [m for m in audit.messages if m[1] == b"forged"]
 
 
@@ -216,19 +221,24 @@ def test_generated_acl_is_least_privilege(secure_broker: SecureBroker) -> None:
     }
     assert blocks["user rules"] == [
         "topic read stations/+/readings",
+        "topic read stations/+/qc",
         "topic write warnings/#",
         "topic write derived/#",
+        "topic write reviews/#",
         "topic write audit/#",
     ]
     assert blocks["user collector"] == [
         "topic read stations/+/readings",
         "topic read derived/#",
         "topic read warnings/#",
+        "topic read stations/+/qc",
+        "topic read reviews/#",
         "topic read audit/#",
         "topic write deadletter/collector",
     ]
     assert blocks["user acc-a"] == [
         "topic write stations/acc-a/readings",
+        "topic write stations/acc-a/qc",
         "topic readwrite stations/acc-a/status",
     ]
 

@@ -53,7 +53,7 @@ def edge_kill(plan: Plan) -> Outcome:
             hold(min(plan.seconds, 3.0), run.pipe, expect_dead=frozenset({victim}))
             run.pipe.restart(victim)
         readings, records, found = run.finish()
-    seqs = sorted(records[0].messages)
+    seqs = records[0].seqs
     out = Outcome(
         readings, records=records, seen={"seqs contiguous": seqs == list(range(len(seqs)))}, found=found
     )

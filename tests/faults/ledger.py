@@ -36,6 +36,7 @@ from stationpipe.collector.lineproto import timestamp_ns
 from stationpipe.edge.spool import segment, view
 from stationpipe.edge.spool.view import records
 from stationpipe.kernel import wire
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.testbed.services import InfluxDB
 
@@ -80,12 +81,19 @@ def recording(state_dir: Path) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class EdgeRecord:
-    """What one edge produced (ledger), what still waits in its spool, and what it says it dropped."""
+    """What one edge produced (ledger), what still waits in its spool, and what it says it dropped;
+    ``checks``: the seqs of the QC checks it spooled between its readings messages."""
 
     station: str
     messages: dict[int, StationMessage]
     waiting: frozenset[int]
     dropped: int
+    checks: frozenset[int] = frozenset()
+
+    @property
+    def seqs(self) -> list[int]:
+        """Every seq the edge spooled (readings and QC checks), in order."""
+        return sorted([*self.messages, *self.checks])
 
     @classmethod
     def read(cls, station: str, state_dir: Path) -> EdgeRecord:
@@ -93,12 +101,16 @@ class EdgeRecord:
         _link_new_segments(state_dir)
         seen = view(spool_path(state_dir))
         messages: dict[int, StationMessage] = {}
+        checks: set[int] = set()
         for frame in records(segment.paths(state_dir / "ledger")):
             msg = wire.decode(frame.topic, frame.payload)
+            if isinstance(msg, QcRecord):
+                checks.add(frame.seq)  # a QC check shares the spool and its seqs; the readings are counted
+                continue
             assert isinstance(msg, StationMessage)
             assert frame.seq not in messages, f"{station}: seq {frame.seq} spooled twice"
             messages[frame.seq] = msg
-        return cls(station, messages, frozenset(seen.waiting), seen.dropped)
+        return cls(station, messages, frozenset(seen.waiting), seen.dropped, frozenset(checks))
 
     def readings(self, seqs: set[int] | frozenset[int] | None = None) -> list[tuple[Key, Point]]:
         """Every reading of the messages ``seqs`` (all when None), with repeats if any."""

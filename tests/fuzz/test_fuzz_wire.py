@@ -31,6 +31,8 @@ TOPICS = (
     "derived/s1/water_class",
     "warnings/s1/nh3n-high",
     "deadletter/collector",
+    "stations/s1/qc",
+    "reviews/s1/nh3n",
 )
 topics = st.sampled_from(TOPICS)
 nasty = nasty_values() | json_values(8)

@@ -195,9 +195,8 @@ def test_secrets_are_private_and_hashes_verify(broker: tuple[int, Path]) -> None
         assert (out / "secrets" / f"{user}.secret").stat().st_mode & 0o077 == 0
         assert verify_password(_secret(out, user), hashed), user
     acl = (out / "acl").read_text()
-    assert (
-        "user zj-a-01\ntopic write stations/zj-a-01/readings\ntopic readwrite stations/zj-a-01/status" in acl
-    )
+    own = "topic write stations/zj-a-01/readings\ntopic write stations/zj-a-01/qc"
+    assert f"user zj-a-01\n{own}\ntopic readwrite stations/zj-a-01/status" in acl
 
 
 def test_rerun_keeps_existing_passwords(tmp_path: Path) -> None:

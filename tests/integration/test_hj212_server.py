@@ -215,3 +215,41 @@ def _stored(services: Services) -> list[str]:
         datetime.fromtimestamp(ts / 1e9, UTC).astimezone(CST).strftime("%Y%m%d%H%M%S")
         for ts, _ in rows[0]["values"]
     ]
+
+
+async def test_a_standard_sample_check_upload_is_published_as_qc_records(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiomqtt  # noqa: PLC0415
+
+    from stationpipe.kernel import wire  # noqa: PLC0415
+    from stationpipe.kernel.qc import QcCheck, QcRecord  # noqa: PLC0415
+
+    factors = (
+        FactorValue("w21003", extra=(("SampleRd", "1.152"), ("StandardValue", "1.000"), ("ResultType", "0"))),
+        FactorValue("w99999", extra=(("SampleRd", "1"), ("StandardValue", "1"))),  # unmapped: reported
+    )
+    cp = CpArea(data_time=AT, factors=factors)
+    check = DataSegment("21", "2062", qn="20261122093000009", pw="123456", mn=MN, flag=5, cp=cp)
+    async with (
+        aiomqtt.Client("127.0.0.1", services.mosquitto.port, identifier="probe-hj212-qc") as probe,
+        _server(services, monkeypatch) as port,
+        _client(port) as client,
+    ):
+        await probe.subscribe("stations/it-hj212/qc", qos=1)
+        await client.send(encode(check))
+        reply = await client.reply()
+        assert (reply.cn, reply.qn) == ("9014", "20261122093000009")  # answered once the broker took it
+        async with asyncio.timeout(10):
+            message = await anext(aiter(probe.messages))
+    payload = message.payload if isinstance(message.payload, bytes) else b""
+    record = wire.decode(message.topic.value, payload)
+    assert isinstance(record, QcRecord)
+    assert (record.parameter, record.check, record.device, record.passed) == (
+        "nh3n",
+        QcCheck.STANDARD,
+        "hj212-2062",
+        False,
+    )
+    assert record.ts == datetime(2026, 11, 22, 1, 30, tzinfo=UTC)  # DataTime is China Standard Time
+    assert record.error == pytest.approx(15.2)

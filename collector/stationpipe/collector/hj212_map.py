@@ -9,6 +9,8 @@
   millisecond timestamp, so it grows with every upload of one logger), and ``device`` names the CN.
 - HJ 212-2025 ``RF=1`` (re-sent after an outage) makes a message marked ``backfill``: stored with
   ``backfill=true`` and evaluated as backfill by the rules engine.
+- HJ 212-2025 CN 2062 (automatic standard-sample checks) gives QC records (:func:`to_checks`), by the
+  rule the edge applies too (:func:`stationpipe.hj212.qc.check_records`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from dataclasses import dataclass
 
 from stationpipe.collector.hj212_config import Logger
 from stationpipe.hj212 import DataSegment, cst_to_utc
+from stationpipe.hj212.qc import check_records
 from stationpipe.hj212.readings import UPLOADS, data_flag, factor_value
 from stationpipe.kernel.catalogue import parameter
 from stationpipe.kernel.errors import RejectedError
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading, StationMessage
 
-__all__ = ["UPLOADS", "Mapped", "to_message"]
+__all__ = ["UPLOADS", "Mapped", "to_checks", "to_message"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,12 @@ def to_message(segment: DataSegment, logger: Logger) -> Mapped:
     except ValueError as exc:  # two factor codes mapped to one parameter
         raise RejectedError(str(exc)) from None
     return Mapped(message, tuple(skipped))
+
+
+def to_checks(segment: DataSegment, logger: Logger) -> tuple[list[QcRecord], list[str]]:
+    """The QC records of a CN 2062 upload (device ``hj212-2062``), and the reasons of what was not read."""
+
+    def unit_of(code: str) -> str:
+        return logger.units.get(code, parameter(code).unit)
+
+    return check_records(logger.station, f"hj212-{segment.cn}", segment.cp, logger.parameter, unit_of)

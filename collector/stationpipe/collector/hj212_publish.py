@@ -1,5 +1,6 @@
 """The HJ 212 server's one broker connection: uploads become ``stations/<id>/readings`` messages, so
-they reach the collector and the rules engine like any edge agent's; heartbeats (HJ 212-2025 CN 9015)
+they reach the collector and the rules engine like any edge agent's (standard-sample checks, CN 2062,
+``stations/<id>/qc`` messages); heartbeats (HJ 212-2025 CN 9015)
 become ``stations/<id>/status`` messages saying ``online``. ``publish`` returns only after the
 PUBACK; only then does the server answer 9014, so a logger resends whatever was not safely taken."""
 
@@ -13,6 +14,7 @@ from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.errors import BrokerUnavailableError
 from stationpipe.kernel.messages import StationStatus
 from stationpipe.kernel.mqtt import QOS, Client, MqttSettings, make_client
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import StationMessage
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ class ReadingsPublisher:
                 log.warning("HJ 212 uplink: broker unavailable (%s); retrying in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
 
-    async def publish(self, message: StationMessage | StationStatus) -> None:
+    async def publish(self, message: StationMessage | StationStatus | QcRecord) -> None:
         """Publish at QoS 1 and wait for the PUBACK; ``BrokerUnavailableError`` within the timeout."""
         try:
             async with asyncio.timeout(self._timeout):
@@ -53,5 +55,5 @@ class ReadingsPublisher:
                 assert self._client is not None
                 await self._client.publish(*wire.encode(message), qos=QOS)
         except (TimeoutError, BrokerUnavailableError) as exc:
-            what = f"seq {message.seq}" if isinstance(message, StationMessage) else "status"
+            what = f"seq {message.seq}" if isinstance(message, StationMessage) else type(message).__name__
             raise BrokerUnavailableError(f"cannot publish {message.station} {what}: {exc!r}") from exc

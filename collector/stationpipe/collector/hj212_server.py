@@ -27,7 +27,7 @@ from collections import defaultdict
 from stationpipe.collector.hj212_config import Hj212ServerConfig, Logger
 from stationpipe.collector.hj212_frames import decode_2025, header_of, peek_mn
 from stationpipe.collector.hj212_keys import KeyStore
-from stationpipe.collector.hj212_map import UPLOADS, to_message
+from stationpipe.collector.hj212_map import UPLOADS, to_checks, to_message
 from stationpipe.collector.hj212_publish import ReadingsPublisher
 from stationpipe.hj212 import (
     CODECS,
@@ -197,6 +197,8 @@ class Connection:
             whole = self._complete(segment)
             if whole is not None and whole.cn in UPLOADS:
                 await self.server.store(whole, logger, self)
+            elif whole is not None and whole.cn == Cn.STANDARD_CHECK:
+                await self.server.store_checks(whole, logger, self)
         except (RejectedError, Hj212Error) as exc:
             self.note(str(exc))
             return None
@@ -232,6 +234,15 @@ class Hj212Server:
         if mapped.skipped:
             conn.note(f"factor codes not mapped for {logger.station}: {', '.join(mapped.skipped)}")
         await self.uplink.publish(mapped.message)
+        self.uploads += 1
+
+    async def store_checks(self, segment: DataSegment, logger: Logger, conn: Connection) -> None:
+        """Publish the QC records of a CN 2062 upload (raises when the broker does not take one)."""
+        records, reasons = to_checks(segment, logger)
+        for reason in reasons:
+            conn.note(f"{logger.station}: {reason}")
+        for record in records:
+            await self.uplink.publish(record)
         self.uploads += 1
 
     async def heartbeat(self, logger: Logger, conn: Connection) -> None:

@@ -14,6 +14,7 @@ from stationpipe.collector.lineproto import FieldValue, line, reading_line, read
 from stationpipe.kernel.audit import DayRecord, day_fields
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, DerivedValue, WarningAction, WarningEvent
+from stationpipe.kernel.qc import QcRecord, ReviewMark
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.registry import StationInfo
 from stationpipe.kernel.wire import ReadingRow, rfc3339
@@ -89,6 +90,38 @@ def action_lines(msg: WarningAction) -> list[str]:
         fields["assignee"] = msg.assignee
     tags = {"station": msg.station, "rule": msg.rule, "action": msg.action}
     return [line("warning_actions", tags, fields, timestamp_ns(msg.ts))]
+
+
+def qc_lines(msg: QcRecord) -> list[str]:
+    """One ``qc`` line at the check's instant: tags station, parameter, check, device; the values, the
+    error, its criterion and the verdict as fields."""
+    c = msg.criterion
+    fields: dict[str, FieldValue] = {
+        "standard": float(msg.standard),
+        "measured": float(msg.measured),
+        "unit": msg.unit,
+        "error": float(msg.error),
+        "measure": c.measure.value,
+        "low": float(c.low),
+        "high": float(c.high),
+        "passed": msg.passed,
+        "id": msg.id,
+    }
+    for key, value in (("sample", msg.sample), ("span", msg.span)):
+        if value is not None:
+            fields[key] = float(value)
+    tags = {"station": msg.station, "parameter": msg.parameter, "check": msg.check.value}
+    tags["device"] = msg.device
+    return [line("qc", tags, fields, timestamp_ns(msg.ts))]
+
+
+def review_lines(msg: ReviewMark) -> list[str]:
+    """One ``review_marks`` line at the period's start: tags station, parameter, reason; ``end`` (RFC 3339
+    text), the check's id and the rule as fields."""
+    fields: dict[str, FieldValue] = {"end": rfc3339(msg.end), "check": msg.check, "rule": msg.rule}
+    fields["marked"] = rfc3339(msg.ts)
+    tags = {"station": msg.station, "parameter": msg.parameter, "reason": msg.reason}
+    return [line("review_marks", tags, fields, timestamp_ns(msg.start))]
 
 
 def _ns(text: str) -> int:

@@ -3,8 +3,9 @@ with the reason, never anything else: no input may crash the collector."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from stationpipe.collector.clock import ahead_lines
 from stationpipe.collector.points import (
@@ -12,6 +13,8 @@ from stationpipe.collector.points import (
     audit_day_lines,
     audit_mark_lines,
     derived_lines,
+    qc_lines,
+    review_lines,
     rows_lines,
     warning_lines,
 )
@@ -19,6 +22,7 @@ from stationpipe.kernel import audit, wire
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, WarningAction, WarningEvent
 from stationpipe.kernel.mqtt import subscription
+from stationpipe.kernel.qc import QcRecord, ReviewMark
 
 #: The topic filters the collector subscribes to (docs/design.md#mqtt); under ``$share/<group>/`` when shared.
 TOPICS = (
@@ -26,6 +30,8 @@ TOPICS = (
     "derived/+/+",
     "warnings/+/+",
     "warnings/actions/+/+",
+    "stations/+/qc",
+    "reviews/+/+",
     "audit/+/marks",
     "audit/+/days",
 )
@@ -38,6 +44,16 @@ class Decoded(NamedTuple):
     station: str
     lines: list[str]
     ahead: int = 0  # readings stamped ahead of the collector's clock (collector/clock.py)
+
+
+#: The records besides readings the collector stores, by type: their kind (metrics label) and lines.
+_STORED: dict[type, Callable[[Any], Decoded]] = {
+    Derived: lambda m: Decoded("derived", m.station, derived_lines(m)),
+    WarningEvent: lambda m: Decoded("warnings", m.station, warning_lines(m)),
+    WarningAction: lambda m: Decoded("actions", m.station, action_lines(m)),
+    QcRecord: lambda m: Decoded("qc", m.station, qc_lines(m)),
+    ReviewMark: lambda m: Decoded("reviews", m.station, review_lines(m)),
+}
 
 
 def subscriptions(group: str, *, shared: bool) -> list[str]:
@@ -61,12 +77,9 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
         if topic.startswith("audit/"):
             return _audit(topic, payload)
         msg = wire.decode(topic, payload)
-        if isinstance(msg, Derived):
-            return Decoded("derived", msg.station, derived_lines(msg))
-        if isinstance(msg, WarningEvent):
-            return Decoded("warnings", msg.station, warning_lines(msg))
-        if isinstance(msg, WarningAction):
-            return Decoded("actions", msg.station, action_lines(msg))
+        stored = _STORED.get(type(msg))
+        if stored is not None:
+            return stored(msg)
     except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
         # wire.decode translates what it knows; these would be gaps in it and still are bad input
         raise RejectedError(f"undecodable: {exc}") from exc

@@ -21,6 +21,7 @@ from stationpipe.edge.outputs import OUTPUTS, Context, Output
 from stationpipe.edge.poller import Emit, Poller
 from stationpipe.edge.steps import STEPS, Step
 from stationpipe.kernel.metrics import serving
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,15 @@ def process(steps: list[Step], device: str, readings: list[Reading]) -> list[Rea
 
 
 def chain(steps: list[Step], outputs: list[Output]) -> Emit:
-    """What becomes of one poll: every step in order, then every output."""
+    """What becomes of one poll: every step in order, then every output; its new QC checks go to every
+    output as they are (steps act on readings only)."""
 
-    async def emit(device: str, readings: list[Reading]) -> None:
+    async def emit(device: str, readings: list[Reading], qc: tuple[QcRecord, ...] = ()) -> None:
         readings = process(steps, device, readings)
         for output in outputs:
             output.accept(device, readings)
+            if qc:
+                output.accept_qc(qc)
 
     return emit
 

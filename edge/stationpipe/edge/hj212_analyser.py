@@ -1,11 +1,12 @@
 """An analyser that speaks HJ 212 to the station's data logger (the edge): the ``hj212`` table of a
 ``protocol = "hj212"`` device, and what one of its frames says in our vocabulary.
 
-The analyser sends CN 2011 real-time data frames by itself (``mode = "push"``), or when the logger asks
-for them with a CN 2011 request (``mode = "request"``). The device names the analyser's MN (none: any),
-the edition it speaks (2017 or 2025, with the SM4 key when it encrypts), the factor codes it expects
-(none: whatever comes) and how they map to catalogue parameters and units. Flags and factor codes follow
-``stationpipe.hj212.readings``, the rules the collector's HJ 212 server applies (docs/domain.md).
+The analyser sends CN 2011 real-time data frames by itself (``mode = "push"``), or when the logger
+asks for them with a CN 2011 request (``mode = "request"``); an HJ 212-2025 analyser also uploads its
+automatic standard-sample checks (CN 2062), read as QC records. The device names the analyser's MN
+(none: any), the edition it speaks (2017 or 2025, with the SM4 key when it encrypts), the factor codes
+it expects (none: whatever comes) and how they map to catalogue parameters and units. Flags and factor
+codes follow ``stationpipe.hj212.readings``, the rules the collector's HJ 212 server applies (docs/domain.md).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stationpipe.hj212 import CODECS, Codec, Codec2025, Deviations, FactorValue, KeyRing, Version
+from stationpipe.hj212 import CODECS, Codec, Codec2025, CpArea, Deviations, FactorValue, KeyRing, Version
 from stationpipe.hj212.keyring import parse_key
+from stationpipe.hj212.qc import check_records
 from stationpipe.hj212.readings import data_flag, factor_parameter
 from stationpipe.kernel.catalogue import is_known
 from stationpipe.kernel.catalogue import parameter as catalogue_row
 from stationpipe.kernel.config import ConfigPath, Model, secret
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Flag, Reading
 from stationpipe.kernel.units import check_unit, to_canonical
 
@@ -149,3 +152,16 @@ def reading(
         return Reading(station, param, None, unit, ts, Flag.D if flag is Flag.N else flag)
     value = to_canonical(param, value, analyser.units.get(param, unit))
     return Reading(station, param, value, unit, ts, flag)
+
+
+
+def standard_check_records(
+    station: str, device: str, analyser: Hj212Analyser, cp: CpArea
+) -> tuple[list[QcRecord], list[str]]:
+    """The standard-sample checks of a CN 2062 upload (HJ 212-2025) as QC records, by the rule the
+    collector's server applies too (:func:`stationpipe.hj212.qc.check_records`), with this analyser's
+    factor codes and units."""
+    def unit_of(param: str) -> str:
+        return analyser.units.get(param, catalogue_row(param).unit)
+
+    return check_records(station, device, cp, analyser.parameter, unit_of)

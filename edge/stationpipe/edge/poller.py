@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 
-from stationpipe.edge.drivers.base import Reader
+from stationpipe.edge.drivers.base import Poll, Reader
 from stationpipe.edge.metrics import EdgeMetrics
 from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.errors import (
@@ -26,10 +26,12 @@ from stationpipe.kernel.errors import (
     DeviceExceptionError,
     DeviceOfflineError,
 )
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading
 
 log = logging.getLogger(__name__)
-Emit = Callable[[str, list[Reading]], Awaitable[None]]
+#: What becomes of one poll: the device's name, its readings and the QC checks it showed first.
+Emit = Callable[[str, list[Reading], tuple[QcRecord, ...]], Awaitable[None]]
 
 
 def next_tick(now: float, interval: float) -> float:
@@ -47,10 +49,10 @@ class Poller:
         self._backoff = Backoff(initial=self.interval, cap=max(300.0, self.interval))
         self._retry_at = 0.0
 
-    async def poll_once(self) -> list[Reading]:
+    async def poll_once(self) -> Poll:
         """Read the device once; failures become B-flagged readings of the points they cover."""
         if time.monotonic() < self._retry_at:
-            return self.reader.unanswered()
+            return Poll(self.reader.unanswered(), answered=False)
         poll = await self.reader.poll()
         for error in poll.errors:
             self._count_error(error)
@@ -63,7 +65,7 @@ class Poller:
                 self._retry_at = time.monotonic() + self._backoff.next_delay()
             why = str(poll.errors[-1]) if poll.errors else ""
             self._set_available(available=False, why=why, backing_off=not offline)
-        return poll.readings
+        return poll
 
     def _count_error(self, exc: DeviceError) -> None:
         kind = "no_answer"
@@ -88,8 +90,8 @@ class Poller:
         while True:
             wake = next_tick(time.time(), self.interval)
             await asyncio.sleep(max(0.0, wake - time.time()))
-            readings = await self.poll_once()
+            poll = await self.poll_once()
             self.metrics.polls.labels(self.name).inc()
-            for r in readings:
+            for r in poll.readings:
                 self.metrics.points.labels(self.name, r.flag.value).inc()
-            await emit(self.name, readings)
+            await emit(self.name, poll.readings, poll.qc)

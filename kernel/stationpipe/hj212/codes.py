@@ -52,6 +52,7 @@ class Cn(StrEnum):
     HEARTBEAT = "9015"  # HJ 212-2025
     NEW_KEY = "1014"  # HJ 212-2025: get/set a new SM4 key
     DEVICE_INFO = "3020"  # HJ 212-2025: field-unit information
+    STANDARD_CHECK = "2062"  # HJ 212-2025: automatic standard-sample check (calibration) data
 
 
 class QnRtn(IntEnum):

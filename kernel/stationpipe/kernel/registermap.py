@@ -29,6 +29,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from stationpipe.kernel.catalogue import is_known
 from stationpipe.kernel.config import Model, load, read_toml, validate
 from stationpipe.kernel.errors import ConfigError
+from stationpipe.kernel.qc import QcCheck
 from stationpipe.kernel.reading import Flag
 from stationpipe.kernel.units import check_unit
 
@@ -162,6 +163,52 @@ class StatusBit(Model):
     meaning: str = ""
 
 
+#: Default codes of the check-kind register of a QC block (0: no check yet).
+DEFAULT_QC_CODES: dict[int, QcCheck] = dict(enumerate(QcCheck, start=1))
+
+
+class QcBlock(Model):
+    """The registers where an analyser shows the result of its latest quality-control check of one
+    parameter (docs/domain.md#quality-control-checks): the check kind (uint16, a code of ``codes``; 0
+    none yet), the check's instant (uint32 seconds since the epoch, UTC), the standard value, the measured
+    value and, for spike recovery and parallel samples, the unspiked or other sample (float32 each, in
+    ``order``). Addresses are written as the profile writes its points (``address_base``).
+    """
+
+    parameter: str
+    table: Literal["holding", "input"] = Field(default="holding", alias="register")
+    order: Order = Order.ABCD
+    unit: str
+    check: int = Field(ge=0, le=65535, description="uint16: the check kind's code")
+    time: int = Field(ge=0, le=65534, description="uint32: the check's instant, epoch seconds UTC")
+    standard: int = Field(ge=0, le=65534, description="float32: the standard value (spike: amount added)")
+    measured: int = Field(ge=0, le=65534, description="float32: the measured value")
+    sample: int | None = Field(default=None, ge=0, le=65534, description="float32: the other sample")
+    codes: dict[int, QcCheck] = Field(default_factory=lambda: dict(DEFAULT_QC_CODES))
+
+    @field_validator("parameter")
+    @classmethod
+    def _known(cls, code: str) -> str:
+        if not is_known(code):
+            raise ValueError(f"{code!r} is not a catalogue parameter code")
+        return code
+
+    @model_validator(mode="after")
+    def _unit_converts(self) -> QcBlock:
+        check_unit(self.parameter, self.unit)
+        return self
+
+    def span(self) -> tuple[int, int]:
+        """``(first, end)`` of the registers the block occupies, as written in the profile."""
+        starts = [self.check, self.time, self.standard, self.measured] + (
+            [self.sample] if self.sample is not None else []
+        )
+        ends = [self.check + 1, self.time + 2, self.standard + 2, self.measured + 2] + (
+            [self.sample + 2] if self.sample is not None else []
+        )
+        return min(starts), max(ends)
+
+
 class Profile(Model):
     """The register map of one instrument model."""
 
@@ -175,6 +222,7 @@ class Profile(Model):
     address_base: Literal[0, 1] = Field(default=0, description="1 when addresses are manual numbers (PDU+1)")
     points: tuple[Point, ...] = Field(min_length=1)
     status: tuple[StatusBit, ...] = ()
+    qc: tuple[QcBlock, ...] = Field(default=(), description="quality-control result registers, per parameter")
     channel_status: dict[int, Flag] | None = Field(
         default=None,
         description="Bavarian-Hessen status byte: bit (0-7) -> flag it raises; default: the Serinus bit map",

@@ -28,13 +28,23 @@ from stationpipe.kernel.messages import (
     WarningAction,
     WarningEvent,
 )
+from stationpipe.kernel.qc import Criterion, Measure, QcCheck, QcRecord, ReviewMark
 from stationpipe.kernel.reading import Flag, Reading, StationMessage
 from stationpipe.kernel.wire_topics import Topic, TopicKind, parse_topic, readings_topic, topic_for
 
 __all__ = ["Topic", "TopicKind", "decode", "encode", "parse_topic", "rfc3339", "topic_for"]
 
 VERSION = 1
-_Message = StationMessage | StationStatus | Derived | WarningEvent | WarningAction | DeadLetter
+_Message = (
+    StationMessage
+    | StationStatus
+    | Derived
+    | WarningEvent
+    | WarningAction
+    | DeadLetter
+    | QcRecord
+    | ReviewMark
+)
 
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -126,6 +136,37 @@ class _DeadLetter(_Strict):
     topic: str
     payload: str
     encoding: Literal["utf-8", "base64"]
+    ts: AwareDatetime
+
+
+class _Qc(_Strict):
+    v: Literal[1]
+    station: str = _Id
+    device: str = _Id
+    parameter: str = _Id
+    check: QcCheck
+    ts: AwareDatetime
+    standard: float
+    measured: float
+    unit: str
+    measure: Measure
+    low: float
+    high: float
+    error: float
+    passed: bool
+    sample: float | None = None
+    span: float | None = None
+
+
+class _Review(_Strict):
+    v: Literal[1]
+    station: str = _Id
+    parameter: str = _Id
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field(min_length=1)
+    check: str = Field(min_length=1)
+    rule: str
     ts: AwareDatetime
 
 
@@ -233,10 +274,46 @@ def _encode_deadletter(msg: DeadLetter) -> dict[str, Any]:
     }
 
 
+def _encode_qc(msg: QcRecord) -> dict[str, Any]:
+    c = msg.criterion
+    return {
+        "station": msg.station,
+        "device": msg.device,
+        "parameter": msg.parameter,
+        "check": msg.check.value,
+        "ts": rfc3339(msg.ts),
+        "standard": msg.standard,
+        "measured": msg.measured,
+        "unit": msg.unit,
+        "measure": c.measure.value,
+        "low": c.low,
+        "high": c.high,
+        "error": msg.error,
+        "passed": msg.passed,
+    } | {k: v for k, v in (("sample", msg.sample), ("span", msg.span)) if v is not None}
+
+
+def _encode_review(msg: ReviewMark) -> dict[str, Any]:
+    return {
+        "station": msg.station,
+        "parameter": msg.parameter,
+        "start": rfc3339(msg.start),
+        "end": rfc3339(msg.end),
+        "reason": msg.reason,
+        "check": msg.check,
+        "rule": msg.rule,
+        "ts": rfc3339(msg.ts),
+    }
+
+
 def encode(msg: _Message) -> tuple[str, bytes]:
     """Return the topic and the JSON payload for any record that travels over MQTT."""
     body: dict[str, Any]
-    if isinstance(msg, StationMessage):
+    if isinstance(msg, QcRecord):
+        body = _encode_qc(msg)
+    elif isinstance(msg, ReviewMark):
+        body = _encode_review(msg)
+    elif isinstance(msg, StationMessage):
         body = _encode_readings(msg)
     elif isinstance(msg, StationStatus):
         body = _encode_status(msg)
@@ -325,6 +402,27 @@ def _decode_deadletter(p: _DeadLetter) -> DeadLetter:
     return DeadLetter(p.component, p.reason, p.topic, p.payload, _utc(p.ts), p.encoding)
 
 
+def _decode_qc(p: _Qc) -> QcRecord:
+    try:
+        criterion = Criterion(p.measure, p.low, p.high)
+        return QcRecord(
+            p.station, p.device, p.parameter, p.check, _utc(p.ts), p.standard, p.measured, p.unit,
+            criterion, p.error, p.passed, p.sample, p.span,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise WireError("qc", str(exc)) from None
+
+
+def _decode_review(p: _Review) -> ReviewMark:
+    try:
+        return ReviewMark(
+            p.station, p.parameter, _utc(p.start, "start"), _utc(p.end, "end"), p.reason, p.check, p.rule,
+            _utc(p.ts),
+        )  # fmt: skip
+    except ValueError as exc:
+        raise WireError("review", str(exc)) from None
+
+
 _DECODERS: dict[TopicKind, tuple[type[_Strict], Callable[[Any], _Message]]] = {
     TopicKind.READINGS: (_Readings, _decode_readings),
     TopicKind.STATUS: (_Status, _decode_status),
@@ -332,6 +430,8 @@ _DECODERS: dict[TopicKind, tuple[type[_Strict], Callable[[Any], _Message]]] = {
     TopicKind.WARNING: (_Warning, _decode_warning),
     TopicKind.ACTION: (_Action, _decode_action),
     TopicKind.DEADLETTER: (_DeadLetter, _decode_deadletter),
+    TopicKind.QC: (_Qc, _decode_qc),
+    TopicKind.REVIEW: (_Review, _decode_review),
 }
 
 

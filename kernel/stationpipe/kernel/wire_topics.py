@@ -12,6 +12,7 @@ from stationpipe.kernel.errors import WireError
 
 if TYPE_CHECKING:
     from stationpipe.kernel.messages import DeadLetter, Derived, StationStatus, WarningAction, WarningEvent
+    from stationpipe.kernel.qc import QcRecord, ReviewMark
     from stationpipe.kernel.reading import StationMessage
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
@@ -26,6 +27,8 @@ class TopicKind(StrEnum):
     WARNING = "warnings"
     ACTION = "warnings/actions"
     DEADLETTER = "deadletter"
+    QC = "qc"
+    REVIEW = "reviews"
     AUDIT = "audit"
 
 
@@ -53,6 +56,16 @@ def readings_topic(station: str) -> str:
 def status_topic(station: str) -> str:
     """``stations/<station>/status`` (retained; the agent's LWT)."""
     return f"stations/{_check(station, 'station')}/status"
+
+
+def qc_topic(station: str) -> str:
+    """``stations/<station>/qc``: the quality-control checks of the station's analysers."""
+    return f"stations/{_check(station, 'station')}/qc"
+
+
+def review_topic(station: str, parameter: str) -> str:
+    """``reviews/<station>/<parameter>``: review marks on a parameter's readings."""
+    return f"reviews/{_check(station, 'station')}/{_check(parameter, 'parameter')}"
 
 
 def derived_topic(station: str, index: str) -> str:
@@ -86,8 +99,15 @@ def deadletter_topic(component: str) -> str:
     return f"deadletter/{_check(component, 'component')}"
 
 
-def topic_for(
-    msg: StationMessage | StationStatus | Derived | WarningEvent | WarningAction | DeadLetter,
+def topic_for(  # noqa: PLR0911 - one line per record type is the clearest table
+    msg: StationMessage
+    | StationStatus
+    | Derived
+    | WarningEvent
+    | WarningAction
+    | DeadLetter
+    | QcRecord
+    | ReviewMark,
 ) -> str:
     """The topic a record is published on."""
     from stationpipe.kernel.messages import (  # noqa: PLC0415
@@ -97,7 +117,12 @@ def topic_for(
         WarningAction,
         WarningEvent,
     )
+    from stationpipe.kernel.qc import QcRecord, ReviewMark  # noqa: PLC0415
 
+    if isinstance(msg, QcRecord):
+        return qc_topic(msg.station)
+    if isinstance(msg, ReviewMark):
+        return review_topic(msg.station, msg.parameter)
     if isinstance(msg, StationStatus):
         return status_topic(msg.station)
     if isinstance(msg, Derived):
@@ -123,6 +148,10 @@ def parse_topic(topic: str) -> Topic:  # noqa: PLR0911 - one case per topic fami
             return Topic(TopicKind.READINGS, _check(station, "station"), None, topic)
         case ["stations", station, "status"]:
             return Topic(TopicKind.STATUS, _check(station, "station"), None, topic)
+        case ["stations", station, "qc"]:
+            return Topic(TopicKind.QC, _check(station, "station"), None, topic)
+        case ["reviews", station, parameter]:
+            return Topic(TopicKind.REVIEW, _check(station, "station"), _check(parameter, "parameter"), topic)
         case ["derived", station, index]:
             return Topic(TopicKind.DERIVED, _check(station, "station"), _check(index, "index"), topic)
         case ["warnings", station, rule]:

@@ -44,12 +44,13 @@ from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
 from stationpipe.kernel.registry import Registry, StationInfo, load_registry
-from stationpipe.kernel.wire_topics import readings_topic, status_topic
+from stationpipe.kernel.wire_topics import qc_topic, readings_topic, status_topic
 from stationpipe.rules.channel_models import DingTalkSettings, EmailSettings, SmsSettings, WeComSettings
 from stationpipe.rules.durations import Duration
 from stationpipe.rules.rule_models import (
     AnyRule,
     DeadmanRule,
+    QcRule,
     Rule,
     SectionRule,
     TargetRule,
@@ -227,11 +228,12 @@ class RulesConfig(Model):
     def topics(self, registry: Registry) -> list[str]:
         """Subscription filters: one for everything, or one per owned station when partitioned."""
         group = f"{self.group}-p{self.partition.index}"
-        status = self.watches_status()
+        status, qc = self.watches_status(), self.watches_qc()
         if self.partition.count == 1:
             wildcard = ["stations/+/readings"] + (["stations/+/status"] if status else [])
+            wildcard += ["stations/+/qc"] if qc else []
             return [subscription(topic, group, shared=self.shared) for topic in wildcard]
-        topics = [readings_topic] + ([status_topic] if status else [])
+        topics = [readings_topic] + ([status_topic] if status else []) + ([qc_topic] if qc else [])
         return [
             subscription(t(s.id), group, shared=self.shared) for s in self.owned(registry) for t in topics
         ]
@@ -239,6 +241,10 @@ class RulesConfig(Model):
     def watches_status(self) -> bool:
         """A deadman rule watches status messages (heartbeats), so they are subscribed to as well."""
         return any(isinstance(rule, DeadmanRule) and rule.watch == "status" for rule in self.rules)
+
+    def watches_qc(self) -> bool:
+        """A ``qc`` rule evaluates quality-control checks: ``stations/<id>/qc`` is subscribed to as well."""
+        return any(isinstance(rule, QcRule) for rule in self.rules)
 
     def owned(self, registry: Registry) -> tuple[StationInfo, ...]:
         """The registry's stations in this engine's partition."""

@@ -31,6 +31,7 @@ from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError
 from stationpipe.kernel.messages import Derived, StationStatus
 from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.mqtt import QOS, Client, Message, ack, enable_manual_ack, make_client
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.runtime import tune_gc
 from stationpipe.rules.audit.store import SINK as AUDIT
@@ -194,6 +195,11 @@ class Engine:
             if isinstance(msg, StationStatus):
                 self.evaluator.status(msg, _now())  # a heartbeat for deadman rules that watch status
                 ack(client, message)
+                return
+            if isinstance(msg, QcRecord):
+                self.commit(self.evaluator.qc(msg, _now()))  # state, warnings and review marks together
+                ack(client, message)
+                self.metrics.messages.labels("qc").inc()
                 return
             if not isinstance(msg, StationMessage):
                 raise RejectedError(f"not a readings message: {message.topic.value}")  # noqa: TRY301

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from stationpipe.kernel.messages import AgentState, Derived, StationStatus
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading, StationMessage
 from stationpipe.kernel.registry import Registry, StationInfo
+from stationpipe.rules.channels.review import review_row
 from stationpipe.rules.config import RulesConfig
 from stationpipe.rules.derived import CaptureTracker, Headline, WaterClassTracker
-from stationpipe.rules.kinds import Kind, Outcome, Series, build
+from stationpipe.rules.kinds import Kind, Outcome, Series, build, build_qc
 from stationpipe.rules.kinds.deadman import STATION, silent
 from stationpipe.rules.lifecycle import Change, Instance, Policy, no_data, step
 from stationpipe.rules.notify import Notification, notification
@@ -99,6 +101,7 @@ class Evaluator:
         self.config = config
         self.stations = {s.id: s for s in config.owned(registry)}
         self.kinds = [(k, Policy.of(r), r) for r in config.rules if (k := build(r)) is not None]
+        self.qc_kinds = [(q, Policy.of(r)) for r in config.rules if (q := build_qc(r)) is not None]
         self.deadman = [r for r in config.rules if isinstance(r, DeadmanRule)]
         self.policies = {r.name: Policy.of(r) for r in config.rules}
         self.rule_kinds = {r.name: r.kind for r in config.rules}
@@ -187,6 +190,36 @@ class Evaluator:
     def _resent(self, r: Reading) -> bool:
         marked = self.resent.get((r.station, r.parameter))
         return marked is not None and r.ts <= marked
+
+    def qc(self, record: QcRecord, wall: datetime) -> Output:
+        """Evaluate one quality-control check that arrived at ``wall`` by every ``qc`` rule that watches it:
+        lifecycle changes, and review marks queued for publication with the state they change."""
+        out = Output()
+        info = self.stations.get(record.station)
+        if info is None:
+            self.unknown += 1
+            return out
+        ts = record.ts.timestamp()
+        for kind, policy in self.qc_kinds:
+            if not kind.watches(info, record):
+                continue
+            part = kind.instance(record)
+            key = f"{info.id}/{kind.name}/{part}"
+            state = self.series.setdefault(key, {})
+            result = kind.evaluate(record, state)
+            if result is None:
+                continue
+            outcome, marks = result
+            out.batch.series[key] = state
+            out.batch.outbox.extend(review_row(mark) for mark in marks)
+            inst = self.instances.get(key)
+            if inst is None and outcome.level == 0:
+                continue
+            inst = inst or self.instances.setdefault(key, Instance(info.id, kind.name, part))
+            inst.backfilled = False
+            if (change := step(inst, outcome, ts, policy, wall.timestamp())) is not None:
+                self._changed(inst, change, info, ts, out)
+        return out
 
     def status(self, msg: StationStatus, wall: datetime) -> None:
         """Note an ``online`` status message of a known station that arrived at ``wall`` (UTC)."""

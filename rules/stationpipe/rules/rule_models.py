@@ -15,6 +15,8 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from stationpipe.kernel.catalogue import CATALOGUE, Kind
 from stationpipe.kernel.config import Model
 from stationpipe.kernel.geo import DEFAULT_FENCE_RADIUS_M, DEFAULT_MAX_DISPLACEMENT_M, DEFAULT_MAX_SPEED_M_S
+from stationpipe.kernel.qc import Measure as QcMeasure
+from stationpipe.kernel.qc import QcCheck
 from stationpipe.kernel.reading import Flag
 from stationpipe.kernel.registry import StationInfo, WaterClass
 from stationpipe.rules.durations import Duration
@@ -351,6 +353,34 @@ class UpstreamRule(RuleBase):
         return self
 
 
+class QcCriterion(Model):
+    """A ``qc`` rule's criterion: the check passes when its error (of ``measure``) is in ``[low, high]``."""
+
+    measure: QcMeasure
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QcCriterion:
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        return self
+
+
+class QcRule(RuleBase):
+    """质控: a failed quality-control check of ``checks`` warns (resolved by the next passing check of the
+    same kind), and the parameter's readings since the last passing check of that kind are marked for
+    review (``reviews/<station>/<parameter>``). ``criteria`` overrides the kernel's defaults per check
+    and parameter (``"*"``: every parameter of the check); ``lookback`` is the period marked when no
+    passing check is known yet."""
+
+    kind: Literal["qc"]
+    checks: tuple[QcCheck, ...] = tuple(QcCheck)
+    criteria: dict[QcCheck, dict[str, QcCriterion]] = Field(default_factory=dict)
+    lookback: Duration = timedelta(days=7)
+    level: Level = 2
+
+
 AnyRule = (
     SectionRule
     | SourceRule
@@ -368,5 +398,6 @@ AnyRule = (
     | GasRiseRule
     | BackgroundRule
     | UpstreamRule
+    | QcRule
 )
 Rule = Annotated[AnyRule, Field(discriminator="kind")]

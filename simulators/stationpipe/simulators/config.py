@@ -31,6 +31,7 @@ from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.registermap import ProfileRef
 from stationpipe.kernel.registry import WaterClass
 from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.qc_schedule import QcSchedule
 from stationpipe.simulators.scenarios import Scenario
 
 _NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
@@ -52,6 +53,7 @@ class SimDevice(Model):
     seed: int = 0
     water_class: WaterClass = WaterClass.II
     air_level: float = Field(default=1.0, gt=0, le=10, description="air pollution relative to a typical day")
+    qc: QcSchedule = Field(default_factory=QcSchedule, description="its QC checks (a profile with [[qc]])")
 
     @field_validator("water_class", mode="before")
     @classmethod

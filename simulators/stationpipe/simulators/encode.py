@@ -68,6 +68,12 @@ def span(profile: Profile, table: RegisterType) -> tuple[int, int] | None:
         if p.table is table
     ]
     starts_ends += [(addr, addr + 1) for (tab, addr) in status_words(profile, ()) if tab is table]
+    starts_ends += [
+        (profile.pdu_address(first), profile.pdu_address(end))
+        for block in profile.qc
+        if block.table == table.value
+        for first, end in [block.span()]
+    ]
     if not starts_ends:
         return None
     return min(s for s, _ in starts_ends), max(e for _, e in starts_ends)

@@ -55,7 +55,7 @@ def instruments(config: SimConfig, board: Board) -> dict[str, Instrument]:
         profiles[str(dev.profile)] = profile
         for point in profile.points:
             check_unit(point.parameter, point.unit)
-        out[dev.name] = Instrument(dev.name, profile, _model(dev), dev.unit, board)
+        out[dev.name] = Instrument(dev.name, profile, _model(dev), dev.unit, board, dev.qc)
     return out
 
 

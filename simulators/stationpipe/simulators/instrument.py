@@ -10,6 +10,7 @@ from stationpipe.kernel.registermap import Profile, RegisterType
 from stationpipe.simulators.board import Board, Effects
 from stationpipe.simulators.encode import point_registers, status_words
 from stationpipe.simulators.model import StationModel
+from stationpipe.simulators.qc_schedule import QcSchedule, block_registers, latest_check
 
 #: Which flag an instrument reports when several status bits are set (worst first).
 FLAG_ORDER = (Flag.D, Flag.C, Flag.M)
@@ -24,6 +25,7 @@ class Instrument:
     model: StationModel
     unit: int
     board: Board
+    qc: QcSchedule | None = None
 
     def effects(self, at: datetime) -> Effects:
         """What the active scenarios do to this instrument now."""
@@ -40,7 +42,16 @@ class Instrument:
             if point.table is table:
                 value = effects.value(self.model, point.parameter, at)
                 out[self.profile.pdu_address(point.address)] = point_registers(point, value)
+        for block in self.profile.qc:
+            if block.table == table.value:
+                shown = latest_check(self.qc, self.full_scale(block.parameter), at) if self.qc else None
+                out.update(block_registers(self.profile, block, shown))
         return out
+
+    def full_scale(self, parameter: str) -> float:
+        """The upper end of the parameter's measuring range in the profile (1.0 when it gives none)."""
+        ranges = [p.range[1] for p in self.profile.points if p.parameter == parameter and p.range]
+        return ranges[0] if ranges else 1.0
 
     def flag(self, effects: Effects) -> Flag:
         """The instrument's state as one HJ 212 flag: D, C or M while set (worst first), else N."""

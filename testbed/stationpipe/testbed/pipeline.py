@@ -37,6 +37,8 @@ class SimStation:
     target: str = "III"
     lat: float = 30.25
     lon: float = 120.16
+    #: TOML lines of the nutrient analyser's ``[devices.qc]`` schedule (its QC checks); empty: defaults.
+    qc: str = ""
 
     @property
     def devices(self) -> tuple[tuple[int, str, str], ...]:
@@ -57,6 +59,7 @@ def sim_toml(stations: list[SimStation], scenarios: str = "", control_port: int 
                 f'[[devices]]\nname = "{st.id}-{name}"\nstation = "{st.id}"\n'
                 f'profile = "{profile}"\nport = {st.port}\nunit = {unit}\n'
                 f'seed = {st.seed * 10 + unit}\nwater_class = "{st.water_class}"\n'
+                + (f"[devices.qc]\n{st.qc}\n" if st.qc and name == "nutrients" else "")
             )
     return "\n".join([*out, scenarios])
 

@@ -24,17 +24,20 @@ from typing import Protocol
 
 from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.kernel.errors import DeviceError
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading
 
 
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """One poll of one device: its readings (flagged), the requests' errors, and whether anything answered
-    (``False`` backs the device off: its next polls yield :meth:`Reader.unanswered` without a request)."""
+    """One poll of one device: its readings (flagged), the requests' errors, whether anything answered
+    (``False`` backs the device off: its next polls yield :meth:`Reader.unanswered` without a request),
+    and the quality-control checks the device showed for the first time (``qc``)."""
 
     readings: list[Reading]
     errors: tuple[DeviceError, ...] = ()
     answered: bool = True
+    qc: tuple[QcRecord, ...] = ()
 
 
 class Reader(Protocol):

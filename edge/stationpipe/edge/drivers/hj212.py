@@ -15,7 +15,9 @@ as ``request_errors{kind="checksum"}``) and logged once per reason; nothing is d
 
 Each device's reader reports on the grid the latest value of each factor code it expects (or of every
 code that came): fresh for ``max_age`` seconds (twice the interval by default) in push mode, from the
-answer to this poll's own CN 2011 request in request mode; B otherwise.
+answer to this poll's own CN 2011 request in request mode; B otherwise. An HJ 212-2025 analyser's
+automatic standard-sample checks (CN 2062) are answered like uploads and handed on with the next poll as
+QC records.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import SerialLink, TcpLink
 from stationpipe.edge.drivers.base import Poll, Reader
 from stationpipe.edge.drivers.stream import Port, SerialPort, TcpPort
-from stationpipe.edge.hj212_analyser import Latest, reading
+from stationpipe.edge.hj212_analyser import Latest, reading, standard_check_records
 from stationpipe.hj212 import (
     CODECS,
     CipherError,
@@ -61,6 +63,7 @@ from stationpipe.hj212.peek import header_of, peek_mn
 from stationpipe.hj212.readings import UPLOADS, is_known_flag
 from stationpipe.kernel.backoff import Backoff
 from stationpipe.kernel.errors import DeviceChecksumError, DeviceError, DeviceTimeoutError
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading, utc_now
 
 log = logging.getLogger(__name__)
@@ -227,12 +230,14 @@ class Hj212Driver:
             if segment.cp.param("QnRtn") != str(int(QnRtn.READY)):
                 self.note(f"{reader.name} refused a request: QnRtn={segment.cp.param('QnRtn')}")
             return None
-        if segment.cn not in UPLOADS:
+        if segment.cn not in UPLOADS and segment.cn != Cn.STANDARD_CHECK:
             if segment.cn != Cn.EXE_RTN:
                 self.note(f"{reader.name}: CN {segment.cn} is not read (only data uploads are)")
             return None
         whole = self._complete(segment, reader)
-        if whole is not None:
+        if whole is not None and whole.cn == Cn.STANDARD_CHECK:
+            reader.take_checks(whole)
+        elif whole is not None:
             reader.take(whole)
         return data_reply(segment) if segment.needs_reply else None
 
@@ -279,6 +284,7 @@ class AnalyserReader:
         self.uploads = 0
         self._errors: list[DeviceError] = []
         self._asked_at: float | None = None
+        self._checks: list[QcRecord] = []  # standard-sample checks (CN 2062) not yet handed on
 
     def fail(self, error: DeviceError) -> None:
         """A frame of this analyser could not be read: reported (and counted) with the next poll."""
@@ -302,6 +308,13 @@ class AnalyserReader:
             self.latest[factor.code] = Latest(factor, now)
         self.uploads += 1
         self.heard.set()
+
+    def take_checks(self, segment: DataSegment) -> None:
+        """A CN 2062 upload (HJ 212-2025): its standard-sample checks, handed on with the next poll."""
+        records, reasons = standard_check_records(self.station, self.name, self.analyser, segment.cp)
+        for reason in reasons:
+            self.driver.note(f"{self.name}: {reason}")
+        self._checks.extend(records)
 
     def _codes(self) -> list[str]:
         return list(self.analyser.expect) if self.analyser.expect else sorted(self.latest)
@@ -345,7 +358,8 @@ class AnalyserReader:
         if not any(latest.at >= since for latest in self.latest.values()):
             wait = self.device.timeout if self.analyser.mode == "request" else self.max_age
             errors = (*errors, DeviceTimeoutError(f"{self.name}: no HJ 212 data within {wait:g} s"))
-        return Poll(self._readings(ts, since), errors)
+        checks, self._checks = tuple(self._checks), []
+        return Poll(self._readings(ts, since), errors, qc=checks)
 
     async def read_once(self) -> Poll:
         """For ``--test``: wait for the first data (push: up to ``max(interval, max_age)`` s; request:

@@ -9,6 +9,7 @@ pymodbus errors are translated here, once, into ``DeviceError`` subclasses.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Protocol
 
@@ -20,10 +21,13 @@ from stationpipe.edge.config import Device, EdgeConfig, Line
 from stationpipe.edge.connection import Connection, SerialLink, TcpLink
 from stationpipe.edge.decode import apply_status, decode_request, failed_request, plan_requests, status_flags
 from stationpipe.edge.drivers.base import Poll, PolledReader, Reader
+from stationpipe.edge.qc_blocks import block_request, decode_block
 from stationpipe.kernel.errors import DeviceError, DeviceExceptionError, DeviceTimeoutError
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Flag, Reading, utc_now
-from stationpipe.kernel.registermap import RegisterType
+from stationpipe.kernel.registermap import QcBlock, RegisterType
 
+log = logging.getLogger(__name__)
 Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 
@@ -147,9 +151,13 @@ class ModbusReader(PolledReader):
         self.driver = driver
         one = device.one_request_per_point
         self.requests = plan_requests(self.profile, device.max_gap, one_per_point=one)
+        self.qc_seen: dict[str, str] = {}  # block parameter -> id of the latest check handed on
+        self.qc_refused: set[str] = set()  # reasons already logged
 
     async def poll(self) -> Poll:
-        """Every request in turn; a failed one flags only its own points B."""
+        """Every request in turn; a failed one flags only its own points B. Then the QC blocks: a check
+        not seen before is handed on (after a restart the latest one is handed on again: its consumers
+        key it by its own instant, so it is the same record)."""
         readings: list[Reading] = []
         flags: set[Flag] = set()
         errors: list[DeviceError] = []
@@ -164,7 +172,32 @@ class ModbusReader(PolledReader):
                 continue
             readings.extend(decode_request(self.profile, req, regs, self.station, ts))
             flags |= status_flags(self.profile, req, regs)
-        return Poll(apply_status(readings, flags), tuple(errors), answered=len(errors) != len(self.requests))
+        answered = len(errors) != len(self.requests)
+        blocks = self.profile.qc if answered else ()  # a unit that answers nothing is not asked more
+        qc = [record for block in blocks if (record := await self._qc(block, errors)) is not None]
+        return Poll(apply_status(readings, flags), tuple(errors), answered=answered, qc=tuple(qc))
+
+    async def _qc(self, block: QcBlock, errors: list[DeviceError]) -> QcRecord | None:
+        """The block's check when it is new; a failed read joins ``errors`` (it flags no reading)."""
+        address, count = block_request(self.profile, block)
+        table = RegisterType(block.table)
+        try:
+            unit, timeout = self.device.connection.unit, self.device.timeout
+            regs = await self.driver.read(table, address, count, unit, timeout)
+        except DeviceError as exc:
+            errors.append(exc)
+            return None
+        try:
+            record = decode_block(self.profile, block, regs, self.station, self.name)
+        except ValueError as exc:
+            if str(exc) not in self.qc_refused:
+                self.qc_refused.add(str(exc))
+                log.warning("device %s: QC check of %s not read: %s", self.name, block.parameter, exc)
+            return None
+        if record is None or self.qc_seen.get(block.parameter) == record.id:
+            return None
+        self.qc_seen[block.parameter] = record.id
+        return record
 
     def unanswered(self) -> list[Reading]:
         """Every point B, stamped now."""

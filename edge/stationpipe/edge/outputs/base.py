@@ -13,6 +13,7 @@ from typing import Protocol
 
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.metrics import EdgeMetrics
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading
 
 
@@ -21,6 +22,9 @@ class Output(Protocol):
 
     def accept(self, device: str, readings: list[Reading]) -> None:
         """Keep one poll's readings for sending (quick, never waits on the network)."""
+
+    def accept_qc(self, records: tuple[QcRecord, ...]) -> None:
+        """Keep a poll's new quality-control checks for sending, or say why this output does not."""
 
     async def run(self) -> None:
         """Send until cancelled, reconnecting as needed; what is not acknowledged stays kept."""

@@ -30,6 +30,7 @@ from stationpipe.edge.spool import Spool, SpoolLimits
 from stationpipe.hj212 import DataSegment, FrameSplitter, Hj212Error, make_qn
 from stationpipe.hj212.stream import await_reply
 from stationpipe.kernel.backoff import Backoff
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading, utc_now
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Hj212Reporter:
         ]
         self._pw = pw
         self._last_qn = 0
+        self._qc_told = False
         self._new = asyncio.Event()
         self.acked = 0
         self.heartbeats = 0  # heartbeats answered
@@ -82,6 +84,14 @@ class Hj212Reporter:
     def accept(self, device: str, readings: list[Reading]) -> None:  # noqa: ARG002 - records are per station
         """Queue the records this poll makes (the :class:`~stationpipe.edge.outputs.base.Output` call)."""
         self.record(readings)
+
+    def accept_qc(self, records: tuple[QcRecord, ...]) -> None:
+        """Not uploaded: no HJ 212 convention for a logger's QC upload was confirmed
+        (docs/domain.md#quality-control-checks); checks reach the platform side through MQTT and the
+        collector. Logged once."""
+        if records and not self._qc_told:
+            self._qc_told = True
+            log.info("HJ 212 uplink: QC checks are not uploaded (no confirmed HJ 212 convention)")
 
     def record(self, readings: list[Reading]) -> None:
         """Queue the records this poll makes (its 2011 upload and any interval records it closes)."""

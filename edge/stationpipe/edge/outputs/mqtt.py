@@ -3,11 +3,14 @@ and published at QoS 1 by :class:`stationpipe.edge.publisher.Publisher` (it leav
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.outputs.base import Context
 from stationpipe.edge.publisher import Publisher
 from stationpipe.edge.spool import Spool, SpoolLimits
 from stationpipe.kernel import wire
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading, StationMessage, utc_now
 
 
@@ -44,6 +47,14 @@ class MqttOutput:
         )
         self.publisher.notify()
 
+    def accept_qc(self, records: tuple[QcRecord, ...]) -> None:
+        """Append each check to the spool on ``stations/<station>/qc`` (its seq is the spool's, unused on
+        the wire: a check is keyed by its own instant)."""
+        for record in records:
+            topic, payload = wire.encode(record)
+            self.spool.append(topic, _constant(payload))
+        self.publisher.notify()
+
     async def run(self) -> None:
         """Publish until cancelled."""
         await self.publisher.run()
@@ -51,6 +62,11 @@ class MqttOutput:
     def close(self) -> None:
         """Close the spool (it stays intact on disk)."""
         self.spool.close()
+
+
+def _constant(payload: bytes) -> Callable[[int], bytes]:
+    """A spool payload builder that ignores the seq (a QC record carries none)."""
+    return lambda _seq: payload
 
 
 def mqtt_output(config: EdgeConfig, context: Context) -> MqttOutput:

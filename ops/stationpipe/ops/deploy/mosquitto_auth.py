@@ -27,13 +27,17 @@ SERVICE_ACLS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
             "topic read stations/+/readings",
             "topic read derived/#",
             "topic read warnings/#",
+            "topic read stations/+/qc",
+            "topic read reviews/#",
             "topic read audit/#",
             "topic write deadletter/collector",
         ),
         "rules": (
             "topic read stations/+/readings",
+            "topic read stations/+/qc",
             "topic write warnings/#",
             "topic write derived/#",
+            "topic write reviews/#",
             "topic write audit/#",
         ),
         "telegraf": ("topic read stations/+/status",),
@@ -59,8 +63,12 @@ def verify_password(password: str, hashed: str) -> bool:
 
 
 def station_acl(station: str) -> tuple[str, ...]:
-    """A station publishes its readings and (retained, LWT) status, and nothing else."""
-    return (f"topic write stations/{station}/readings", f"topic readwrite stations/{station}/status")
+    """A station publishes its readings, its QC checks and (retained, LWT) status, and nothing else."""
+    return (
+        f"topic write stations/{station}/readings",
+        f"topic write stations/{station}/qc",
+        f"topic readwrite stations/{station}/status",
+    )
 
 
 #: Pipeline components' health lines (stationpipe.kernel.health): each client its own, by client id.

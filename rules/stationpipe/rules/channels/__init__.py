@@ -10,6 +10,7 @@ dingtalk      ``[delivery.dingtalk]``       fired changes a route matches: signe
 wecom         ``[delivery.wecom]``          fired changes a route matches: group robot, markdown, <@userid>
 sms           ``[delivery.sms]``            fired changes a route matches: HTTP gateway template, per phone
 email         ``[delivery.email]``          fired changes a route matches: SMTP + STARTTLS, per route
+review        a ``qc`` rule, ``[mqtt]``     no notification: the review marks of ``qc`` rules on ``reviews/…``
 ============  ============================  =================================================================
 
 The last four are the channels people read (:mod:`~stationpipe.rules.channels.people`): a notification is
@@ -44,7 +45,7 @@ Adding a channel (DingTalk, WeCom, SMS, e-mail …)
 
 from __future__ import annotations
 
-from stationpipe.rules.channels import alertmanager, dingtalk, mail, mqtt, sms, webhook, wecom
+from stationpipe.rules.channels import alertmanager, dingtalk, mail, mqtt, review, sms, webhook, wecom
 from stationpipe.rules.channels.base import Body, Channel, ChannelType, Link
 from stationpipe.rules.config import Delivery
 
@@ -59,6 +60,7 @@ CHANNELS: dict[str, ChannelType] = {
     wecom.WECOM: wecom.CHANNEL,
     sms.SMS: sms.CHANNEL,
     mail.EMAIL: mail.CHANNEL,
+    review.REVIEW: review.CHANNEL,
 }
 
 #: The channels people read (the rows with targets): an acknowledgement silences them.

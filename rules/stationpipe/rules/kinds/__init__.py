@@ -17,6 +17,7 @@ gas_rise    化工园区: a rapid rise of X within T, naming the park and the wi
 background  辐射: above the station's own background mean + n sd, rain-induced told apart (docs/radiation.md)
 fence       电子围栏: station outside its registered radius, or moving (docs/fence.md)
 upstream    上游来水预警: a source's warning, at the sections downstream, with the arrival window (on changes)
+qc          质控: a failed QC check warns and marks the readings since the last good check for review
 =========== ===============================================================================
 """
 
@@ -27,6 +28,7 @@ from stationpipe.rules.kinds.background import BackgroundKind
 from stationpipe.rules.kinds.base import Kind, Outcome, Series
 from stationpipe.rules.kinds.fence import FenceKind
 from stationpipe.rules.kinds.gas import GasAverageKind, GasInstantKind, GasRiseKind
+from stationpipe.rules.kinds.qc import QcKind
 from stationpipe.rules.kinds.section import SectionKind, SourceKind, TargetKind
 from stationpipe.rules.kinds.simple import FlagsKind, FlatlineKind, RateKind, ThresholdKind
 from stationpipe.rules.kinds.trend import TrendKind
@@ -41,6 +43,7 @@ from stationpipe.rules.rule_models import (
     GasAverageRule,
     GasInstantRule,
     GasRiseRule,
+    QcRule,
     RateRule,
     SectionRule,
     SourceRule,
@@ -50,12 +53,13 @@ from stationpipe.rules.rule_models import (
     UpstreamRule,
 )
 
-__all__ = ["Kind", "Outcome", "Series", "build"]
+__all__ = ["Kind", "Outcome", "QcKind", "Series", "build", "build_qc"]
 
 
 def build(rule: AnyRule) -> Kind | None:  # noqa: C901, PLR0911, PLR0912 - one line per kind is the clearest table
-    """The evaluator of a per-reading rule; ``None`` for the timer-driven deadman and the change-driven
-    upstream pre-warning (:mod:`stationpipe.rules.prewarn`)."""
+    """The evaluator of a per-reading rule; ``None`` for the timer-driven deadman, the change-driven
+    upstream pre-warning (:mod:`stationpipe.rules.prewarn`) and the QC rule, which evaluates QC records
+    (:mod:`stationpipe.rules.kinds.qc`, built by :func:`build_qc`)."""
     match rule:
         case SectionRule():
             return SectionKind(rule)
@@ -85,5 +89,10 @@ def build(rule: AnyRule) -> Kind | None:  # noqa: C901, PLR0911, PLR0912 - one l
             return BackgroundKind(rule)
         case FenceRule():
             return FenceKind(rule)
-        case DeadmanRule() | UpstreamRule():
+        case DeadmanRule() | UpstreamRule() | QcRule():
             return None
+
+
+def build_qc(rule: AnyRule) -> QcKind | None:
+    """The evaluator of a ``qc`` rule (QC records, not readings); ``None`` for every other kind."""
+    return QcKind(rule) if isinstance(rule, QcRule) else None
