@@ -178,7 +178,7 @@ def run_once(stations: int, args: argparse.Namespace) -> Figures:
     with running_services(keep=args.keep) as services:
         if args.keep:
             print(f"work folder (kept): {services.workdir}")
-        stack = Stack(services, stations, args.interval, packs)
+        stack = Stack(services, stations, args.interval, packs, phase=args.phase)
         try:
             stack.start_sim()
             stack.start_collector()
@@ -227,6 +227,13 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=40, help="stations sampled for the store latency")
     ap.add_argument("--drain", type=float, default=60.0, help="longest wait for the drain, s")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
+    ap.add_argument(
+        "--phase",
+        choices=["auto", "off"],
+        default="auto",
+        help="the edges' poll_phase: auto (each station at its own offset into the interval, the default) "
+        "or off (every device on the clock grid: one burst per tick)",
+    )
     ap.add_argument("--ramp", action="store_true", help="step the station count up (see --steps)")
     ap.add_argument(
         "--steps",
@@ -239,6 +246,7 @@ def main() -> None:
     if args.ramp:
         ramp(args)
     else:
+        print(f"poll phase: {args.phase}")
         print_figures(run_once(args.stations, args))
 
 
