@@ -73,7 +73,8 @@ async def test_partitioned_collectors_store_their_own_stations_and_follow_the_re
         await wait_for(
             lambda: all(count(services, sid) == 100 for sid in owned[0] + owned[1]), "every reading stored"
         )
-        await wait_for(lambda: count(services, owned[1][0], "water_class", "class") == 1, "the derived result")
+        derived = owned[1][0]
+        await wait_for(lambda: count(services, derived, "water_class", "class") == 1, "the derived result")
         readings = [m.value("stationpipe_collector_messages_total", kind="readings") for m in (m0, m1)]
         assert readings == [20.0 * len(owned[0]), 20.0 * len(owned[1])]  # each its own stations, once
         assert m0.value("stationpipe_collector_messages_total", kind="derived") == 1
