@@ -89,7 +89,8 @@ def edit_tables(
 def rules_toml(mqtt_port: int, registry: Path, state: Path) -> str:
     """The example rules file with this run's registry, state, broker, a fresh group and client id, and a
     free metrics port; every delivery channel but MQTT removed (Alertmanager, webhook and the channels
-    people read, with their routes). Validated by the caller."""
+    people read, with their routes), and the operators' desk ([api]: a fixed port). Validated by the
+    caller."""
     token = secrets.token_hex(4)
     required = {
         ("", "group"): f'"bench-rules-{token}"',
@@ -102,7 +103,7 @@ def rules_toml(mqtt_port: int, registry: Path, state: Path) -> str:
     people = {
         f"delivery.{name}{part}" for name in ("dingtalk", "wecom", "sms", "email") for part in ("", ".routes")
     }
-    drop = {"delivery.alertmanager", "delivery.webhook", *people}
+    drop = {"delivery.alertmanager", "delivery.webhook", "api", *people}
     text, done = edit_tables(RULES_EXAMPLE.read_text(encoding="utf-8"), values, drop)
     if missing := set(required) - done:
         raise StackError(f"{RULES_EXAMPLE}: keys not found {sorted(missing)}; update bench/e2e_stack.py")
@@ -122,9 +123,8 @@ def collector_toml(services: Services, registry: Path, state: Path, metrics_port
 
 def points_per_poll(station: FleetStation) -> dict[str, int]:
     """Readings each device of ``station`` yields per poll, by device name."""
-    from stationpipe.simulators.fleetgen import PROFILES  # noqa: PLC0415
 
-    return {dev: len(load_profile(PROFILES / f"{prof}.toml").points) for dev, prof, _ in station.devices()}
+    return {dev: len(load_profile(prof).points) for dev, prof, _ in station.devices()}
 
 
 @dataclass

@@ -1,6 +1,7 @@
 # Shared by scripts/demo, scripts/test and scripts/check: make this checkout ready to run.
 # - a Python >= 3.11 virtual environment in .venv with the project and its dev extras;
-# - the Debian packages mosquitto and influxdb (apt-get as root, sudo when available, else one clear line).
+# - the Debian packages mosquitto, influxdb and the other programs the tests run (apt-get as root, sudo when
+#   available, else one clear line): see ensure_debian_packages.
 # The services themselves are started by the Python harness (testbed/stationpipe/testbed/services.py) on free loopback ports.
 set -euo pipefail
 
@@ -47,8 +48,11 @@ ensure_debian_packages() {
   have_binary openssl || missing+=(openssl)                                  # TLS tests make a throw-away CA
   have_binary faketime || missing+=(faketime)                                # fault suite: a station clock ahead
   have_binary chromium || missing+=(chromium)                                # the daily report is rendered in it
+  have_binary chromedriver || missing+=(chromium-driver)                     # the operators' page is clicked in it
   [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)         # Chinese text in screenshots
   have_binary exim4 || missing+=(exim4-daemon-light)                         # the e-mail channel's real SMTP server
+  have_binary docker-compose || missing+=(docker-compose)                    # `docker-compose config` of deploy/compose.yaml
+  have_binary systemd-analyze || missing+=(systemd)                          # `systemd-analyze verify` of deploy/systemd/
   [ "${#missing[@]}" -eq 0 ] && return 0
   local apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
   if [ "$(id -u)" -eq 0 ]; then :

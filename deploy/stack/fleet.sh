@@ -2,9 +2,11 @@
 # The simulated fleet of the compose stack.
 #   fleet.sh init   write the fleet (registry, simulator and edge configs) and the broker's users/ACLs
 #   fleet.sh run    serve the simulated instruments and run one edge agent per station
+# FLEET_DIR and AUTH_DIR move the two volumes' folders (tests/unit/test_deploy_compose.py runs `init` in a
+# temporary folder and checks what it wrote).
 set -eu
-FLEET=/fleet
-AUTH=/auth
+FLEET=${FLEET_DIR:-/fleet}
+AUTH=${AUTH_DIR:-/auth}
 case "${1:-run}" in
 init)
   if [ ! -f "$FLEET/registry.toml" ]; then
@@ -17,8 +19,10 @@ init)
     id=$(sed -n 's/^station = "\(.*\)"$/\1/p' "$cfg")
     grep -q '^username = ' "$cfg" || sed -i "/^\[mqtt\]/a username = \"$id\"\npassword_file = \"$AUTH/secrets/$id.secret\"" "$cfg"
   done
-  chown 1883:1883 "$AUTH/passwd" "$AUTH/acl"      # the mosquitto image's user reads these two
-  chown -R 10001:10001 "$AUTH/secrets" "$FLEET"    # the stationpipe image's user (services, telegraf)
+  if [ "$(id -u)" -eq 0 ]; then                   # in compose, always (fleet-init runs as 0:0)
+    chown 1883:1883 "$AUTH/passwd" "$AUTH/acl"      # the mosquitto image's user reads these two
+    chown -R 10001:10001 "$AUTH/secrets" "$FLEET"    # the stationpipe image's user (services, telegraf)
+  fi
   ;;
 run)
   stationpipe sim --config "$FLEET/sim.toml" &

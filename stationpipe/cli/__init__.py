@@ -80,6 +80,13 @@ MOUNTS: tuple[Mount, ...] = (
         kinds=None,
     ),
     Mount(
+        "stationpipe.kernel.profiles_cli",
+        "profiles_app",
+        "profiles",
+        "Instrument profiles (register maps) shipped with stationpipe: list them, show one.",
+        kinds=None,
+    ),
+    Mount(
         "stationpipe.hj212.cli",
         "hj212_app",
         "hj212",

@@ -11,7 +11,7 @@ from pathlib import Path
 from stationpipe.testbed.services import Child
 from tests.access.conftest import SecureBroker, SecureInflux
 
-PROFILE = Path(__file__).resolve().parents[2] / "deploy/config/profiles/water_five.toml"
+PROFILE = "water_five"
 
 
 def mqtt_table(broker: SecureBroker, user: str, client_id: str, secret: str) -> str:

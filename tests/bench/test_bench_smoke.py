@@ -47,6 +47,18 @@ EDGE_POLL = Case(
         rf"ratio agent/baseline +{NUM}$",
     ),
 )
+EDGE_DTU = Case(
+    ("bench.edge_dtu", "--smoke"),
+    (
+        r"demanded +6 polls every 1 s \(3 DTUs x 2 units x 20 float32\), windows of 2 rounds$",
+        *(
+            rf"{label} +polls {NUM} / {NUM} delivered, {NUM} flagged B, CPU {NUM} s \({NUM} % of one core\), "
+            rf"RSS {NUM} MB \(median of 1\)$"
+            for label in (r"baseline \(RTU over TCP\)", "edge over DTUs")
+        ),
+        rf"ratio DTU/baseline +CPU {NUM}, delivered {NUM}, RSS {NUM}$",
+    ),
+)
 COLLECTOR_LINES = (
     rf"  wall {NUM} s; CPU s: mosquitto {NUM}, influxd {NUM}, publisher {NUM}, collectors {NUM}$",
     rf"  collectors: {NUM} writes, mean {NUM} ms, a write in progress {NUM} % of the run$",
@@ -147,6 +159,7 @@ PARTITION_SUBS = Case(
 )
 CASES = {
     "edge_poll": EDGE_POLL,
+    "edge_dtu": EDGE_DTU,
     "values": VALUES,
     "collector_ingest": COLLECTOR_INGEST,
     "collector_ingest_two_collectors_mosquitto_pub": COLLECTOR_INGEST_PAIR,

@@ -45,16 +45,17 @@ EXAMPLES = {
     "registry": "deploy/config/registry.example.toml",
     "sim": "deploy/config/sim.example.toml",
     "hj212-server": "deploy/config/hj212-server.example.toml",
-    "profile": "deploy/config/profiles/water_five.toml",
+    "profile": "kernel/stationpipe/kernel/profiles/water_five.toml",
 }
 _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of deploy/config, its profiles/ link copied as a folder (what the examples' paths reach)."""
+    """A copy of deploy/config and of the shipped profiles (the examples name profiles; these are files)."""
     root = tmp_path_factory.mktemp("configs")
     shutil.copytree(ROOT / "deploy/config", root / "deploy/config")
+    shutil.copytree(ROOT / "kernel/stationpipe/kernel/profiles", root / "kernel/stationpipe/kernel/profiles")
     for kind, example in EXAMPLES.items():
         assert check_file(root / example).model_dump()["kind"] == kind
     return root

@@ -23,14 +23,14 @@ from stationpipe.kernel.errors import DeviceError
 from stationpipe.kernel.hessen import frame as bh_frame
 from stationpipe.kernel.nmea0183 import frame
 from stationpipe.kernel.reading import Flag
-from stationpipe.kernel.registermap import DataType, Order, Point, Profile, load_profile
+from stationpipe.kernel.registermap import DataType, Order, Point, Profile, shipped_profiles
 from tests.fuzz.mutations import attempt, mutate_bytes
 
 pytestmark = pytest.mark.timeout(60)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ROOT = Path(__file__).resolve().parents[2]
 TS = datetime(2026, 11, 22, 1, 2, 3, tzinfo=UTC)
-SHIPPED = [load_profile(p) for p in sorted((ROOT / "deploy/config/profiles").glob("*.toml"))]
+SHIPPED = shipped_profiles()
 PROFILES = [p for p in SHIPPED if not p.by_channel]  # register maps (channel profiles are Bavarian-Hessen)
 #: A float64 point scaled up: the largest raw values overflow to infinity once scaled.
 SCALED = Profile(

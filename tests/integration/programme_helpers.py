@@ -20,7 +20,6 @@ from stationpipe.kernel import wire
 from stationpipe.kernel.messages import AlertState, WarningEvent
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.rules.config import RulesConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.testbed.pipeline import Pipeline
 from stationpipe.testbed.services import Services, free_port, tcp_open
 from tests import waiting
@@ -85,7 +84,7 @@ async def listening(port: int) -> AsyncIterator[Heard]:
 def _sim_toml(stations: list[Station], ports: dict[str, int], control: int, scenarios: str) -> str:
     head = f'kind = "sim"\n[control]\nhost = "127.0.0.1"\nport = {control}\n'
     devices = [
-        f'[[devices]]\nname = "{st.id}-dev"\nstation = "{st.id}"\nprofile = "{PROFILES / st.profile}.toml"\n'
+        f'[[devices]]\nname = "{st.id}-dev"\nstation = "{st.id}"\nprofile = "{st.profile}"\n'
         f"port = {ports[st.id]}\nunit = 1\nseed = {st.seed}\n"
         for st in stations
     ]
@@ -96,7 +95,7 @@ def _edge_toml(st: Station, port: int, mqtt_port: int, state_dir: Path) -> str:
     return (
         f'kind = "edge"\nstation = "{st.id}"\nstate_dir = "{state_dir}"\nstatus_interval = 5.0\n'
         f'[mqtt]\nport = {mqtt_port}\nclient_id = "edge-{st.id}-{secrets.token_hex(3)}"\n'
-        f'[[devices]]\nname = "dev"\nprofile = "{PROFILES / st.profile}.toml"\ninterval = 1.0\n'
+        f'[[devices]]\nname = "dev"\nprofile = "{st.profile}"\ninterval = 1.0\n'
         f'timeout = 1.0\n[devices.transport]\nhost = "127.0.0.1"\nport = {port}\nunit = 1\n'
     )
 

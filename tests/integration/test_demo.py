@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 CHANNELS = ("mqtt", "influxdb", "webhook")
 STATIONS = 10
-#: Parameters each kind of station reports (deploy/config/profiles: water_five +
+#: Parameters each kind of station reports (shipped profiles water_five +
 #: water_nutrients, air_station).
 WATER_PARAMETERS, AIR_PARAMETERS = 9, 6
 

@@ -14,13 +14,12 @@ import pytest
 from stationpipe.edge.agent import run
 from stationpipe.kernel.config import load
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
-NOX = PROFILES / "nox_hessen.toml"
+NOX = "nox_hessen"
 SILENT_FOR = 3.0
 
 
@@ -54,7 +53,7 @@ def _device(name: str, port: Path, unit: int, baudrate: int) -> dict[str, object
     link = {"type": "serial", "port": str(port), "baudrate": baudrate}
     return {
         "name": name,
-        "profile": str(NOX),
+        "profile": NOX,
         "protocol": "hessen",
         "link": link,
         "unit": unit,

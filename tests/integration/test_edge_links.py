@@ -11,13 +11,12 @@ import pytest
 from stationpipe.edge.agent import run
 from stationpipe.kernel.config import load
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-INT16 = PROFILES / "water_sonde_int16.toml"
+INT16 = "water_sonde_int16"
 
 
 def _sim(tmp_path: Path, rs485: Path, rtu_tcp: int) -> SimConfig:
@@ -36,7 +35,7 @@ async def test_modbus_rtu_over_tcp_and_over_a_serial_port_configured_as_protocol
     services: Services, tmp_path: Path
 ) -> None:
     rs485, rtu_tcp = tmp_path / "rs485", free_port()
-    common = {"profile": str(INT16), "interval": 0.5, "timeout": 0.5, "protocol": "modbus_rtu"}
+    common = {"profile": INT16, "interval": 0.5, "timeout": 0.5, "protocol": "modbus_rtu"}
     devices = [
         {
             **common,

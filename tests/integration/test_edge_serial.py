@@ -11,7 +11,6 @@ import pytest
 from stationpipe.edge.agent import run
 from stationpipe.kernel.config import load
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.services import Services, free_port
 from tests.integration.edge_helpers import Probe, edge_config, running
@@ -20,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, rtu_tcp: int) -> SimConfig:
-    int16 = PROFILES / "water_sonde_int16.toml"
+    int16 = "water_sonde_int16"
     devices = "".join(
         f'[[devices]]\nname = "{name}"\nstation = "it-edge"\n{values}\ntransport = "serial"\n'
         f'line = "{line}"\nunit = {unit}\nseed = {unit}\nwater_class = "II"\n'
@@ -46,7 +45,7 @@ async def test_rtu_units_share_a_pty_line_and_an_ascii_sensor_reports(
     services: Services, tmp_path: Path
 ) -> None:
     rs485, ascii_link, rtu_tcp = tmp_path / "rs485", tmp_path / "ascii", free_port()
-    int16 = str(PROFILES / "water_sonde_int16.toml")
+    int16 = "water_sonde_int16"
     devices = [
         {
             "name": "sonde1",

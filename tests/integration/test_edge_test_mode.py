@@ -21,7 +21,6 @@ import pytest
 
 from stationpipe.kernel.config import load
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.modbus import Image, static_server
 from stationpipe.testbed.services import free_port
@@ -29,7 +28,7 @@ from tests.integration.edge_helpers import until, write_toml_profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 LAT, LON = 30.25, 120.16
-INT16 = PROFILES / "water_sonde_int16.toml"
+INT16 = "water_sonde_int16"
 
 
 def _value(value: Any) -> str:
@@ -141,13 +140,13 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
     devices = [
         {"name": "tcp", "profile": str(profile), **common, "protocol": "modbus_tcp",
          "link": {"type": "tcp", "host": "127.0.0.1", "port": tcp}},
-        {"name": "rtu", "profile": str(INT16), **common,
+        {"name": "rtu", "profile": INT16, **common,
          "transport": {"type": "rtu", "port": str(rs485), "unit": 1, "baudrate": 19200}},
         {"name": "ascii", "template": "spl1-water-five", **common, "protocol": "ascii_template",
          "link": {"type": "serial", "port": str(ascii_link)}, "unit": 3},
         {"name": "wxt", "template": "vaisala-wxt520-auto", **common, "protocol": "ascii_template",
          "link": {"type": "tcp", "host": "127.0.0.1", "port": met}, "unit": 1},
-        {"name": "gateway", "profile": str(INT16), **common,
+        {"name": "gateway", "profile": INT16, **common,
          "transport": {"type": "rtu_over_tcp", "host": "127.0.0.1", "port": rtu_tcp, "unit": 4}},
     ]  # fmt: skip
     far = {"lat": LAT + 0.01, "lon": LON, "radius": 50.0}  # the station is 1.1 km from its registered place
@@ -214,7 +213,7 @@ async def test_a_dead_device_exits_1_and_the_other_still_prints(tmp_path: Path) 
 
 
 async def test_a_bad_config_exits_2_naming_file_key_and_reason(tmp_path: Path) -> None:
-    devices = [{"name": "x", "profile": str(INT16), "transport": {"host": "127.0.0.1", "port": 70000}}]
+    devices = [{"name": "x", "profile": INT16, "transport": {"host": "127.0.0.1", "port": 70000}}]
     config = _write_config(tmp_path / "edge.toml", free_port(), devices)
     code, records, err = await _edge_test(config)
     assert code == 2

@@ -4,9 +4,9 @@ and an InfluxDB of this module alone, so its points never reach other tests' dat
 
 Readings of a water station come from the pipeline (simulator -> edge -> Mosquitto -> collector).
 Nobody writes the other measurements yet in this harness (``stations``, ``water_class``, ``aqi``,
-``warnings``; air-station readings; and ``agent_status`` / ``prometheus``, which Telegraf writes in the
-compose stack), so this test writes representative points of the schema (docs/design.md#influxdb), with line
-protocol, into the same database.
+``warnings``, ``official_stats``; air-station readings; and ``agent_status`` / ``prometheus``, which
+Telegraf writes in the compose stack), so this test writes representative points of the schema
+(docs/design.md#influxdb), with line protocol, into the same database.
 """
 
 from __future__ import annotations
@@ -81,8 +81,22 @@ def _warning_lines(now: int) -> list[str]:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start / 1e9))
     fire = f'warnings,station={WATER.id},rule=nh3n_target,level=2 state="firing",parameter="nh3n"'
     air = f'warnings,station={AIR},rule=aqi_level,level=3 state="%s",parameter="aqi"'
+    human = 'handling="verified",acknowledged_by="li",assignee="wang"'
+    action = (
+        f'warning_actions,station={WATER.id},rule=nh3n_target,action=verify user="li",handling="verified"'
+    )
     return [
-        f'{fire},value=1.3,limit=1,message="氨氮超Ⅲ类 NH3-N above class III",started="{started}" {start}',
+        (
+            f'{fire},value=1.3,limit=1,message="氨氮超Ⅲ类 NH3-N above class III",started="{started}",'
+            f"{human} {start}"
+        ),
+        f'{action},level=2i,started="{started}",note="现场核实 checked on site" {start + HOUR_NS}',
+        (
+            'official_stats,station=_province period="2026-06",share_iii_or_better=80,'
+            "share_iii_or_better_raw=75,worse_than_v_count=0,worse_than_v_count_raw=1,"
+            "share_good_air_days=90,share_good_air_days_raw=85,source_compliance=100,"
+            f"source_compliance_raw=100,excluded=12 {start}"
+        ),
         f'{air % "firing"},value=160,limit=150,message="AQI 轻度污染 lightly",started="{started}" {start}',
         (
             f'{air % "resolved"},value=90,limit=150,message="AQI 已恢复 recovered",started="{started}",'

@@ -17,7 +17,6 @@ from pymodbus.exceptions import ModbusException
 
 from stationpipe.kernel.config import load
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.services import free_port
 
@@ -130,7 +129,7 @@ async def until(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool], withi
 async def sim(tmp_path: Path) -> AsyncIterator[Sim]:
     port, control = free_port(), free_port()
     devices = "".join(
-        f'[[devices]]\nname = "{name}"\nstation = "st"\nprofile = "{PROFILES / profile}.toml"\n'
+        f'[[devices]]\nname = "{name}"\nstation = "st"\nprofile = "{profile}"\n'
         f'port = {port}\nunit = {unit}\nseed = {unit}\nwater_class = "II"\n'
         for name, profile, unit in (
             ("son", "water_five", 1),

@@ -17,7 +17,6 @@ from stationpipe.kernel.registry import WaterClass
 from stationpipe.kernel.units import convert
 from stationpipe.simulators.config import SimConfig
 from stationpipe.simulators.encode import span
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.simulators.model import StationModel
 from stationpipe.testbed.services import free_port
@@ -29,7 +28,7 @@ DT = AsyncModbusTcpClient.DATATYPE
 def _config(tmp_path: Path, profile: str, port: int) -> SimConfig:
     path = tmp_path / "sim.toml"
     path.write_text(
-        f'kind = "sim"\n[[devices]]\nname = "dev"\nstation = "st"\nprofile = "{PROFILES / profile}.toml"\n'
+        f'kind = "sim"\n[[devices]]\nname = "dev"\nstation = "st"\nprofile = "{profile}"\n'
         f'port = {port}\nunit = 7\nseed = 11\nwater_class = "III"\nair_level = 1.3\n'
     )
     return load(path, SimConfig)
@@ -59,7 +58,7 @@ async def _read(client: AsyncModbusTcpClient, profile: Profile, table: RegisterT
 )
 async def test_profile_decodes_to_the_model_values(tmp_path: Path, name: str) -> None:
     port = free_port()
-    profile = load_profile(PROFILES / f"{name}.toml")
+    profile = load_profile(name)
     model = StationModel.typical(WaterClass.III, 11, 1.3)
     served: list[dict[str, Any]] = []
     async with serving(_config(tmp_path, name, port), served.append):

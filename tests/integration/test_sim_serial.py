@@ -22,7 +22,6 @@ from pymodbus.framer.rtu import FramerRTU
 from stationpipe.kernel.config import load
 from stationpipe.kernel.nmea0183 import checksum, frame
 from stationpipe.simulators.config import SimConfig
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.harness import serving
 from stationpipe.testbed.services import free_port
 
@@ -46,7 +45,7 @@ def _num(value: object) -> float:
 @pytest.fixture
 async def lines(tmp_path: Path) -> AsyncIterator[Lines]:
     found = Lines(tmp_path / "rs485", tmp_path / "ascii", free_port(), free_port())
-    int16 = PROFILES / "water_sonde_int16.toml"
+    int16 = "water_sonde_int16"
     text = f"""kind = "sim"
 [control]
 port = {found.control}
@@ -85,7 +84,7 @@ unit = 3
 [[devices]]
 name = "air"
 station = "s3"
-profile = "{PROFILES / "air_station.toml"}"
+profile = "air_station"
 transport = "rtu-tcp"
 port = {found.rtu_tcp}
 unit = 5

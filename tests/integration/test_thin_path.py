@@ -16,7 +16,6 @@ import pytest
 
 from stationpipe.kernel.precision import clean, float32_shortest
 from stationpipe.kernel.registermap import DataType, Profile, from_registers, load_profile
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.testbed.pipeline import Pipeline, SimStation
 from stationpipe.testbed.services import Services
 
@@ -66,8 +65,8 @@ def test_influx_holds_exactly_what_the_simulator_served(services: Services, tmp_
     assert codes == {"sim": 0, "collector": 0, f"edge-{station.id}": 0}, codes
 
     profiles = {
-        1: load_profile(PROFILES / "water_five.toml"),
-        2: load_profile(PROFILES / "water_nutrients.toml"),
+        1: load_profile("water_five"),
+        2: load_profile("water_nutrients"),
     }
     unit_of = {p.parameter: unit for unit, prof in profiles.items() for p in prof.points}
     served = _served(journal)

@@ -15,7 +15,7 @@ from stationpipe.kernel.registry import Registry, WaterClass
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "deploy" / "config").glob("*.toml")) + sorted(
-    (ROOT / "deploy/config/profiles").glob("*.toml")
+    (ROOT / "kernel/stationpipe/kernel/profiles").glob("*.toml")
 )
 
 EDGE = """
@@ -36,7 +36,7 @@ port = 5020
 
 def _edge(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "edge.toml"
-    path.write_text(text.replace("{profile}", str(ROOT / "deploy/config/profiles/water_five.toml")))
+    path.write_text(text.replace("{profile}", "water_five"))
     return path
 
 

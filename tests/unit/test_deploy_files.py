@@ -4,8 +4,9 @@ without anonymous access, shell scripts that parse, systemd units that systemd i
 from __future__ import annotations
 
 import re
-import shutil
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,21 +67,31 @@ def test_shell_scripts_parse(script: str) -> None:
     subprocess.run(["sh", "-n", str(path)], check=True, timeout=10)
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
-def test_systemd_units_verify(tmp_path: Path) -> None:
-    stub = tmp_path / "stationpipe"
-    stub.write_text("#!/bin/sh\n")
-    stub.chmod(0o755)
-    names = {"stationpipe-edge@.service": "stationpipe-edge@zj-a-01.service"}
+#: Where deploy/systemd/install-edge.sh puts the virtual environment the units run from.
+PREFIX = "/opt/stationpipe/"
+#: A template unit is verified through one instance of it.
+INSTANCES = {"stationpipe-edge@.service": "stationpipe-edge@zj-a-01.service"}
+
+
+def _units(tmp_path: Path) -> list[Path]:
+    """The units as installed, but running this test's virtual environment instead of /opt/stationpipe:
+    the same ``bin/stationpipe`` console script the installer makes, so systemd finds a real executable."""
+    venv = Path(sys.prefix).as_posix() + "/"
     units = []
     for unit in sorted((DEPLOY / "systemd").glob("*.service")):
-        text = unit.read_text(encoding="utf-8").replace("/opt/stationpipe/bin/stationpipe", str(stub))
-        target = tmp_path / names.get(unit.name, unit.name)
-        target.write_text(text, encoding="utf-8")
-        units.append(str(target))
+        target = tmp_path / INSTANCES.get(unit.name, unit.name)
+        target.write_text(unit.read_text(encoding="utf-8").replace(PREFIX, venv), encoding="utf-8")
+        units.append(target)
     assert len(units) == 3
+    assert (Path(sys.prefix) / "bin/stationpipe").is_file()
+    return units
+
+
+def test_systemd_units_verify(tmp_path: Path) -> None:
+    """``systemd-analyze verify`` (scripts/test installs Debian's systemd for it) accepts every unit."""
+    units = _units(tmp_path)
     done = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", *units],
+        ["systemd-analyze", "verify", "--man=no", *map(str, units)],
         check=False,
         capture_output=True,
         text=True,
@@ -88,3 +99,22 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "stationpipe" not in done.stderr, done.stderr
+
+
+def test_systemd_commands_exist(tmp_path: Path) -> None:
+    """Every Exec line names a subcommand and options the ``stationpipe`` command has (``--help`` after
+    them: the command line is parsed, nothing is started)."""
+    lines = [
+        (unit.name, line.split("=", 1)[1])
+        for unit in _units(tmp_path)
+        for line in unit.read_text(encoding="utf-8").splitlines()
+        if line.startswith(("ExecStart=", "ExecStartPre="))
+    ]
+    assert len(lines) == 6
+    # one run per subcommand and options: the file arguments differ between units, not how they parse
+    shapes = {tuple(a for a in shlex.split(c) if not a.startswith("/etc/")): (n, c) for n, c in lines}
+    assert len(shapes) == 4
+    for name, command in shapes.values():
+        argv = shlex.split(command.replace("%i", "zj-a-01"))
+        done = subprocess.run([*argv, "--help"], check=False, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{name}: {command}\n{done.stderr}"

@@ -15,7 +15,7 @@ from stationpipe.kernel.config import load
 from stationpipe.kernel.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-PROFILE = ROOT / "deploy/config/profiles/water_five.toml"
+PROFILE = "water_five"
 HEAD = 'kind = "edge"\nstation = "s1"\nstate_dir = "state"\n[mqtt]\nclient_id = "edge-s1"\n'
 
 

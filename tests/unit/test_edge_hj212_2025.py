@@ -65,7 +65,7 @@ state_dir = "state"
 client_id = "edge-s1"
 [[devices]]
 name = "sonde"
-profile = "{ROOT / "deploy/config/profiles/water_five.toml"}"
+profile = "water_five"
 [devices.transport]
 host = "127.0.0.1"
 port = 5020

@@ -91,7 +91,9 @@ def test_an_hj212_device_has_an_hj212_table_and_no_profile() -> None:
                 "station": "st",
                 "state_dir": "/tmp/x",
                 "mqtt": {"port": 1883, "client_id": "t"},
-                "devices": [{"name": "a", "protocol": "hessen", "link": link, "profile": "p", "hj212": {}}],
+                "devices": [
+                    {"name": "a", "protocol": "hessen", "link": link, "profile": "p.toml", "hj212": {}}
+                ],
             }
         )
 

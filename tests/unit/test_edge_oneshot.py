@@ -186,7 +186,7 @@ def _gnss_config(tmp_path: Path) -> EdgeConfig:
             "devices": [
                 {
                     "name": "sonde",
-                    "profile": str(Path(__file__).parents[2] / "deploy/config/profiles/water_five.toml"),
+                    "profile": "water_five",
                     "transport": {"host": "127.0.0.1", "port": 1},
                 }
             ],

@@ -1,8 +1,10 @@
-"""The committed dashboards are exactly what stationpipe.ops.grafana generates, and follow the house rules:
-Asia/Shanghai, raw InfluxQL on the one provisioned datasource, bilingual titles, city/river/station."""
+"""The committed dashboards are exactly what stationpipe.ops.grafana generates (with grafana-foundation-sdk),
+follow Grafana's schema as the SDK's models hold it, and follow the house rules: Asia/Shanghai, raw InfluxQL
+on the one provisioned datasource, bilingual titles, city/river/station."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from stationpipe.ops.grafana.generate import BUILDERS, DEFAULT_OUT, dashboards, render, write
 from stationpipe.ops.grafana.inspect import queries
 from stationpipe.ops.grafana.panels import DATASOURCE, JSON
+from stationpipe.ops.grafana.schema import EXTENSIONS, problems
 from stationpipe.ops.grafana.section import class_bands, target_limit_expr
 from stationpipe.standards.gb3838 import UPPER_LIMITS
 
@@ -32,6 +35,37 @@ def test_nothing_else_is_committed() -> None:
 def test_write_produces_the_same_files(tmp_path: Path) -> None:
     for path in write(tmp_path):
         assert path.read_text(encoding="utf-8") == (DEFAULT_OUT / path.name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_committed_json_follows_the_sdk_models(name: str) -> None:
+    """Read back by grafana-foundation-sdk's models, nothing is lost or changed but the allowed keys."""
+    committed = json.loads((DEFAULT_OUT / name).read_text(encoding="utf-8"))
+    assert problems(committed) == []
+
+
+def test_the_model_check_finds_what_grafana_would_not_read() -> None:
+    board = json.loads(render(BOARDS["air.json"]))
+    board["panels"][0]["options"]["colourMode"] = "background"  # misspelt option
+    board["panels"][1]["fieldConfig"]["defaults"]["unti"] = "none"  # misspelt field config
+    board["panels"][3]["targets"][0]["rawQuery"] = False  # not raw InfluxQL
+    board["templating"]["list"][0]["definiton"] = "x"  # misspelt variable key
+    board["annotations"]["list"][1]["query"] = "SELECT 1"  # allowed beyond the models: stays silent
+    found = problems(board)
+    assert {tuple(p.split(" ", 2)[:2]) for p in found} == {
+        ("lost", "/templating/list[0]/definiton"),
+        ("lost", "/panels[0]/options/colourMode"),
+        ("lost", "/panels[1]/fieldConfig/defaults/unti"),
+        ("changed", "/panels[3]/targets[0]/rawQuery:"),
+    }
+
+
+def test_annotations_carry_only_the_allowed_extensions() -> None:
+    for board in BOARDS.values():
+        for annotation in board["annotations"]["list"][1:]:
+            extra = {f"/annotations/list[]/{key}" for key in ("query", "textColumn", "tagsColumn")}
+            assert extra <= set(EXTENSIONS)
+            assert annotation["query"].startswith("SELECT ")
 
 
 def _panels(board: JSON) -> list[JSON]:
@@ -85,16 +119,18 @@ def test_uids_are_unique_and_stable() -> None:
 def test_class_bands_follow_gb3838(code: str, first: float, last: float) -> None:
     bands = class_bands(code)
     assert bands is not None
-    values = [s["value"] for s in bands["steps"][1:]]
-    assert values == sorted(values)
+    values = [s.value for s in bands.build().steps[1:]]
+    assert None not in values  # only the base step has no value
+    assert values == sorted(v for v in values if v is not None)
     assert (values[0], values[-1]) == (first, last)
 
 
 def test_shared_limits_make_one_band() -> None:
     bands = class_bands("cod")  # I and II share 15 mg/L
     assert bands is not None
-    assert [s["value"] for s in bands["steps"][1:]] == [15, 20, 30, 40]
-    assert bands["steps"][1]["color"] == "#00B050"  # above 15 is class III
+    steps = bands.build().steps
+    assert [s.value for s in steps[1:]] == [15, 20, 30, 40]
+    assert steps[1].color == "#00B050"  # above 15 is class III
 
 
 @pytest.mark.parametrize("target_class", [1, 2, 3, 4, 5])

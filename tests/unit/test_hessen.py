@@ -18,13 +18,12 @@ from stationpipe.kernel.reading import Flag, utc_now
 from stationpipe.kernel.registermap import Profile, load_profile
 from stationpipe.kernel.registry import WaterClass
 from stationpipe.simulators.board import Board
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.hessen import addressed, garble, reply_text, status_bytes
 from stationpipe.simulators.instrument import Instrument
 from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.scenarios import Calibration, Fault, Maintenance, Scenario
 
-NOX = PROFILES / "nox_hessen.toml"
+NOX = "nox_hessen"
 #: A Met One BAM-1020's DA reply, eleven channels (a public capture; docs/domain.md).
 BAM_1020 = (
     "MD11 001 -1500-02 82 00 001 000000 002 +7116-01 82 00 001 000000 003 +7015-01 82 00 001 000000 "
@@ -241,7 +240,7 @@ unit = {unit}
 """
 
 
-def _edge(tmp_path: Path, profile: Path, protocol: str, unit: int) -> Path:
+def _edge(tmp_path: Path, profile: str, protocol: str, unit: int) -> Path:
     path = tmp_path / "edge.toml"
     path.write_text(EDGE.format(profile=profile, protocol=protocol, unit=unit))
     return path
@@ -257,13 +256,13 @@ def test_a_hessen_device_with_a_channel_profile_and_a_three_digit_id_is_valid(tm
 @pytest.mark.parametrize(
     ("profile", "protocol", "unit", "match"),
     [
-        (PROFILES / "air_station.toml", "hessen", 1, "points name channels"),
+        ("air_station", "hessen", 1, "points name channels"),
         (NOX, "modbus_rtu", 1, "register points, not channels"),
         (NOX, "modbus_rtu", 300, "0-255"),
     ],
 )
 def test_configuration_errors_name_the_device(
-    tmp_path: Path, profile: Path, protocol: str, unit: int, match: str
+    tmp_path: Path, profile: str, protocol: str, unit: int, match: str
 ) -> None:
     path = _edge(tmp_path, profile, protocol, unit)
     with pytest.raises(ConfigError, match=match):

@@ -18,12 +18,11 @@ from stationpipe.edge.drivers.hessen import HessenDriver, HessenReader
 from stationpipe.kernel.errors import DeviceChecksumError, DeviceError, DeviceTimeoutError
 from stationpipe.kernel.hessen import frame
 from stationpipe.kernel.reading import Flag
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.simulators.hessen import garble
 from stationpipe.testbed.services import free_port
 
 pytestmark = pytest.mark.timeout(30)
-NOX = PROFILES / "nox_hessen.toml"
+NOX = "nox_hessen"
 GOOD = frame(
     "MD03 001 +1000+01 00 00 000 000000 002 +2000+01 02 00 000 000000 003 +3000+01 00 01 000 000000 "
 )
@@ -63,7 +62,7 @@ def _reader(tmp_path: Path, port: int, unit: int = 7) -> tuple[HessenDriver, Hes
             "devices": [
                 {
                     "name": "nox",
-                    "profile": str(NOX),
+                    "profile": NOX,
                     "protocol": "hessen",
                     "link": {"type": "tcp", "host": "127.0.0.1", "port": port},
                     "unit": unit,

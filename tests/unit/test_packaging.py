@@ -80,7 +80,8 @@ def test_the_wheel_installs_one_import_root_and_no_harness(wheel: Path) -> None:
     }
     assert not [n for n in names if n.startswith("stationpipe/testbed/") or "__pycache__" in n]
     assert "stationpipe/__init__.py" not in names  # a namespace package: portions may be installed apart
-    assert "stationpipe/simulators/profiles/water_five.toml" in names  # package data travels
+    assert "stationpipe/kernel/profiles/water_five.toml" in names  # package data travels
+    assert "stationpipe/kernel/profiles/teledyne-t400.toml" in names
     assert "stationpipe/kernel/ascii_templates/vaisala-wxt520.toml" in names  # ASCII record templates too
 
 
@@ -114,6 +115,31 @@ def test_a_field_pc_installs_just_the_edge_agent(tmp_path: Path) -> None:
     done = run_alone(wheels, tmp_path / "site", code)
     assert done.returncode == 0, done.stderr
     assert "--config" in done.stdout
+
+
+def test_a_field_pc_resolves_a_shipped_profile_by_name(tmp_path: Path) -> None:
+    wheels = [build(ROOT / name, tmp_path / f"{name}-wheel") for name in ("kernel", "edge")]
+    names = {n for whl in wheels for n in zipfile.ZipFile(whl).namelist()}
+    shipped = sorted(p.name for p in (ROOT / "kernel/stationpipe/kernel/profiles").glob("*.toml"))
+    assert {f"stationpipe/kernel/profiles/{name}" for name in shipped} <= names
+    config = tmp_path / "edge.toml"
+    config.write_text(
+        'kind = "edge"\nstation = "s1"\nstate_dir = "state"\n[mqtt]\nhost = "127.0.0.1"\nclient_id = "e"\n'
+        '[[devices]]\nname = "o3"\nprofile = "teledyne-t400"\n'
+        '[devices.transport]\nhost = "127.0.0.1"\nport = 5020\n',
+        encoding="utf-8",
+    )
+    code = f"""
+import stationpipe.kernel.registermap as rm
+assert rm.__file__.startswith({str(tmp_path / "site")!r}), rm.__file__
+from stationpipe.edge.config import EdgeConfig
+from stationpipe.kernel.cli import load_checked
+device = load_checked(Path({str(config)!r}), EdgeConfig).devices[0]
+print(device.register_map.model, len(rm.profile_names()))
+"""
+    done = run_alone(wheels, tmp_path / "site", code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["Teledyne", "API", "T400", "/", "400E", str(len(shipped))]
 
 
 def _requirements(folder: Path) -> tuple[str, dict[str, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -20,7 +19,6 @@ from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.scenarios import Leak, Rain, Scenario, Washout
 from tests.unit.programme_helpers import GAS, PARK, PLANT, RAD
 
-PROFILES = Path(__file__).resolve().parents[2] / "deploy" / "config" / "profiles"
 GASES = ("benzene", "toluene", "xylene", "h2s", "nh3", "cl2", "nmhc", "tvoc")
 _SCENARIO: TypeAdapter[Scenario] = TypeAdapter(Scenario)
 
@@ -120,7 +118,7 @@ def test_rain_and_washout_on_the_board() -> None:
 
 @pytest.mark.parametrize("name", ["chem_park_gas", "radiation_gamma"])
 def test_profiles_encode_the_model_values(name: str) -> None:
-    profile = load_profile(PROFILES / f"{name}.toml")
+    profile = load_profile(name)
     model = StationModel.typical(WaterClass.II, 9)
     now = datetime(2026, 6, 1, 6, tzinfo=UTC)
     for point in profile.points:

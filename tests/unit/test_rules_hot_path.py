@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stationpipe.kernel.messages import Handling
 from stationpipe.kernel.registry import WaterBody, WaterClass
 from stationpipe.kernel.runtime import GC_YOUNG_THRESHOLD, tune_gc
 from stationpipe.rules.derived import CaptureTracker
@@ -133,6 +134,9 @@ def test_notification_fields_in_order() -> None:
         "city": "",
         "river": "",
         "kind": "section",
+        "handling": Handling.ISSUED,
+        "acknowledged_by": None,
+        "assignee": None,
     }
 
 

@@ -16,7 +16,7 @@ from stationpipe.kernel.registermap import load_profile
 from stationpipe.kernel.registry import Registry, WaterClass
 from stationpipe.simulators.config import SimConfig
 from stationpipe.simulators.fleetfiles import EdgeSettings, write_fleet
-from stationpipe.simulators.fleetgen import PROFILES, plan
+from stationpipe.simulators.fleetgen import plan
 from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.zhejiang import BOUNDS, CITIES, RIVERS
 
@@ -43,7 +43,7 @@ def test_every_fleet_station_measures_ten_parameters() -> None:
         params = [
             p.parameter
             for _, profile, _ in station.devices()
-            for p in load_profile(PROFILES / f"{profile}.toml").points
+            for p in load_profile(profile).points
         ]
         assert len(params) == len(set(params)) == 10, (station.info.id, params)
         kinds = {parameter(code).kind for code in params}

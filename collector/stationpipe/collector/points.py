@@ -12,7 +12,7 @@ from datetime import datetime
 
 from stationpipe.collector.lineproto import FieldValue, line, reading_line, reading_lines, timestamp_ns
 from stationpipe.kernel.errors import RejectedError
-from stationpipe.kernel.messages import Derived, DerivedValue, WarningEvent
+from stationpipe.kernel.messages import Derived, DerivedValue, WarningAction, WarningEvent
 from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.registry import StationInfo
 from stationpipe.kernel.wire import ReadingRow, rfc3339
@@ -66,8 +66,28 @@ def warning_lines(msg: WarningEvent) -> list[str]:
         fields["value"] = float(msg.value)
     if msg.limit is not None:
         fields["limit"] = float(msg.limit)
+    if msg.handling is not None:  # the human state, from an engine that tracks it
+        fields["handling"] = msg.handling.value
+        fields["acknowledged_by"] = msg.acknowledged_by or ""
+        fields["assignee"] = msg.assignee or ""
     tags = {"station": msg.station, "rule": msg.rule, "level": str(msg.level)}
     return [line("warnings", tags, fields, timestamp_ns(msg.ts))]
+
+
+def action_lines(msg: WarningAction) -> list[str]:
+    """One ``warning_actions`` line: tags station, rule, action; who, the human state after, the episode."""
+    fields: dict[str, FieldValue] = {
+        "user": msg.user,
+        "handling": msg.handling.value,
+        "started": rfc3339(msg.started),
+        "level": msg.level,
+    }
+    if msg.note is not None:
+        fields["note"] = msg.note
+    if msg.assignee is not None:
+        fields["assignee"] = msg.assignee
+    tags = {"station": msg.station, "rule": msg.rule, "action": msg.action}
+    return [line("warning_actions", tags, fields, timestamp_ns(msg.ts))]
 
 
 def station_line(info: StationInfo, ts_ns: int) -> str:
@@ -82,5 +102,7 @@ def station_line(info: StationInfo, ts_ns: int) -> str:
         fields["target_class"] = int(info.target_class)
     if info.water_body is not None:
         fields["water_body"] = info.water_body.value
+    if info.drinking_source:
+        fields["drinking_source"] = True
     tags = {"station": info.id, "kind": info.kind.value, "city": info.city, "river": info.river}
     return line("stations", tags, fields, ts_ns)

@@ -8,16 +8,16 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from stationpipe.collector.clock import ahead_lines
-from stationpipe.collector.points import derived_lines, rows_lines, warning_lines
+from stationpipe.collector.points import action_lines, derived_lines, rows_lines, warning_lines
 from stationpipe.kernel import wire
 from stationpipe.kernel.errors import RejectedError
-from stationpipe.kernel.messages import Derived, WarningEvent
+from stationpipe.kernel.messages import Derived, WarningAction, WarningEvent
 from stationpipe.kernel.mqtt import subscription
 from stationpipe.kernel.partition import Partition
 from stationpipe.kernel.wire_topics import readings_topic
 
 #: The topic filters the collector subscribes to (docs/design.md#mqtt); under ``$share/<group>/`` when shared.
-TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+")
+TOPICS = ("stations/+/readings", "derived/+/+", "warnings/+/+", "warnings/actions/+/+")
 
 
 class Decoded(NamedTuple):
@@ -64,6 +64,8 @@ def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: f
             return Decoded("derived", msg.station, derived_lines(msg))
         if isinstance(msg, WarningEvent):
             return Decoded("warnings", msg.station, warning_lines(msg))
+        if isinstance(msg, WarningAction):
+            return Decoded("actions", msg.station, action_lines(msg))
     except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
         # wire.decode translates what it knows; these would be gaps in it and still are bad input
         raise RejectedError(f"undecodable: {exc}") from exc

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.drivers import DRIVERS, Driver
+from stationpipe.edge.drivers.dtu import DtuListenerDriver
 from stationpipe.edge.metrics import EdgeMetrics
 from stationpipe.edge.outputs import OUTPUTS, Context, Output
 from stationpipe.edge.poller import Emit, Poller
@@ -26,8 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def build_drivers(config: EdgeConfig) -> list[Driver]:
-    """One driver per line (protocol on link); the devices on a line share it."""
-    return [DRIVERS[line.connection.protocol](config, line) for line in config.lines()]
+    """One driver per line (protocol on link); the devices on a line share it. With ``[dtu]``, the DTU
+    listener too, which the lines on DTU links talk through."""
+    drivers = [DRIVERS[line.connection.protocol](config, line) for line in config.lines()]
+    if config.dtu is not None:
+        drivers.append(DtuListenerDriver(config))
+    return drivers
 
 
 def build_steps(config: EdgeConfig, drivers: list[Driver]) -> list[Step]:

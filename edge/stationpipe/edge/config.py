@@ -14,11 +14,13 @@ from stationpipe.edge.connection import (
     PROTOCOLS,
     SPL1_RETIRED,
     Connection,
+    DtuLink,
     Link,
     ProtocolName,
     SerialLink,
     Transport,
 )
+from stationpipe.edge.dtu import DtuListener
 from stationpipe.edge.hj212_analyser import Hj212Analyser
 from stationpipe.hj212.keyring import KeyRing, parse_key
 from stationpipe.kernel.ascii_template import Template, resolve
@@ -32,7 +34,7 @@ from stationpipe.kernel.geo import (
 )
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import MqttSettings
-from stationpipe.kernel.registermap import Profile, load_profile
+from stationpipe.kernel.registermap import Profile, ProfileRef, load_profile
 from stationpipe.kernel.registry import load_registry
 
 
@@ -46,7 +48,9 @@ class Device(Model):
     HJ 212 analyser (``protocol = "hj212"``) has neither: its ``hj212`` table maps factor codes."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
-    profile: ConfigPath | None = Field(default=None, description="register map (Modbus, Bavarian-Hessen)")
+    profile: ProfileRef | None = Field(
+        default=None, description="register map (Modbus, Bavarian-Hessen): a shipped name or a file"
+    )
     template: Template | None = Field(default=None, description="ascii_template: a name, a path or a table")
     hj212: Hj212Analyser | None = Field(default=None, description='protocol = "hj212": MN, edition, factors')
     transport: Transport | None = None
@@ -364,6 +368,7 @@ class EdgeConfig(Model):
     metrics: MetricsSettings | None = None
     hj212: Hj212Uplink | None = None
     gnss: GnssReceiver | None = None
+    dtu: DtuListener | None = None
     devices: tuple[Device, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -405,8 +410,35 @@ class EdgeConfig(Model):
             return 0.0
         return self.poll_phase % interval
 
+    @model_validator(mode="after")
+    def _dtus_listened_for(self) -> EdgeConfig:
+        protocols: dict[str, str] = {}
+        for dev in self.devices:
+            link = dev.connection.link
+            if not isinstance(link, DtuLink):
+                continue
+            if self.dtu is None:
+                raise ValueError(f"device {dev.name!r} is on DTU {link.id!r}: add a [dtu] listener")
+            try:
+                self.dtu.registration.normal(link.id)
+            except ValueError as exc:
+                raise ValueError(f"device {dev.name!r}: DTU id with hex registrations: {exc}") from None
+            first = protocols.setdefault(link.id, dev.connection.protocol)
+            if first != dev.connection.protocol:
+                raise ValueError(
+                    f"DTU {link.id!r} carries both {first} and {dev.connection.protocol}: "
+                    "one protocol per DTU (one serial bus)"
+                )
+        return self
+
+    def dtu_ids(self) -> tuple[str, ...]:
+        """The ids of every DTU a device is on, in configuration order."""
+        ids = (d.connection.link.id for d in self.devices if isinstance(d.connection.link, DtuLink))
+        return tuple(dict.fromkeys(ids))
+
     def lines(self) -> list[Line]:
-        """Every line with its devices, in configuration order; the GNSS receiver's line last."""
+        """Every line with its devices, in configuration order; the GNSS receiver's line last. (The
+        ``[dtu]`` listener is not a line: the agent runs it beside the lines on DTU links.)"""
         grouped: dict[str, list[Device]] = {}
         for dev in self.devices:
             grouped.setdefault(dev.connection.line, []).append(dev)

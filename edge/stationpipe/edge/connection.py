@@ -1,8 +1,9 @@
 """How a device is reached: a *protocol* spoken over a *link*, in either of two spellings.
 
-A link is the physical connection (a TCP client connection, a local serial port; later an inbound DTU
-connection); a protocol is what is spoken over it (Modbus TCP, Modbus RTU, Bavarian-Hessen, HJ 212 from
-analysers, an instrument's own ASCII records read through a template).
+A link is the physical connection (a TCP client connection, a local serial port, or the inbound
+connection of a 4G DTU that dialled in to the edge's ``[dtu]`` listener, :mod:`stationpipe.edge.dtu`);
+a protocol is what is spoken over it (Modbus TCP, Modbus RTU, Bavarian-Hessen, HJ 212 from analysers, an
+instrument's own ASCII records read through a template).
 They combine freely where it makes sense (:data:`PROTOCOLS`): Modbus RTU over a serial port or over TCP
 (a serial device server) is one protocol on two links. A device says::
 
@@ -32,9 +33,9 @@ _Unit = Annotated[int, Field(default=1, ge=0, le=255, description="Modbus unit (
 #: between requests on the line) on each. Each has a driver in ``stationpipe.edge.drivers.DRIVERS``.
 PROTOCOLS: dict[str, dict[str, float]] = {
     "modbus_tcp": {"tcp": 0.0},
-    "modbus_rtu": {"tcp": 0.01, "serial": 0.02},
-    "hessen": {"serial": 0.05, "tcp": 0.05},
-    "ascii_template": {"serial": 0.02, "tcp": 0.02},
+    "modbus_rtu": {"tcp": 0.01, "serial": 0.02, "dtu": 0.05},
+    "hessen": {"serial": 0.05, "tcp": 0.05, "dtu": 0.05},
+    "ascii_template": {"serial": 0.02, "tcp": 0.02, "dtu": 0.05},
     "hj212": {"serial": 0.0, "tcp": 0.0},
 }
 ProtocolName = Literal["modbus_tcp", "modbus_rtu", "hessen", "ascii_template", "hj212"]
@@ -75,6 +76,19 @@ class SerialLink(Model):
         return f"serial://{self.port}"
 
 
+class DtuLink(Model):
+    """A 4G DTU that dials in to the edge's ``[dtu]`` listener and tunnels its RS-485 bus; ``id`` is what its
+    registration packet names (see :class:`stationpipe.edge.dtu.DtuListener`). One protocol per DTU."""
+
+    type: Literal["dtu"]
+    id: str = Field(min_length=1, max_length=128, description="the DTU's id (IMEI, serial, configured text)")
+
+    @property
+    def key(self) -> str:
+        """Which DTU: ``dtu://865...``."""
+        return f"dtu://{self.id}"
+
+
 def _link_type(value: object) -> str:
     if isinstance(value, dict):
         return f"type={value.get('type', 'tcp')}"
@@ -83,7 +97,9 @@ def _link_type(value: object) -> str:
 
 #: A device's link; ``type`` defaults to ``"tcp"`` (the ``type=`` tags stay out of error paths).
 Link = Annotated[
-    Annotated[TcpLink, Tag("type=tcp")] | Annotated[SerialLink, Tag("type=serial")],
+    Annotated[TcpLink, Tag("type=tcp")]
+    | Annotated[SerialLink, Tag("type=serial")]
+    | Annotated[DtuLink, Tag("type=dtu")],
     Discriminator(_link_type),
 ]
 
@@ -93,7 +109,7 @@ class Connection:
     """A device's protocol, link, unit id and line gap, whichever spelling configured them."""
 
     protocol: str
-    link: TcpLink | SerialLink
+    link: TcpLink | SerialLink | DtuLink
     unit: int
     gap: float
 

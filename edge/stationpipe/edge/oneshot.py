@@ -3,7 +3,8 @@
 Field engineers check wiring and register maps with it before starting the service (the idea of
 Telegraf's ``--test``). Every driver's :meth:`~stationpipe.edge.drivers.base.Reader.read_once` runs once,
 with the drivers' :meth:`~stationpipe.edge.drivers.base.Driver.run` beside it (a GNSS receiver is read
-until its first fix); then the processing steps apply, so the fence's flags show. Nothing is published,
+until its first fix; the reads start once every DTU has dialled in to the ``[dtu]`` listener, or after its
+``test_wait``); then the processing steps apply, so the fence's flags show. Nothing is published,
 no spool or outbox is opened (the state directory is not touched), no metrics are served.
 
 Output: one JSON object per reading on stdout (``station``, ``device``, ``parameter``, ``value``,
@@ -18,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from rich.table import Table
 
@@ -93,6 +95,21 @@ def exit_code(outcomes: Iterable[Outcome]) -> int:
     return OK if all(o.answered for o in outcomes) else NOT_ANSWERED
 
 
+@runtime_checkable
+class Awaited(Protocol):
+    """A driver the reads wait for: the DTU listener, until its DTUs have dialled in (bounded)."""
+
+    async def ready(self, within: float) -> None:
+        """Return when the driver's links are up, or after ``within`` s at most."""
+
+
+async def _ready(drivers: Sequence[Driver], cap: float) -> None:
+    """Wait (within ``cap`` s) for every driver that others wait for."""
+    waits = [d.ready(cap) for d in drivers if isinstance(d, Awaited)]
+    if waits:
+        await asyncio.gather(*waits)
+
+
 def _poll_of(reader: Reader, task: asyncio.Task[Poll], cap: float) -> Poll:
     """The task's poll; a read still running at the cap is a device that did not answer."""
     if task.cancelled():
@@ -116,9 +133,12 @@ async def read_once(drivers: Sequence[Driver], steps: list[Step], cap: float) ->
     seconds in all; then each poll through ``steps`` (after every read, so a fix read late still counts)."""
     readers = [reader for driver in drivers for reader in driver.readers()]
     background = [asyncio.create_task(driver.run()) for driver in drivers]
-    reads = [asyncio.create_task(reader.read_once()) for reader in readers]
+    reads: list[asyncio.Task[Poll]] = []
     try:
-        await asyncio.wait(reads, timeout=cap)
+        started = time.monotonic()
+        await _ready(drivers, cap)
+        reads = [asyncio.create_task(reader.read_once()) for reader in readers]
+        await asyncio.wait(reads, timeout=max(0.1, cap - (time.monotonic() - started)))
     finally:
         for task in (*background, *reads):
             task.cancel()

@@ -6,7 +6,9 @@ without touching the line), so a dead unit never stalls its neighbours on a shar
 the instant each request was sent; polls keep to the grid (k * interval + phase) and never drift. The
 phase is the station's own offset into the interval (``EdgeConfig.phase``), so that a fleet of stations
 with synchronised clocks does not poll, and publish, in one burst at every tick. The poller keeps the
-timing, the backoff, the availability and the metrics; it knows no protocol.
+timing, the backoff, the availability and the metrics; it knows no protocol. A poll that failed only
+because the link is down (``DeviceOfflineError``: a DTU not dialled in; nothing was sent) is not backed
+off: the next tick fails as cheaply, or reads the device as soon as its DTU is back.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from collections.abc import Awaitable, Callable
 from stationpipe.edge.drivers.base import Reader
 from stationpipe.edge.metrics import EdgeMetrics
 from stationpipe.kernel.backoff import Backoff
-from stationpipe.kernel.errors import DeviceChecksumError, DeviceError, DeviceExceptionError
+from stationpipe.kernel.errors import (
+    DeviceChecksumError,
+    DeviceError,
+    DeviceExceptionError,
+    DeviceOfflineError,
+)
 from stationpipe.kernel.reading import Reading
 
 log = logging.getLogger(__name__)
@@ -54,8 +61,11 @@ class Poller:
             self._backoff.reset()
             self._set_available(available=True, why="answering again")
         else:
-            self._retry_at = time.monotonic() + self._backoff.next_delay()
-            self._set_available(available=False, why=str(poll.errors[-1]) if poll.errors else "")
+            offline = bool(poll.errors) and all(isinstance(e, DeviceOfflineError) for e in poll.errors)
+            if not offline:
+                self._retry_at = time.monotonic() + self._backoff.next_delay()
+            why = str(poll.errors[-1]) if poll.errors else ""
+            self._set_available(available=False, why=why, backing_off=not offline)
         return poll.readings
 
     def _count_error(self, exc: DeviceError) -> None:
@@ -64,13 +74,16 @@ class Poller:
             kind = "exception"
         elif isinstance(exc, DeviceChecksumError):
             kind = "checksum"
+        elif isinstance(exc, DeviceOfflineError):
+            kind = "offline"
         self.metrics.errors.labels(self.name, kind).inc()
 
-    def _set_available(self, *, available: bool, why: str) -> None:
+    def _set_available(self, *, available: bool, why: str, backing_off: bool = True) -> None:
         if available != self.available:
             self.available = available
             level = logging.INFO if available else logging.WARNING
-            state = "available" if available else "unavailable (backing off)"
+            state = "unavailable (backing off)" if backing_off else "unavailable (link down)"
+            state = "available" if available else state
             log.log(level, "device %s %s: %s", self.name, state, why)
 
     async def run(self, emit: Emit) -> None:

@@ -10,7 +10,8 @@ Every failure is classified by what happens next, so callers catch a category, n
     │   ├── DeviceError         an instrument did not answer or answered with an exception
     │   │   ├── DeviceTimeoutError
     │   │   ├── DeviceExceptionError   (Modbus exception code)
-    │   │   └── DeviceChecksumError    an answer arrived with a wrong checksum (line noise)
+    │   │   ├── DeviceChecksumError    an answer arrived with a wrong checksum (line noise)
+    │   │   └── DeviceOfflineError     the link is down (a DTU not dialled in): no request was made
     │   ├── BrokerUnavailableError   the MQTT broker cannot be reached or dropped the connection
     │   ├── UndeliveredError         the broker took a message but did not deliver it (PUBACK reason)
     │   └── StoreUnavailableError    the database cannot be reached or answered 5xx / 429 / 503
@@ -73,6 +74,11 @@ class DeviceTimeoutError(DeviceError):
 
 class DeviceChecksumError(DeviceError):
     """An answer arrived but its checksum (a Bavarian-Hessen BCC, ...) does not match: line noise."""
+
+
+class DeviceOfflineError(DeviceError):
+    """The link to the instrument is down (a DTU that has not dialled in, or whose connection dropped): the
+    request failed at once, without touching a line; polling again costs nothing, so it is not backed off."""
 
 
 class DeviceExceptionError(DeviceError):

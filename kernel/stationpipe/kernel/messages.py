@@ -1,4 +1,5 @@
-"""Records carried on the topics other than readings: status, derived results, warnings, dead letters.
+"""Records carried on the topics other than readings: status, derived results, warnings, warning actions,
+dead letters.
 
 Like ``Reading`` they are frozen, timezone-aware UTC, and built only through their constructors.
 """
@@ -28,6 +29,24 @@ class AlertState(StrEnum):
     PENDING = "pending"
     FIRING = "firing"
     RESOLVED = "resolved"
+
+
+class Handling(StrEnum):
+    """The human state of a warning (预警发布 → 核实 → 处置 → 解除; docs/domain.md#handling-warnings).
+
+    ``lifted`` and ``false_alarm`` close a warning; the others leave it open.
+    """
+
+    ISSUED = "issued"  # 预警发布: the engine fired it, nobody has verified it yet
+    VERIFIED = "verified"  # 核实: an operator confirmed it on site or in the data
+    RESPONDING = "responding"  # 处置: the response is under way
+    LIFTED = "lifted"  # 解除: closed after the event
+    FALSE_ALARM = "false_alarm"  # 误报: closed, the warning was wrong
+
+    @property
+    def closed(self) -> bool:
+        """Lifted or a false alarm: nothing more to do."""
+        return self in {Handling.LIFTED, Handling.FALSE_ALARM}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +84,8 @@ class WarningEvent:
     """The current state of one warning instance (``warnings/<station>/<rule>``, retained).
 
     ``level`` is 1 blue … 4 red (docs/domain.md#warning-levels-policy); ``message`` is bilingual.
+    ``handling`` is the human state beside the machine ``state`` (``None`` from an engine that does not
+    track it); ``acknowledged_by`` and ``assignee`` name operators.
     """
 
     station: str
@@ -78,6 +99,9 @@ class WarningEvent:
     value: float | None = None
     limit: float | None = None
     ended: datetime | None = None
+    handling: Handling | None = None
+    acknowledged_by: str | None = None
+    assignee: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("started", "ts"):
@@ -86,6 +110,34 @@ class WarningEvent:
             require_utc(self.ended, "ended")
         if not 1 <= self.level <= 4:
             raise ValueError(f"level must be 1..4, got {self.level}")
+
+
+@dataclass(frozen=True, slots=True)
+class WarningAction:
+    """What one operator did to one warning (``warnings/actions/<station>/<rule>``, not retained).
+
+    ``started`` names the warning's episode (its start); ``handling`` is the human state after the action;
+    ``note`` and ``assignee`` are set by the actions that carry them.
+    """
+
+    station: str
+    rule: str
+    started: datetime
+    action: str
+    user: str
+    ts: datetime
+    handling: Handling
+    level: int
+    note: str | None = None
+    assignee: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("started", "ts"):
+            require_utc(getattr(self, name), name)
+        if not 1 <= self.level <= 4:
+            raise ValueError(f"level must be 1..4, got {self.level}")
+        if not self.action or not self.user:
+            raise ValueError("action and user must not be empty")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,20 +5,30 @@ A profile file (``kind = "profile"``) describes one instrument model: its points
 type, address, data type, word/byte order, scale and offset, unit, range) and its status bits. A point
 of an analyser read over Bavarian-Hessen names its ``channel`` (the component number in the DA reply)
 instead of a register address; a profile's points either all name a channel or none does.
+
+Profiles ship with the kernel (``stationpipe/kernel/profiles/*.toml``, package data): a config names one by
+its file stem (``profile = "teledyne-t400"``), or gives a path to a file of its own (a ``/`` or a ``.toml``
+suffix makes it a path, taken from the config file's directory). Each shipped profile names its ``source``:
+a vendor manual or published integration for a real ``model``, or ``invented = true`` for the simulators.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import struct
 from enum import StrEnum
+from functools import cache
+from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from stationpipe.kernel.catalogue import is_known
-from stationpipe.kernel.config import Model, load
+from stationpipe.kernel.config import Model, load, read_toml, validate
+from stationpipe.kernel.errors import ConfigError
 from stationpipe.kernel.reading import Flag
 from stationpipe.kernel.units import check_unit
 
@@ -158,6 +168,10 @@ class Profile(Model):
     kind: Literal["profile"] = "profile"
     name: str
     description: str = ""
+    model: str = Field(default="", description="the real instrument: manufacturer and model")
+    source: str = Field(default="", description="where the map is from: document and URL, or repo and path")
+    invented: bool = Field(default=False, description="made up for the simulators; no instrument has it")
+    partial: bool = Field(default=False, description="reads part of what the source lists (see description)")
     address_base: Literal[0, 1] = Field(default=0, description="1 when addresses are manual numbers (PDU+1)")
     points: tuple[Point, ...] = Field(min_length=1)
     status: tuple[StatusBit, ...] = ()
@@ -172,6 +186,14 @@ class Profile(Model):
         if bits is not None and any(not 0 <= bit <= 7 for bit in bits):
             raise ValueError(f"status byte bits are 0-7: {sorted(bits)}")
         return bits
+
+    @model_validator(mode="after")
+    def _provenance(self) -> Profile:
+        if self.model and not self.source:
+            raise ValueError("a profile that names a real model names its source too")
+        if self.invented and self.model:
+            raise ValueError("an invented profile names no real model")
+        return self
 
     @model_validator(mode="after")
     def _channels_consistent(self) -> Profile:
@@ -194,6 +216,62 @@ class Profile(Model):
         return address - self.address_base
 
 
-def load_profile(path: Path | str) -> Profile:
-    """Load and validate a profile file."""
-    return load(path, Profile)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def is_profile_name(ref: str) -> bool:
+    """Whether ``ref`` names a shipped profile rather than a file (a path has a ``/`` or a ``.toml`` end)."""
+    return not ref.endswith(".toml") and _NAME.match(ref) is not None
+
+
+@cache
+def profile_names() -> tuple[str, ...]:
+    """The shipped profiles' names (their file stems), sorted."""
+    folder = resources.files("stationpipe.kernel") / "profiles"
+    return tuple(sorted(f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml")))
+
+
+def unknown_profile(name: str) -> str:
+    """The reason a name is no shipped profile, with the closest names."""
+    close = difflib.get_close_matches(name, profile_names(), n=3, cutoff=0.5)
+    hint = f"closest: {', '.join(close)}" if close else f"known: {', '.join(profile_names())}"
+    return (
+        f"no shipped profile is named {name!r} ({hint}; `stationpipe profiles` lists them; "
+        "a file of your own needs a '/' or a .toml suffix)"
+    )
+
+
+@cache
+def shipped_profile(name: str) -> Profile:
+    """One shipped profile by name; ``ConfigError`` when there is none."""
+    if name not in profile_names():
+        raise ConfigError("stationpipe/kernel/profiles", name, unknown_profile(name))
+    with resources.as_file(resources.files("stationpipe.kernel") / "profiles" / f"{name}.toml") as path:
+        return validate(path, read_toml(path), Profile)
+
+
+def shipped_profiles() -> list[Profile]:
+    """Every shipped profile, by name."""
+    return [shipped_profile(name) for name in profile_names()]
+
+
+def load_profile(ref: Path | str) -> Profile:
+    """A shipped profile by name (a ``str`` that :func:`is_profile_name`), otherwise a profile file."""
+    if isinstance(ref, str) and is_profile_name(ref):
+        return shipped_profile(ref)
+    return load(ref, Profile)
+
+
+def _profile_ref(value: str | Path, info: ValidationInfo) -> str | Path:
+    if isinstance(value, str) and is_profile_name(value):
+        if value not in profile_names():
+            raise ValueError(unknown_profile(value))
+        return value
+    path = Path(value)
+    base = (info.context or {}).get("base_dir")
+    return path if path.is_absolute() or base is None else Path(base) / path
+
+
+#: A config's ``profile``: a shipped profile's name (kept as ``str``), or a path (``Path``, relative ones
+#: taken from the config file's directory); :func:`load_profile` takes either.
+ProfileRef = Annotated[str | Path, AfterValidator(_profile_ref)]

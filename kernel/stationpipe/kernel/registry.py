@@ -87,6 +87,10 @@ class StationInfo(Model):
     )
     park: str = Field(default="", description="chemical park (化工园区) of a gas station, in its warnings")
     plant: str = Field(default="", description="nuclear plant (核电厂) a radiation station surrounds")
+    drinking_source: bool = Field(
+        default=False,
+        description="a centralised drinking-water source (集中式生活饮用水水源地): GB 3838 Tables 2-3",
+    )
 
     @field_validator("target_class", mode="before")
     @classmethod
@@ -97,6 +101,12 @@ class StationInfo(Model):
     def _water_needs_target(self) -> StationInfo:
         if self.kind is Kind.WATER and (self.target_class is None or self.water_body is None):
             raise ValueError("a water station needs target_class and water_body")
+        return self
+
+    @model_validator(mode="after")
+    def _source_is_water(self) -> StationInfo:
+        if self.drinking_source and self.kind is not Kind.WATER:
+            raise ValueError("only a water station can be a drinking-water source (drinking_source)")
         return self
 
     @model_validator(mode="after")

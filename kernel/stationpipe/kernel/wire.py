@@ -23,7 +23,9 @@ from stationpipe.kernel.messages import (
     DeadLetter,
     Derived,
     DerivedValue,
+    Handling,
     StationStatus,
+    WarningAction,
     WarningEvent,
 )
 from stationpipe.kernel.reading import Flag, Reading, StationMessage
@@ -32,7 +34,7 @@ from stationpipe.kernel.wire_topics import Topic, TopicKind, parse_topic, readin
 __all__ = ["Topic", "TopicKind", "decode", "encode", "parse_topic", "rfc3339", "topic_for"]
 
 VERSION = 1
-_Message = StationMessage | StationStatus | Derived | WarningEvent | DeadLetter
+_Message = StationMessage | StationStatus | Derived | WarningEvent | WarningAction | DeadLetter
 
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -97,6 +99,24 @@ class _Warning(_Strict):
     value: float | None
     limit: float | None
     ended: AwareDatetime | None
+    # the human state: written only by an engine that tracks it (every other payload is as before)
+    handling: Handling | None = None
+    acknowledged_by: str | None = None
+    assignee: str | None = None
+
+
+class _Action(_Strict):
+    v: Literal[1]
+    station: str = _Id
+    rule: str = _Id
+    started: AwareDatetime
+    action: str = _Id
+    user: str = Field(min_length=1, max_length=128)
+    ts: AwareDatetime
+    handling: Handling
+    level: int = Field(ge=1, le=4)
+    note: str | None = None
+    assignee: str | None = None
 
 
 class _DeadLetter(_Strict):
@@ -173,6 +193,32 @@ def _encode_warning(msg: WarningEvent) -> dict[str, Any]:
         "value": msg.value,
         "limit": msg.limit,
         "ended": rfc3339(msg.ended) if msg.ended else None,
+    } | _human(msg)
+
+
+def _human(msg: WarningEvent) -> dict[str, Any]:
+    """The human state's fields, only when the engine tracks it."""
+    if msg.handling is None:
+        return {}
+    return {
+        "handling": msg.handling.value,
+        "acknowledged_by": msg.acknowledged_by,
+        "assignee": msg.assignee,
+    }
+
+
+def _encode_action(msg: WarningAction) -> dict[str, Any]:
+    return {
+        "station": msg.station,
+        "rule": msg.rule,
+        "started": rfc3339(msg.started),
+        "action": msg.action,
+        "user": msg.user,
+        "ts": rfc3339(msg.ts),
+        "handling": msg.handling.value,
+        "level": msg.level,
+        "note": msg.note,
+        "assignee": msg.assignee,
     }
 
 
@@ -198,6 +244,8 @@ def encode(msg: _Message) -> tuple[str, bytes]:
         body = _encode_derived(msg)
     elif isinstance(msg, WarningEvent):
         body = _encode_warning(msg)
+    elif isinstance(msg, WarningAction):
+        body = _encode_action(msg)
     else:
         body = _encode_deadletter(msg)
     return topic_for(msg), _dumps({"v": VERSION, **body})
@@ -252,6 +300,24 @@ def _decode_warning(p: _Warning) -> WarningEvent:
         p.value,
         p.limit,
         _utc(p.ended, "ended") if p.ended else None,
+        p.handling,
+        p.acknowledged_by,
+        p.assignee,
+    )
+
+
+def _decode_action(p: _Action) -> WarningAction:
+    return WarningAction(
+        p.station,
+        p.rule,
+        _utc(p.started, "started"),
+        p.action,
+        p.user,
+        _utc(p.ts),
+        p.handling,
+        p.level,
+        p.note,
+        p.assignee,
     )
 
 
@@ -264,6 +330,7 @@ _DECODERS: dict[TopicKind, tuple[type[_Strict], Callable[[Any], _Message]]] = {
     TopicKind.STATUS: (_Status, _decode_status),
     TopicKind.DERIVED: (_Derived, _decode_derived),
     TopicKind.WARNING: (_Warning, _decode_warning),
+    TopicKind.ACTION: (_Action, _decode_action),
     TopicKind.DEADLETTER: (_DeadLetter, _decode_deadletter),
 }
 

@@ -11,19 +11,20 @@ from typing import TYPE_CHECKING
 from stationpipe.kernel.errors import WireError
 
 if TYPE_CHECKING:
-    from stationpipe.kernel.messages import DeadLetter, Derived, StationStatus, WarningEvent
+    from stationpipe.kernel.messages import DeadLetter, Derived, StationStatus, WarningAction, WarningEvent
     from stationpipe.kernel.reading import StationMessage
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 
 
 class TopicKind(StrEnum):
-    """The five topic families of docs/design.md#mqtt."""
+    """The six topic families of docs/design.md#mqtt."""
 
     READINGS = "readings"
     STATUS = "status"
     DERIVED = "derived"
     WARNING = "warnings"
+    ACTION = "warnings/actions"
     DEADLETTER = "deadletter"
 
 
@@ -63,14 +64,27 @@ def warning_topic(station: str, rule: str) -> str:
     return f"warnings/{_check(station, 'station')}/{_check(rule, 'rule')}"
 
 
+def action_topic(station: str, rule: str) -> str:
+    """``warnings/actions/<station>/<rule>``: what operators did to a warning (not retained)."""
+    return f"warnings/actions/{_check(station, 'station')}/{_check(rule, 'rule')}"
+
+
 def deadletter_topic(component: str) -> str:
     """``deadletter/<component>``."""
     return f"deadletter/{_check(component, 'component')}"
 
 
-def topic_for(msg: StationMessage | StationStatus | Derived | WarningEvent | DeadLetter) -> str:
+def topic_for(
+    msg: StationMessage | StationStatus | Derived | WarningEvent | WarningAction | DeadLetter,
+) -> str:
     """The topic a record is published on."""
-    from stationpipe.kernel.messages import DeadLetter, Derived, StationStatus, WarningEvent  # noqa: PLC0415
+    from stationpipe.kernel.messages import (  # noqa: PLC0415
+        DeadLetter,
+        Derived,
+        StationStatus,
+        WarningAction,
+        WarningEvent,
+    )
 
     if isinstance(msg, StationStatus):
         return status_topic(msg.station)
@@ -78,6 +92,8 @@ def topic_for(msg: StationMessage | StationStatus | Derived | WarningEvent | Dea
         return derived_topic(msg.station, msg.index)
     if isinstance(msg, WarningEvent):
         return warning_topic(msg.station, msg.rule)
+    if isinstance(msg, WarningAction):
+        return action_topic(msg.station, msg.rule)
     if isinstance(msg, DeadLetter):
         return deadletter_topic(msg.component)
     return readings_topic(msg.station)
@@ -99,6 +115,8 @@ def parse_topic(topic: str) -> Topic:
             return Topic(TopicKind.DERIVED, _check(station, "station"), _check(index, "index"), topic)
         case ["warnings", station, rule]:
             return Topic(TopicKind.WARNING, _check(station, "station"), _check(rule, "rule"), topic)
+        case ["warnings", "actions", station, rule]:
+            return Topic(TopicKind.ACTION, _check(station, "station"), _check(rule, "rule"), topic)
         case ["deadletter", component]:
             return Topic(TopicKind.DEADLETTER, _check(component, "component"), None, topic)
     raise WireError("topic", f"{topic!r} is not a stationpipe topic")

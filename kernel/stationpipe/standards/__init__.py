@@ -8,7 +8,11 @@ Modules:
 - :mod:`~stationpipe.standards.hj633` — IAQI breakpoints and the IAQI of one concentration;
 - :mod:`~stationpipe.standards.aqi` — AQI, level, primary pollutant, missing-pollutant rule, ppb conversion;
 - :mod:`~stationpipe.standards.gb3095` — class II limits for exceedance checks;
-- :mod:`~stationpipe.standards.averages` — hourly, O3 8-hour and daily means with their validity thresholds.
+- :mod:`~stationpipe.standards.averages` — hourly, O3 8-hour and daily means with their validity thresholds;
+- :mod:`~stationpipe.standards.air_stats` — official air statistics of a station-day (HJ 663 2013 / 2026
+  options), the good-day share;
+- :mod:`~stationpipe.standards.water_stats` — a section's period means and class, capture, headline shares;
+- :mod:`~stationpipe.standards.gb3838_source` — drinking-water sources: Tables 2-3, compliance rate.
 
 Nothing here does I/O; every table is immutable data, and each version is selectable by name or by date.
 """

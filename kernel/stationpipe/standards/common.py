@@ -8,6 +8,7 @@ decimal the person (or the instrument's text protocol) wrote, so the arithmetic 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
@@ -69,3 +70,16 @@ def china_date(when: date | datetime) -> date:
 def china_day_start(day: date) -> datetime:
     """The UTC instant the natural day ``day`` starts in China (00:00 CST = 16:00 UTC the day before)."""
     return datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """``part`` of ``whole`` and the share in percent (``None`` when ``whole`` is 0)."""
+
+    part: int
+    whole: int
+
+    @property
+    def percent(self) -> float | None:
+        """part / whole x 100 %."""
+        return None if not self.whole else 100.0 * self.part / self.whole

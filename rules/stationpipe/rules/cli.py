@@ -5,7 +5,8 @@ The composition root (``stationpipe.cli``) mounts :data:`rules_app` as ``rules``
 as on ``stations/<id>/readings``; blank lines and ``#`` comments skipped) through the rules with in-memory
 state, the arrival time taken as each message's own time, and prints every warning change they raise: a
 table, or JSON lines with ``--json`` (the webhook body of :mod:`stationpipe.rules.channels.webhook`). Exit 2
-for a bad rules or data file.
+for a bad rules or data file. ``rules user …`` manages the operators' accounts
+(:mod:`stationpipe.rules.handling.users_cli`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from stationpipe.kernel.runtime import run_service, setup_logging
 from stationpipe.kernel.wire_topics import readings_topic
 from stationpipe.rules.config import RulesConfig
 from stationpipe.rules.evaluator import Evaluator
+from stationpipe.rules.handling.users_cli import user_app
 from stationpipe.rules.notify import Notification
 
 rules_app = typer.Typer(help="Rules engine: run it (--config FILE), or replay data through rules (test).")
+rules_app.add_typer(user_app, name="user")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 #: The configuration files this service reads, by their ``kind``.
 KINDS = {"rules": RulesConfig}

@@ -128,6 +128,16 @@ class Delivery(Model):
     retry_cap: float = Field(default=60.0, gt=0, description="longest backoff between retries, seconds")
 
 
+class ApiSettings(Model):
+    """The operators' desk (``[api]``): the JSON API and the page (预警处置台) served by the engine."""
+
+    host: str = Field(default="127.0.0.1", description="bind address (loopback by default)")
+    port: int = Field(default=8470, ge=0, le=65535, description="0 picks a free port (logged)")
+    users: ConfigPath = Field(description="the users file (stationpipe rules user add …)")
+    session_for: Duration = Field(default=timedelta(hours=12), description="a page login lasts this long")
+    secure_cookies: bool = Field(default=False, description="mark cookies Secure (behind an HTTPS proxy)")
+
+
 class RulesConfig(Model):
     """A ``kind = "rules"`` file."""
 
@@ -145,6 +155,7 @@ class RulesConfig(Model):
         default=5.0, gt=0, description="seconds between checks of the file for changes"
     )
     metrics: MetricsSettings | None = None
+    api: ApiSettings | None = None
     status_every: float = Field(
         default=15.0, gt=0, description="seconds between health lines on stations/_<client id>/status"
     )

@@ -4,7 +4,8 @@ One :class:`asyncio.TaskGroup` owns: the MQTT connection (readings in through th
 shared-subscription group, one filter per owned station when partitioned; derived results out), the timer
 (held readings, deadman, no-data, backfill flush, series snapshot, headline, the channels' re-sends), one
 outbox drain per configured channel (:data:`stationpipe.rules.channels.CHANNELS`), and the reload watcher
-(SIGHUP or a changed file).
+(SIGHUP or a changed file); with ``[api]``, the operators' desk (:mod:`stationpipe.rules.handling`) and
+the drain of its ``actions`` outbox.
 
 Readings are acknowledged (manual PUBACK, persistent session) only after the state their evaluation
 changed, with the notifications it caused, is committed: a crash loses nothing, and a redelivered
@@ -17,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,9 @@ from stationpipe.rules.channels.people import PeopleChannel
 from stationpipe.rules.config import RulesConfig
 from stationpipe.rules.delivery import drain, drain_people
 from stationpipe.rules.evaluator import Evaluator, Output
+from stationpipe.rules.handling.accounts import Accounts
+from stationpipe.rules.handling.app import serve
+from stationpipe.rules.handling.desk import ACTIONS, Desk, action_sender, journal_change
 from stationpipe.rules.lifecycle import Phase
 from stationpipe.rules.metrics import RulesMetrics
 from stationpipe.rules.reload import watch
@@ -74,7 +78,7 @@ class Engine:
     def __post_init__(self) -> None:
         self.evaluator = Evaluator(self.config, self.config.load_registry(), _now())
         self.evaluator.restore(self.state.instances(), self.state.series())
-        self.wake = {name: asyncio.Event() for name in CHANNELS}
+        self.wake = {name: asyncio.Event() for name in (*CHANNELS, ACTIONS)}
         self._recover_deferred()
 
     def open_channels(self) -> None:
@@ -103,6 +107,7 @@ class Engine:
         for note in out.notes:
             body = note.to_json()
             out.batch.outbox.extend(rows(body, self.config.delivery))
+            out.batch.journal.append(journal_change(note))
         if out.batch:
             self.state.commit(out.batch)
         for note in out.notes:
@@ -282,6 +287,17 @@ class Engine:
             rows = channel.resends(wall, instances, stations)
             out.batch.outbox.extend((name, key, body) for key, body in rows)
 
+    def desk(self, accounts: Accounts) -> Desk:
+        """The operators' desk over this engine's instances and state."""
+
+        def wake(sinks: Iterable[str]) -> None:
+            for sink in sinks:
+                self.wake[sink].set()
+
+        return Desk(
+            self.state, lambda: self.evaluator.instances, lambda: self.evaluator.stations, accounts, wake
+        )
+
     def reload(self, config: RulesConfig) -> None:
         """Swap in validated rules and registry (connection settings need a restart)."""
         self.evaluator.configure(config, config.load_registry())
@@ -312,6 +328,12 @@ async def run(config: RulesConfig, ready: asyncio.Event | None = None, *, path: 
                     tg.create_task(engine.drainer(name, channel))
                 if path is not None:
                     tg.create_task(watch(path, config.watch_every, engine.reload))
+                if config.api is not None:
+                    desk = engine.desk(Accounts(Path(config.api.users)))
+                    tg.create_task(serve(desk, config.api))
+                    send = action_sender(lambda: engine.client, config.mqtt.timeout)
+                    cap = config.delivery.retry_cap
+                    tg.create_task(drain(engine.state, ACTIONS, send, engine.wake[ACTIONS], cap))
     finally:
         await engine.close_channels()
         engine.close()

@@ -10,6 +10,10 @@
 - ``for`` and ``keep_firing_for`` are measured in reading time, so backfilled data behaves as live data;
 - no-data policy (wall clock, timer): ``keep`` holds the state, ``resolve`` resolves after ``no_data_after``.
 
+Beside the machine phase an instance carries the human state of its current episode (``handling``,
+``acknowledged_by``, ``assignee``: :mod:`stationpipe.rules.handling`); a new episode (inactive or resolved
+to pending) starts it afresh as ``issued`` and unacknowledged.
+
 :func:`step` mutates the instance and returns the :class:`Change` to notify, or ``None``.
 """
 
@@ -19,6 +23,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from stationpipe.kernel.messages import Handling
 from stationpipe.rules.kinds.base import Outcome
 from stationpipe.rules.rule_models import AnyRule
 
@@ -69,6 +74,10 @@ class Instance:
     seen_wall: float = 0.0
     backfilled: bool = False
     until: float | None = None  # a pre-warning's latest expected arrival (epoch s)
+    handling: Handling = Handling.ISSUED
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
+    assignee: str | None = None
 
     @property
     def key(self) -> str:
@@ -79,6 +88,16 @@ class Instance:
     def topic_rule(self) -> str:
         """The rule segment of ``warnings/<station>/<rule>``: ``rule.parameter`` or the rule alone."""
         return f"{self.rule}.{self.parameter}" if self.parameter else self.rule
+
+    @property
+    def acknowledged(self) -> bool:
+        """An operator acknowledged this episode: reminders and escalation to people stop."""
+        return self.acknowledged_by is not None
+
+    @property
+    def episode(self) -> str:
+        """``station/rule.parameter/started-ms``: names one episode (the prefix of its notifications' ids)."""
+        return f"{self.station}/{self.topic_rule}/{round((self.since or 0.0) * 1000)}"
 
     @property
     def open(self) -> bool:
@@ -92,7 +111,8 @@ class Instance:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Instance:
         """Inverse of :meth:`to_json`."""
-        return cls(**{**data, "phase": Phase(data["phase"])})
+        handling = Handling(data.get("handling", Handling.ISSUED))
+        return cls(**{**data, "phase": Phase(data["phase"]), "handling": handling})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +141,15 @@ def _details(inst: Instance, o: Outcome) -> None:
     inst.expected = o.expected.timestamp() if o.expected else None
 
 
+def _new_episode(inst: Instance) -> None:
+    inst.handling, inst.acknowledged_by, inst.acknowledged_at, inst.assignee = (
+        Handling.ISSUED,
+        None,
+        None,
+        None,
+    )
+
+
 def _fire(inst: Instance) -> Change:
     inst.phase, inst.fired = Phase.FIRING, True
     return Change.FIRING
@@ -131,6 +160,7 @@ def _active(inst: Instance, o: Outcome, ts: float, policy: Policy) -> Change | N
     inst.last_active = ts
     if inst.phase in _IDLE:
         inst.phase, inst.since, inst.ended, inst.fired, inst.level = Phase.PENDING, ts, None, False, o.level
+        _new_episode(inst)
         return _fire(inst) if policy.for_s <= 0 else Change.PENDING
     if inst.phase is Phase.PENDING:
         inst.level = o.level

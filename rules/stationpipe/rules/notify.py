@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from stationpipe.kernel.messages import AlertState, WarningEvent
+from stationpipe.kernel.messages import AlertState, Handling, WarningEvent
 from stationpipe.kernel.registry import StationInfo, WaterClass
 from stationpipe.kernel.wire import rfc3339
 from stationpipe.rules.lifecycle import Change, Instance
@@ -66,6 +66,9 @@ class Notification(NamedTuple):
     city: str
     river: str
     kind: str
+    handling: Handling
+    acknowledged_by: str | None
+    assignee: str | None
 
     @property
     def state(self) -> AlertState:
@@ -91,6 +94,9 @@ class Notification(NamedTuple):
             self.value,
             self.limit,
             self.ended,
+            self.handling if self.fired else None,
+            self.acknowledged_by,
+            self.assignee,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -122,6 +128,12 @@ class Notification(NamedTuple):
             "river": self.river,
             "kind": self.kind,
             "message": {"zh": self.message_zh, "en": self.message_en},
+            "acknowledged": self.acknowledged_by is not None,
+            "handling": {
+                "state": self.handling.value,
+                "acknowledged_by": self.acknowledged_by,
+                "assignee": self.assignee,
+            },
         }
 
 
@@ -166,5 +178,8 @@ def notification(
             info.city if info is not None else "",  # city
             info.river if info is not None else "",  # river
             kind,
+            inst.handling,
+            inst.acknowledged_by,
+            inst.assignee,
         ),
     )

@@ -80,6 +80,13 @@ class SectionRule(LevelledRule):
     kind: Literal["section"]
 
 
+class SourceRule(LevelledRule):
+    """GB 3838 Tables 2-3 limits (sulfate, chloride, nitrate, iron, manganese, specific items) at
+    drinking-water source stations, with the section levels."""
+
+    kind: Literal["source"]
+
+
 class TargetRule(LevelledRule):
     """Custom concentration targets per section (TN / TP control), mg/L, with the section levels."""
 
@@ -346,6 +353,7 @@ class UpstreamRule(RuleBase):
 
 AnyRule = (
     SectionRule
+    | SourceRule
     | TargetRule
     | AqiRule
     | ThresholdRule

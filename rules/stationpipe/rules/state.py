@@ -14,6 +14,9 @@ Invariants:
   what arrived within a window of it, so what waits to be grouped is in the outbox and survives a crash;
   :meth:`State.settle` removes the rows one message carried and records its facts (a rate-limit count) in
   one transaction.
+- the journal (each warning episode's course: machine changes and operators' actions, with who and when)
+  is append-only: triggers refuse every UPDATE and DELETE, and its rows are written in the transaction
+  of the change or action they record.
 
 Every call is a short local transaction on the event loop's thread; ``timeout`` bounds waiting for a lock.
 """
@@ -24,7 +27,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     queued REAL NOT NULL DEFAULT 0,
     UNIQUE (sink, id)
 );
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    episode TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_episode ON journal (episode, seq);
+CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS journal_no_delete BEFORE DELETE ON journal
+    BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 """
 
 
@@ -70,6 +83,7 @@ class Batch:
     series: dict[str, dict[str, Any]]
     outbox: list[tuple[str, str, dict[str, Any]]]
     facts: dict[str, Any]
+    journal: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (episode, entry)
 
     @classmethod
     def empty(cls) -> Batch:
@@ -77,7 +91,7 @@ class Batch:
         return cls({}, {}, [], {})
 
     def __bool__(self) -> bool:
-        return bool(self.instances or self.series or self.outbox or self.facts)
+        return bool(self.instances or self.series or self.outbox or self.facts or self.journal)
 
 
 class State:
@@ -145,11 +159,20 @@ class State:
                 "INSERT OR IGNORE INTO outbox (sink, id, body, queued) VALUES (?, ?, ?, ?)",
                 [(sink, i, json.dumps(body, ensure_ascii=False), now) for sink, i, body in batch.outbox],
             )
+            self.db.executemany(
+                "INSERT INTO journal (episode, body) VALUES (?, ?)",
+                [(episode, json.dumps(entry, ensure_ascii=False)) for episode, entry in batch.journal],
+            )
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise StateError(f"cannot write rules state: {exc}") from exc
+
+    def journal(self, episode: str) -> list[dict[str, Any]]:
+        """The course of one warning episode, oldest first."""
+        rows = self.db.execute("SELECT body FROM journal WHERE episode = ? ORDER BY seq", (episode,))
+        return [json.loads(body) for (body,) in rows]
 
     def queued(self, sink: str, limit: int = 100) -> list[Queued]:
         """The oldest undelivered rows of ``sink``, oldest first."""

@@ -2,7 +2,7 @@
 
 Water rows keep every evaluated item (DO, CODMn, NH3-N, TP) inside its class at all hours: baseline
 ± swing ± drift ± 3 noise SD stays between the class's limits (tests/unit/test_sim_model.py checks it).
-Units are the catalogue's: mg/L, degC, uS/cm, NTU, chlorophyll-a ug/L; air ug/m3 and CO mg/m3.
+Units are the catalogue's: mg/L, degC, uS/cm, NTU, chlorophyll-a ug/L, ORP mV; air ug/m3, CO mg/m3.
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ def _section(
             "tp": _b(tp, tp * 0.045, 8, tp * 0.011, tp * 0.03),
             "tn": _b(tn, tn * 0.08, 8, tn * 0.02, tn * 0.04),
             "chla": _sun(chla, chla * 0.3, 15, chla * 0.04, chla * 0.2),  # algae grow with the sun, as DO
+            # redox potential (mV) of oxygenated surface water, for probes that report it (Aqua TROLL 400);
+            # a plausibility choice, not a standard's number (GB 3838 sets no ORP limit)
+            "orp": Behaviour(250.0, 20.0, 15, 3.0, 15.0, low=-500.0, high=800.0),
         }
     )
 

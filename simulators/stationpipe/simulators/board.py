@@ -17,6 +17,7 @@ from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.scenarios import (
     Garbage,
     ModbusException,
+    Offline,
     Scenario,
     Silent,
     Slow,
@@ -38,6 +39,7 @@ class Effects:
 
     flags: frozenset[Flag] = frozenset()
     silent: bool = False
+    offline: bool = False
     exception: int | None = None
     delay: float = 0.0
     garbage: int = 0
@@ -65,6 +67,8 @@ def _merge(effects: Effects, scenario: Scenario, started: datetime) -> Effects:
     match scenario:
         case Silent():
             return _replace(effects, silent=True)
+        case Offline():
+            return _replace(effects, offline=True)
         case ModbusException():
             return _replace(effects, exception=scenario.code)
         case Slow():

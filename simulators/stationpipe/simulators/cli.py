@@ -32,7 +32,7 @@ def sim(  # noqa: PLR0917 - one option per knob of fleet mode
     ] = False,
     log_level: LogOpt = "INFO",
 ) -> None:
-    """Serve simulated instruments (Modbus TCP, RTU over TCP, RTU and ASCII on ptys); or a whole fleet."""
+    """Serve simulated instruments (Modbus TCP, RTU over TCP, RTU and ASCII on ptys) and DTUs; or a fleet."""
     from stationpipe.simulators.fleet import run  # noqa: PLC0415
     from stationpipe.simulators.fleetfiles import EdgeSettings, write_fleet  # noqa: PLC0415
     from stationpipe.simulators.fleetgen import plan  # noqa: PLC0415

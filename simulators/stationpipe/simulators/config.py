@@ -10,6 +10,10 @@ Transports of a device:
                served on TCP instead, as a serial device server).
 
 ``[[analysers]]`` are HJ 212 analysers pushing real-time frames on a pty or a TCP port of their own.
+
+A ``[[dtus]]`` entry is a 4G DTU (simulators/dtu.py) that dials in to an edge's ``[dtu]`` listener and
+bridges bytes to a serial line on a pty (``line``) or to an ``rtu-tcp`` endpoint served here
+(``target_port``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from stationpipe.kernel.ascii_template import Template, resolve
 from stationpipe.kernel.catalogue import CATALOGUE
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.errors import ConfigError
+from stationpipe.kernel.registermap import ProfileRef
 from stationpipe.kernel.registry import WaterClass
 from stationpipe.simulators.model import StationModel
 from stationpipe.simulators.scenarios import Scenario
@@ -37,7 +42,7 @@ class SimDevice(Model):
 
     name: str = Field(pattern=_NAME)
     station: str
-    profile: ConfigPath | None = None
+    profile: ProfileRef | None = None
     template: Template | None = None
     transport: Literal["tcp", "rtu-tcp", "serial"] = "tcp"
     host: str = "127.0.0.1"
@@ -241,6 +246,66 @@ class GnssSim(Model):
     seed: int = 0
 
 
+def _bytes_of(text: str | None, hex_text: str | None, what: str) -> bytes | None:
+    if text is not None and hex_text is not None:
+        raise ValueError(f"give {what} or {what}_hex, not both")
+    if hex_text is not None:
+        try:
+            return bytes.fromhex(hex_text)
+        except ValueError:
+            raise ValueError(f"{what}_hex is not hex bytes") from None
+    return text.encode() if text is not None else None
+
+
+class DtuSim(Model):
+    """A 4G DTU: dials in to ``host:port`` (the edge's listener), sends its registration packet, a heartbeat
+    every ``heartbeat_interval`` s, and bridges bytes to its serial bus: the ``[[lines]]`` entry ``line``
+    (a pty, as a DTU's RS-485 port) or the ``rtu-tcp`` endpoint ``target_host:target_port`` served here.
+    It drops the connection every ``drop_every`` s (if set) or while an ``offline`` scenario names it, and
+    redials after ``redial`` s, doubling to ``redial_cap`` while dialling fails. ``split_replies`` sends a
+    heartbeat in the middle of every reply (three packets), as a DTU may between two serial bursts."""
+
+    name: str = Field(pattern=_NAME)
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535, description="the edge's DTU listener")
+    registration: str | None = Field(default=None, description="registration packet as text")
+    registration_hex: str | None = Field(default=None, description="registration packet as hex bytes")
+    heartbeat: str | None = Field(default=None, description="heartbeat packet as text")
+    heartbeat_hex: str | None = Field(default=None, description="heartbeat packet as hex bytes")
+    heartbeat_interval: float = Field(default=30.0, gt=0)
+    heartbeat_reply: str | None = Field(
+        default=None, description="what the edge answers to a heartbeat (text): kept off the serial bus"
+    )
+    line: str | None = Field(default=None, description="the [[lines]] entry it bridges to")
+    target_host: str = "127.0.0.1"
+    target_port: int | None = Field(default=None, ge=1, le=65535, description="an rtu-tcp endpoint here")
+    redial: float = Field(default=1.0, gt=0)
+    redial_cap: float = Field(default=30.0, gt=0)
+    drop_every: float | None = Field(default=None, gt=0, description="seconds connected before it drops")
+    split_replies: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DtuSim:
+        if self.registration_packet() is None:
+            raise ValueError("give registration (text) or registration_hex")
+        beat = self.heartbeat_packet()
+        if (self.line is None) == (self.target_port is None):
+            raise ValueError("give line or target_port (the serial bus it bridges to)")
+        if self.split_replies and beat is None:
+            raise ValueError("split_replies needs a heartbeat")
+        if self.redial_cap < self.redial:
+            raise ValueError("redial_cap is less than redial")
+        return self
+
+    def registration_packet(self) -> bytes | None:
+        """The registration packet's bytes."""
+        return _bytes_of(self.registration, self.registration_hex, "registration")
+
+    def heartbeat_packet(self) -> bytes | None:
+        """The heartbeat packet's bytes (``None``: it sends none)."""
+        return _bytes_of(self.heartbeat, self.heartbeat_hex, "heartbeat")
+
+
 class SimConfig(Model):
     """A ``kind = "sim"`` file."""
 
@@ -252,6 +317,7 @@ class SimConfig(Model):
     scenarios: tuple[Scenario, ...] = ()
     gnss: tuple[GnssSim, ...] = ()
     analysers: tuple[HjAnalyserSim, ...] = ()
+    dtus: tuple[DtuSim, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> SimConfig:
@@ -277,12 +343,27 @@ class SimConfig(Model):
             *(d.name for d in self.devices),
             *(g.name for g in self.gnss),
             *(a.name for a in self.analysers),
+            *(t.name for t in self.dtus),
         ]
         names = set(named)
-        _unique("device, gnss and analyser names", named)
+        _unique("device, gnss, analyser and dtu names", named)
         for s in self.scenarios:
             if unknown := set(s.named()) - names:
                 raise ValueError(f"scenario {s.name!r}: unknown devices {sorted(unknown)}")
+        return self
+
+    @model_validator(mode="after")
+    def _dtus_have_a_bus(self) -> SimConfig:
+        lines = {ln.name: ln for ln in self.lines}
+        served = {(d.host, d.port) for d in self.devices if d.transport == "rtu-tcp"}
+        for t in self.dtus:
+            if t.line is not None and t.line not in lines:
+                raise ValueError(f"dtu {t.name!r}: line {t.line!r} is not in [[lines]]")
+            if t.line is not None and lines[t.line].port is not None:
+                raise ValueError(f"dtu {t.name!r}: line {t.line!r} is served on TCP, not on a pty")
+            if t.target_port is not None and (t.target_host, t.target_port) not in served:
+                where = f"{t.target_host}:{t.target_port}"
+                raise ValueError(f"dtu {t.name!r}: no rtu-tcp device is served on {where}")
         return self
 
 

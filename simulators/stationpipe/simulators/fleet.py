@@ -3,9 +3,9 @@
 One task per endpoint, all in one ``TaskGroup``: a Modbus TCP (or RTU-over-TCP) server per
 ``host:port``, a line per ``[[lines]]`` entry (pymodbus RTU server behind a byte bridge, Bavarian-Hessen
 analysers, or instruments printing template records, on a pty or on TCP), an HJ 212 analyser per
-``[[analysers]]`` entry, and the HTTP control channel.
-The path a client
-opens for each serial line is logged, and published as the line's ``link`` symlink when one is configured.
+``[[analysers]]`` entry, a simulated 4G DTU per ``[[dtus]]`` entry (dialling in to an edge and bridging to
+a pty line or an rtu-tcp endpoint), and the HTTP control channel. The path a client opens for each serial
+line is logged, and published as the line's ``link`` symlink when one is configured.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
 from stationpipe.hj212 import Version
@@ -24,6 +24,7 @@ from stationpipe.kernel.units import check_unit
 from stationpipe.simulators.board import Board
 from stationpipe.simulators.config import HjLogger, SerialLine, SimConfig, SimDevice
 from stationpipe.simulators.control import serve as serve_control
+from stationpipe.simulators.dtu import SimDtu
 from stationpipe.simulators.gnss_sensor import serve_gnss
 from stationpipe.simulators.hessen import HessenLine
 from stationpipe.simulators.hj212_analyser import Analyser, serve_analyser
@@ -35,6 +36,7 @@ from stationpipe.simulators.pty_line import Bridge, publish_link, remove_link
 from stationpipe.simulators.template_instrument import TemplateInstrument, TemplateLine
 
 log = logging.getLogger(__name__)
+Opened = Callable[[str, str], None]  # a pty line's name and the path a client (or a DTU) opens
 
 
 class SimulatorError(FatalError):
@@ -72,7 +74,7 @@ def template_instruments(config: SimConfig, board: Board) -> dict[str, TemplateI
     }
 
 
-async def _serve_template_line(line: SerialLine, insts: list[TemplateInstrument]) -> None:
+async def _serve_template_line(line: SerialLine, insts: list[TemplateInstrument], on_pty: Opened) -> None:
     sensor = TemplateLine(
         insts,
         baudrate=line.baudrate,
@@ -91,6 +93,7 @@ async def _serve_template_line(line: SerialLine, insts: list[TemplateInstrument]
 
     def opened(path: str) -> None:
         publish_link(path, line.link)
+        on_pty(line.name, path)
         where = f" (link {line.link})" if line.link else ""
         log.info("serial line %s (template, units %s): open %s%s", line.name, units, path, where)
 
@@ -119,10 +122,13 @@ def _garbage_of(insts: list[Instrument]) -> int:
     return max((i.effects(at).garbage for i in insts), default=0)
 
 
-async def _serve_rtu_line(line: SerialLine, insts: list[Instrument], journal: Journal | None) -> None:
+async def _serve_rtu_line(
+    line: SerialLine, insts: list[Instrument], journal: Journal | None, on_pty: Opened
+) -> None:
     bridge = Bridge(lambda: _garbage_of(insts))
     server = serial_server(bridge.server.path, line.baudrate, insts, journal)
     publish_link(bridge.client.path, line.link)
+    on_pty(line.name, bridge.client.path)
     log.info(
         "serial line %s (rtu, units %s): open %s%s",
         line.name,
@@ -139,9 +145,10 @@ async def _serve_rtu_line(line: SerialLine, insts: list[Instrument], journal: Jo
         remove_link(line.link)
 
 
-async def _serve_hessen_line(line: SerialLine, insts: list[Instrument]) -> None:
+async def _serve_hessen_line(line: SerialLine, insts: list[Instrument], on_pty: Opened) -> None:
     sensor = HessenLine(insts, line.baudrate, line.bcc_errors, line.seed)
     publish_link(sensor.path, line.link)
+    on_pty(line.name, sensor.path)
     log.info(
         "serial line %s (%s, units %s): open %s%s",
         line.name,
@@ -203,30 +210,47 @@ def _served(config: SimConfig, board: Board) -> _Served:
 
 
 def _serve_line(
-    line: SerialLine, served: _Served, journal: Journal | None
+    line: SerialLine, served: _Served, journal: Journal | None, on_pty: Opened
 ) -> Coroutine[None, None, None] | None:
     if served.on_template_line[line.name]:
-        return _serve_template_line(line, served.on_template_line[line.name])
+        return _serve_template_line(line, served.on_template_line[line.name], on_pty)
     if not served.on_line[line.name]:
         return None
     if line.protocol == "rtu":
-        return _serve_rtu_line(line, served.on_line[line.name], journal)
-    return _serve_hessen_line(line, served.on_line[line.name])
+        return _serve_rtu_line(line, served.on_line[line.name], journal, on_pty)
+    return _serve_hessen_line(line, served.on_line[line.name], on_pty)
 
 
 async def run(config: SimConfig, journal: Journal | None = None) -> None:
     """Serve every endpoint, serial line and the control channel; run until cancelled."""
     board = Board.of(config.scenarios)
     served = _served(config, board)
+    loop = asyncio.get_running_loop()
+    paths: dict[str, asyncio.Future[str]] = {ln.name: loop.create_future() for ln in config.lines}
+
+    def on_pty(name: str, path: str) -> None:
+        if not paths[name].done():
+            paths[name].set_result(path)
+
     async with asyncio.TaskGroup() as tg:
         if config.control is not None:
             tg.create_task(serve_control(board, config.control.host, config.control.port))
         for (host, port, rtu), group in served.endpoints.items():
             tg.create_task(_serve_tcp(host, port, group, journal, rtu=rtu))
         for line in config.lines:
-            if (serving := _serve_line(line, served, journal)) is not None:
+            if (serving := _serve_line(line, served, journal, on_pty)) is not None:
                 tg.create_task(serving)
         _start_talkers(tg, config, board)
+        _start_dtus(tg, config, board, paths)
+
+
+def _start_dtus(
+    tg: asyncio.TaskGroup, config: SimConfig, board: Board, paths: dict[str, asyncio.Future[str]]
+) -> None:
+    """One task per DTU; a DTU on a line waits for the line's pty."""
+    for dtu in config.dtus:
+        log.info("dtu %s dials in to %s:%d", dtu.name, dtu.host, dtu.port)
+        tg.create_task(SimDtu(dtu, board, paths[dtu.line] if dtu.line is not None else None).run())
 
 
 def _start_talkers(tg: asyncio.TaskGroup, config: SimConfig, board: Board) -> None:

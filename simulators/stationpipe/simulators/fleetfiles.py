@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stationpipe.kernel.registry import WaterBody
-from stationpipe.simulators.fleetgen import PROFILES, FleetStation, q
+from stationpipe.simulators.fleetgen import FleetStation, q
 
 #: Travel time of every reach between consecutive fleet sections of one river, (earliest, latest) hours.
 #: The fleet's own illustrative configuration, not measured values: a deployment writes its rivers' own.
@@ -69,7 +69,7 @@ def sim_toml(stations: list[FleetStation], control_port: int | None = None) -> s
         for dev, profile, unit in st.devices():
             out.append(
                 f'[[devices]]\nname = "{st.info.id}-{dev}"\nstation = "{st.info.id}"\n'
-                f"profile = {q(str(PROFILES / f'{profile}.toml'))}\nport = {st.port}\nunit = {unit}\n"
+                f'profile = "{profile}"\nport = {st.port}\nunit = {unit}\n'
                 f'seed = {st.seed * 10 + unit}\nwater_class = "{st.shows.name}"\nair_level = {st.air_level}\n'
             )
     out.append(_scenarios(stations))
@@ -118,7 +118,7 @@ def edge_toml(st: FleetStation, settings: EdgeSettings, state_dir: Path) -> str:
         f'client_id = "edge-{st.info.id}"\n'
     )
     devices = [
-        f'[[devices]]\nname = "{dev}"\nprofile = {q(str(PROFILES / f"{profile}.toml"))}\n'
+        f'[[devices]]\nname = "{dev}"\nprofile = "{profile}"\n'
         f"interval = {settings.interval}\ntimeout = {settings.timeout}\n"
         f'[devices.transport]\ntype = "tcp"\nhost = "127.0.0.1"\nport = {st.port}\nunit = {unit}\n'
         for dev, profile, unit in st.devices()

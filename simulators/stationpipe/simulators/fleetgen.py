@@ -14,13 +14,11 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from stationpipe.kernel.catalogue import Kind
 from stationpipe.kernel.registry import StationInfo, WaterBody, WaterClass
 from stationpipe.simulators.zhejiang import CITIES, LAKES, RIVERS
 
-PROFILES = Path(__file__).resolve().parent / "profiles"
 _TARGETS = (WaterClass.I, WaterClass.II, WaterClass.III, WaterClass.IV)
 _TARGET_WEIGHTS = (5, 45, 40, 10)
 

@@ -16,7 +16,9 @@ drift           values move by ``rate`` units per hour since the start
 fault           status bit D (instrument fault) set, values unavailable (NaN or the sentinel)
 maintenance     status bit M set; values keep coming
 calibration     status bit C set; ``value`` (the standard's concentration) is shown if given
-silent          the device does not answer at all (the client times out)
+silent          the device does not answer at all (the client times out); on a DTU (``[[dtus]]``), the
+                DTU stays connected and sends heartbeats but passes nothing to its serial bus
+offline         a DTU drops its connection and stays off while it lasts, then redials
 exception       the device answers with Modbus exception ``code`` (4 device failure, 6 busy, …)
 slow            the device answers after ``delay`` seconds
 garbage         ``count`` random bytes precede every answer on the device's serial line
@@ -191,6 +193,12 @@ class Silent(_Base):
     kind: Literal["silent"]
 
 
+class Offline(_Base):
+    """A DTU off the air: it drops its connection and dials in again when the scenario ends."""
+
+    kind: Literal["offline"]
+
+
 class ModbusException(_Base):
     """The device answers with a Modbus exception code."""
 
@@ -290,7 +298,7 @@ class Washout(_Base):
 
 
 _Values = Pollution | Wave | Flatline | Drift | Fault | Maintenance | Calibration | Leak | Rain | Washout
-_Protocol = Silent | ModbusException | Slow | Garbage
+_Protocol = Silent | ModbusException | Slow | Garbage | Offline
 Scenario = Annotated[_Values | _Protocol, Field(discriminator="kind")]
 
 _FLAGS: dict[str, Flag] = {"fault": Flag.D, "maintenance": Flag.M, "calibration": Flag.C}

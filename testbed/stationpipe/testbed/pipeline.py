@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from stationpipe.simulators.fleetgen import PROFILES
 from stationpipe.testbed.services import Services, free_port, wait_until
 from stationpipe.testbed.webhook import Receiver
 
@@ -56,7 +55,7 @@ def sim_toml(stations: list[SimStation], scenarios: str = "", control_port: int 
         for unit, name, profile in st.devices:
             out.append(
                 f'[[devices]]\nname = "{st.id}-{name}"\nstation = "{st.id}"\n'
-                f'profile = "{PROFILES / profile}.toml"\nport = {st.port}\nunit = {unit}\n'
+                f'profile = "{profile}"\nport = {st.port}\nunit = {unit}\n'
                 f'seed = {st.seed * 10 + unit}\nwater_class = "{st.water_class}"\n'
             )
     return "\n".join([*out, scenarios])
@@ -69,7 +68,7 @@ def edge_toml(st: SimStation, mqtt_port: int, state_dir: Path, interval: float) 
         f'[mqtt]\nport = {mqtt_port}\nclient_id = "edge-{st.id}"\n'
     )
     devices = [
-        f'[[devices]]\nname = "{name}"\nprofile = "{PROFILES / profile}.toml"\ninterval = {interval}\n'
+        f'[[devices]]\nname = "{name}"\nprofile = "{profile}"\ninterval = {interval}\n'
         f'timeout = 1.0\n[devices.transport]\nhost = "127.0.0.1"\nport = {st.port}\nunit = {unit}\n'
         for unit, name, profile in st.devices
     ]

@@ -1,5 +1,6 @@
-"""Bavarian-Hessen air analysers (:mod:`stationpipe.edge.hessen`) on a serial port, or over TCP through a
-serial device server: a :class:`~stationpipe.edge.drivers.stream.StreamLine` shared by the analysers on it.
+"""Bavarian-Hessen air analysers (:mod:`stationpipe.edge.hessen`) on a serial port, over TCP through a
+serial device server, or behind a 4G DTU: a :class:`~stationpipe.edge.drivers.stream.StreamLine` shared
+by the analysers on it.
 
 One DA request reads every channel of an analyser; the profile maps channel numbers to parameters.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from stationpipe.edge.config import Device, EdgeConfig, Line
-from stationpipe.edge.connection import SerialLink, TcpLink
+from stationpipe.edge.connection import DtuLink, SerialLink, TcpLink
 from stationpipe.edge.decode import apply_status, point_reading
 from stationpipe.edge.drivers.base import Poll, PolledReader, Reader
 from stationpipe.edge.drivers.stream import StreamLine
@@ -32,7 +33,7 @@ class HessenDriver:
         self.station, self.devices = config.station, line.devices
         self.name = line.connection.line
         link = line.connection.link
-        assert isinstance(link, SerialLink | TcpLink)  # PROTOCOLS: hessen runs over serial and tcp
+        assert isinstance(link, SerialLink | TcpLink | DtuLink)  # PROTOCOLS: hessen runs over these
         self._line = StreamLine(self.name, link, line.connection.gap)
         self.checksum_errors = 0
 
@@ -89,7 +90,6 @@ class HessenReader(PolledReader):
             reading = point_reading(point, channel.value * point.scale + point.offset, self.station, ts)
             readings.extend(apply_status([reading], {channel.flag(self.profile.channel_status)} - {Flag.N}))
         return Poll(readings)
-
 
     def unanswered(self) -> list[Reading]:
         """Every channel B, stamped now."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Protocol
 
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
 from stationpipe.edge.config import Device, EdgeConfig, Line
-from stationpipe.edge.connection import Connection, TcpLink
+from stationpipe.edge.connection import Connection, SerialLink, TcpLink
 from stationpipe.edge.decode import apply_status, decode_request, failed_request, plan_requests, status_flags
 from stationpipe.edge.drivers.base import Poll, PolledReader, Reader
 from stationpipe.kernel.errors import DeviceError, DeviceExceptionError, DeviceTimeoutError
@@ -34,6 +35,7 @@ def make_client(connection: Connection, response_timeout: float) -> Client:
         return AsyncModbusTcpClient(
             link.host, port=link.port, framer=framer, timeout=response_timeout, retries=0, reconnect_delay=0
         )
+    assert isinstance(link, SerialLink)  # over a DTU, modbus_stream's driver (drivers.modbus_rtu)
     return AsyncModbusSerialClient(
         link.port,
         framer=framer,
@@ -123,10 +125,24 @@ class ModbusDriver:
         self._client.close()
 
 
+class RegisterLine(Protocol):
+    """What a :class:`ModbusReader` reads through: pymodbus' client (:class:`ModbusDriver`), or RTU frames
+    over a DTU (:class:`~stationpipe.edge.drivers.modbus_stream.ModbusStreamDriver`)."""
+
+    @property
+    def station(self) -> str:
+        """The station the readings belong to."""
+
+    async def read(
+        self, table: RegisterType, address: int, count: int, unit: int, response_timeout: float
+    ) -> list[int]:
+        """``count`` registers (or bits, as 0/1) of ``table``; ``DeviceError`` otherwise."""
+
+
 class ModbusReader(PolledReader):
     """One unit id on a Modbus line: its coalesced requests, decoded into flagged readings."""
 
-    def __init__(self, driver: ModbusDriver, device: Device) -> None:
+    def __init__(self, driver: RegisterLine, device: Device) -> None:
         super().__init__(driver.station, device)
         self.driver = driver
         one = device.one_request_per_point
@@ -149,7 +165,6 @@ class ModbusReader(PolledReader):
             readings.extend(decode_request(self.profile, req, regs, self.station, ts))
             flags |= status_flags(self.profile, req, regs)
         return Poll(apply_status(readings, flags), tuple(errors), answered=len(errors) != len(self.requests))
-
 
     def unanswered(self) -> list[Reading]:
         """Every point B, stamped now."""

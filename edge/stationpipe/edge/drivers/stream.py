@@ -1,11 +1,13 @@
 """A byte-stream line shared by request/response instruments: a serial port, or TCP to a serial device
-server (the link of the device's connection), read with blocking I/O in a worker thread.
+server (the link of the device's connection), read with blocking I/O in a worker thread; or a 4G DTU's
+inbound connection (:mod:`stationpipe.edge.drivers.dtu`), read on the event loop.
 
 All devices on one line share it: one exchange at a time, a gap of silence after each (RS-485 needs it),
 each inside its timeout. A driver whose protocol is "send a request, read until the reply is complete"
 (Bavarian-Hessen, template ASCII) gives :meth:`StreamLine.exchange` the request and a test of
-completeness, and keeps only its framing; an instrument that speaks unasked is read with
-:meth:`StreamLine.listen`. pyserial and socket errors become ``DeviceError`` here, once.
+completeness, and keeps only its framing, and so runs unchanged over every link; an instrument that speaks
+unasked is read with :meth:`StreamLine.listen`. pyserial and socket errors become ``DeviceError`` here,
+once; a DTU that is not connected (or drops during an exchange) gives ``DeviceOfflineError`` at once.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Protocol
 
 import serial
 
-from stationpipe.edge.connection import SerialLink, TcpLink
-from stationpipe.kernel.errors import DeviceError, DeviceTimeoutError
+from stationpipe.edge.connection import DtuLink, SerialLink, TcpLink
+from stationpipe.edge.drivers import dtu
+from stationpipe.kernel.errors import DeviceError, DeviceOfflineError, DeviceTimeoutError
 
 TICK = 0.05  # seconds one blocking read waits at most (bounds how late a deadline is noticed)
 MAX_REPLY = 4096  # bytes: a reply longer than this is noise, not an answer
@@ -112,7 +115,7 @@ class TcpPort:
 class StreamLine:
     """One line of request/response instruments; :meth:`exchange` is safe to call from many pollers."""
 
-    def __init__(self, name: str, link: SerialLink | TcpLink, gap: float) -> None:
+    def __init__(self, name: str, link: SerialLink | TcpLink | DtuLink, gap: float) -> None:
         self.name, self._link, self._gap = name, link, gap
         self._port: Port | None = None
         self._lock = asyncio.Lock()
@@ -130,15 +133,51 @@ class StreamLine:
             await asyncio.sleep(max(0.0, self._quiet_until - time.monotonic()))
             self.requests += 1
             try:
+                if isinstance(self._link, DtuLink):
+                    return await self._exchange_dtu(self._link, request, complete, response_timeout, who)
                 return await asyncio.to_thread(self._exchange, request, complete, response_timeout, who)
             finally:
                 self._quiet_until = time.monotonic() + self._gap
+
+    async def _exchange_dtu(
+        self,
+        link: DtuLink,
+        request: bytes,
+        complete: Callable[[bytes], bool],
+        response_timeout: float,
+        who: str,
+    ) -> bytes:
+        """The exchange over the DTU's connection of the moment, on the event loop."""
+        port = dtu.connection(link.id)
+        deadline = time.monotonic() + response_timeout
+        try:
+            port.drain()
+            port.send(request)
+            data = b""
+            while not complete(data):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or len(data) > MAX_REPLY:
+                    raise DeviceTimeoutError(f"{self.name} {who}: no answer")
+                data += await port.receive(remaining)
+        except ConnectionError as exc:
+            raise DeviceOfflineError(f"{self.name} {who}: {exc}") from exc
+        return data
 
     async def listen(self, wait: float) -> bytes:
         """What the line carries unasked: returns as soon as something arrived, or ``b''`` after ``wait``
         s of silence; ``DeviceError`` when the line itself failed (the next call reopens it)."""
         async with self._lock:
+            if isinstance(self._link, DtuLink):
+                return await self._listen_dtu(self._link, wait)
             return await asyncio.to_thread(self._listen, wait)
+
+    async def _listen_dtu(self, link: DtuLink, wait: float) -> bytes:
+        """What the DTU's connection of the moment carries unasked, on the event loop."""
+        port = dtu.connection(link.id)
+        try:
+            return await port.receive(wait)
+        except ConnectionError as exc:
+            raise DeviceOfflineError(f"{self.name}: {exc}") from exc
 
     def _listen(self, timeout: float) -> bytes:
         with self._io:
@@ -159,6 +198,7 @@ class StreamLine:
                 if isinstance(self._link, TcpLink):
                     self._port = TcpPort(self._link, timeout)
                 else:
+                    assert isinstance(self._link, SerialLink)  # a DTU's exchanges run on the event loop
                     self._port = SerialPort(self._link)
             except (serial.SerialException, OSError) as exc:
                 raise DeviceError(f"{self.name}: cannot open: {exc}") from exc

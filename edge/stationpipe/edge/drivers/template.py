@@ -24,7 +24,7 @@ import contextlib
 from datetime import datetime
 
 from stationpipe.edge.config import Device, EdgeConfig, Line
-from stationpipe.edge.connection import SerialLink, TcpLink
+from stationpipe.edge.connection import DtuLink, SerialLink, TcpLink
 from stationpipe.edge.decode import apply_status, decode_point
 from stationpipe.edge.drivers.base import Poll, Reader
 from stationpipe.edge.drivers.stream import StreamLine
@@ -50,7 +50,7 @@ class TemplateDriver:
         self.station, self.devices = config.station, line.devices
         self.name = line.connection.line
         link = line.connection.link
-        assert isinstance(link, SerialLink | TcpLink)  # PROTOCOLS: ascii_template runs over these links
+        assert isinstance(link, SerialLink | TcpLink | DtuLink)  # PROTOCOLS: ascii_template runs over these
         self._line = StreamLine(self.name, link, line.connection.gap)
         self._readers: list[PolledTemplateReader | PushedTemplateReader] = [
             PushedTemplateReader(self, d) if _template(d).pushed else PolledTemplateReader(self, d)

@@ -4,12 +4,17 @@
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders.dashboard import ThresholdsConfig
+from grafana_foundation_sdk.models import dashboard as dash
+
 from stationpipe.kernel.catalogue import CATALOGUE, Kind, parameter
 from stationpipe.ops.grafana.dashboard import dashboard, place_variables, warning_annotation
+from stationpipe.ops.grafana.influx import Influx
 from stationpipe.ops.grafana.palette import AQI_LEVELS
 from stationpipe.ops.grafana.panels import (
     JSON,
     Grid,
+    special,
     stat,
     state_timeline,
     steps,
@@ -24,26 +29,26 @@ ST = '"station" =~ /^$station$/'
 MICROGRAMS = ("pm25", "pm10", "o3", "no2", "so2")
 
 
-def aqi_thresholds() -> JSON:
+def aqi_thresholds() -> ThresholdsConfig:
     """AQI bands in the HJ 633 level colours."""
     (_, _, base), *rest = AQI_LEVELS.values()
     return steps(base, *[(float(low), colour) for low, _, colour in rest])
 
 
-def _level_mappings() -> list[JSON]:
+def _level_mappings() -> list[dash.ValueMapping]:
     return value_map({str(k): (label, colour) for k, (_, label, colour) in AQI_LEVELS.items()})
 
 
-def _primary_mappings() -> list[JSON]:
+def _primary_mappings() -> list[dash.ValueMapping]:
     air = [p for p in CATALOGUE.values() if p.kind is Kind.AIR]
-    none = {"text": "— 无 none (AQI ≤ 50)", "color": "#73BF69"}
+    none = dash.ValueMappingResult(text="— 无 none (AQI ≤ 50)", color="#73BF69")
     return [
         *value_map({p.code: (p.label, "#8AB8FF") for p in air}),
-        {"type": "special", "options": {"match": "empty", "result": none}},
+        special(dash.SpecialValueMatch.EMPTY, none),
     ]
 
 
-def _pollutants(codes: tuple[str, ...], ref: str = "A") -> list[JSON]:
+def _pollutants(codes: tuple[str, ...], ref: str = "A") -> list[Influx]:
     return [
         target(
             f'SELECT mean("value") FROM "readings" WHERE {ST} AND "parameter" = \'{code}\' AND $timeFilter '

@@ -11,11 +11,14 @@ after the metrics, e.g. ``stationpipe_collector_spool_points``,
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import stat as stat_panel
+
 from stationpipe.ops.grafana.dashboard import dashboard, place_variables
 from stationpipe.ops.grafana.palette import FLAGS
 from stationpipe.ops.grafana.panels import (
     JSON,
     Grid,
+    Viz,
     stat,
     state_timeline,
     steps,
@@ -34,7 +37,7 @@ AGENTS_ONLINE = (
 AGENTS_OFFLINE = AGENTS_ONLINE.replace("'online'", "'offline'")
 
 
-def _stats() -> list[JSON]:
+def _stats() -> list[stat_panel.Panel]:
     reporting = (
         'SELECT count("v") FROM (SELECT last("flag") AS "v" FROM "readings" '
         f'WHERE {ST} AND time > now() - 15m GROUP BY "station")'
@@ -70,7 +73,7 @@ def _stats() -> list[JSON]:
     ]
 
 
-def _series() -> list[JSON]:
+def _series() -> list[Viz]:
     edge_spool = f'SELECT max("spool_depth") FROM "agent_status" WHERE {ST} AND {EVERY}, "station" fill(none)'
     online = f'SELECT last("state") FROM "agent_status" WHERE {ST} AND {EVERY}, "station" fill(previous)'
     written = (

@@ -9,9 +9,30 @@ Headline figures use small InfluxQL identities on integer fields (no joins neede
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import common, geomap
+from grafana_foundation_sdk.builders import stat as stat_panel
+from grafana_foundation_sdk.builders import table as table_panel
+from grafana_foundation_sdk.builders.dashboard import ThresholdsConfig
+from grafana_foundation_sdk.models import common as model
+from grafana_foundation_sdk.models import dashboard as dash
+from grafana_foundation_sdk.models.geomap import TooltipMode
+
 from stationpipe.ops.grafana.dashboard import REGISTRY_FILTER, dashboard, place_variables
+from stationpipe.ops.grafana.influx import Influx
 from stationpipe.ops.grafana.palette import AQI_LEVELS, WARNING_LEVELS, WATER_CLASSES
-from stationpipe.ops.grafana.panels import JSON, Grid, override, panel, stat, steps, table, target, value_map
+from stationpipe.ops.grafana.panels import (
+    JSON,
+    Grid,
+    Override,
+    common_parts,
+    fixed,
+    override,
+    stat,
+    steps,
+    table,
+    target,
+    value_map,
+)
 
 UID = "stationpipe-overview"
 ST = '"station" =~ /^$station$/'
@@ -24,7 +45,7 @@ ACTIVE = (
     'WHERE "state" = \'firing\' GROUP BY "station"'
 )
 
-HEADLINES: tuple[tuple[str, str, str, JSON], ...] = (
+HEADLINES: tuple[tuple[str, str, str, ThresholdsConfig], ...] = (
     (
         "达到或优于Ⅲ类比例 Sections at Ⅲ or better",
         f'SELECT 100 * mean("good") FROM (SELECT 1 - floor("c" / 4) AS "good" FROM ({LAST_CLASS}))',
@@ -83,7 +104,7 @@ _DESCRIPTIONS = (
 )
 
 
-def _headline_panels() -> list[JSON]:
+def _headline_panels() -> list[stat_panel.Panel]:
     out = []
     for (title, query, unit, thresholds), description in zip(HEADLINES, _DESCRIPTIONS, strict=True):
         decimals = 0 if unit == "none" else 1
@@ -93,7 +114,7 @@ def _headline_panels() -> list[JSON]:
     return out
 
 
-def _map_targets() -> list[JSON]:
+def _map_targets() -> list[Influx]:
     stations = (
         'SELECT last("lat") AS "lat", last("lon") AS "lon", last("name") AS "name" FROM "stations" '
         f'WHERE {REGISTRY_FILTER} GROUP BY "station", "kind"'
@@ -114,7 +135,7 @@ def _map_targets() -> list[JSON]:
     ]
 
 
-def _marker_layer(name: str, colour_field: str, size: int) -> JSON:
+def _marker_layer(name: str, colour_field: str, size: int) -> common.MapLayerOptions:
     style = {
         "color": {"field": colour_field, "fixed": "transparent"},
         "size": {"fixed": size},
@@ -123,16 +144,13 @@ def _marker_layer(name: str, colour_field: str, size: int) -> JSON:
         "textConfig": {"fontSize": 10, "offsetY": -14},
         "opacity": 0.9,
     }
-    return {
-        "type": "markers",
-        "name": name,
-        "config": {"showLegend": True, "style": style},
-        "location": {"mode": "coords", "latitude": "lat", "longitude": "lon"},
-        "tooltip": True,
-    }
+    location = common.FrameGeometrySource().mode(model.FrameGeometrySourceMode.COORDS)
+    out = common.MapLayerOptions().type("markers").name(name).tooltip(True)
+    out.config({"showLegend": True, "style": style})
+    return out.location(location.latitude("lat").longitude("lon"))
 
 
-def _colour_overrides() -> list[JSON]:
+def _colour_overrides() -> list[Override]:
     classes = {str(k): (label, colour) for k, (label, _, colour) in WATER_CLASSES.items()}
     levels = {str(k): (label, colour) for k, (_, label, colour) in AQI_LEVELS.items()}
     warnings = {str(k): (label, colour) for k, (label, colour) in WARNING_LEVELS.items()}
@@ -143,29 +161,32 @@ def _colour_overrides() -> list[JSON]:
     ]
 
 
-def station_map() -> JSON:
-    """All stations on a map: water coloured by class, air by AQI level, a ring for the worst warning."""
-    options: JSON = {
-        "view": {"id": "coords", "lat": 29.2, "lon": 120.5, "zoom": 7},
-        "controls": {"showZoom": True, "mouseWheelZoom": True, "showAttribution": True},
-        "basemap": {"type": "default", "name": "底图 Basemap"},
-        "layers": [
+def station_map() -> geomap.Panel:
+    """All stations on a map: water coloured by class, air by AQI level, a ring for the worst warning.
+
+    The view's centre is in whole degrees: Grafana's schema types it as an integer (panelcfg of geomap)."""
+    view = geomap.MapViewConfig().id("coords").lat(29).lon(120).zoom(7)
+    controls = geomap.ControlsOptions().show_zoom(True).mouse_wheel_zoom(True).show_attribution(True)
+    out = geomap.Panel().view(view).controls(controls)
+    out.basemap(common.MapLayerOptions().type("default").name("底图 Basemap"))
+    out.layers(
+        [
             _marker_layer("预警 Worst active warning", "warning_level", 22),
             _marker_layer("水质类别 Water class", "class", 12),
             _marker_layer("空气质量 AQI level", "aqi_level", 12),
-        ],
-        "tooltip": {"mode": "details"},
-    }
+        ]
+    )
+    out.tooltip(geomap.TooltipOptions().mode(TooltipMode.DETAILS)).color_scheme(fixed("transparent"))
     transformations = [
-        {"id": "joinByField", "options": {"byField": "station", "mode": "outer"}},
-        {"id": "sortBy", "options": {"sort": [{"field": "warning_level", "desc": False}]}},
+        dash.DataTransformerConfig(id_val="joinByField", options={"byField": "station", "mode": "outer"}),
+        dash.DataTransformerConfig(
+            id_val="sortBy", options={"sort": [{"field": "warning_level", "desc": False}]}
+        ),
     ]
-    return panel(
-        "geomap",
+    return common_parts(
+        out,
         "站点地图 Stations (water class · AQI level · worst warning)",
         _map_targets(),
-        defaults={"color": {"mode": "fixed", "fixedColor": "transparent"}},
-        options=options,
         overrides=_colour_overrides(),
         transformations=transformations,
         description="Water sections coloured by their latest GB 3838 class, air stations by AQI level; "
@@ -173,7 +194,7 @@ def station_map() -> JSON:
     )
 
 
-def _class_table() -> JSON:
+def _class_table() -> table_panel.Panel:
     query = (
         'SELECT last("class") AS "class", last("worst") AS "worst", last("exceed") AS "exceed" '
         f'FROM "water_class" WHERE {ST} AND $timeFilter GROUP BY "station"'
@@ -190,7 +211,7 @@ def _class_table() -> JSON:
     )
 
 
-def _warnings_table() -> JSON:
+def _warnings_table() -> table_panel.Panel:
     levels = {str(k): (label, colour) for k, (label, colour) in WARNING_LEVELS.items()}
     colour = {"custom.cellOptions": {"type": "color-background"}}
     return table(
@@ -201,10 +222,33 @@ def _warnings_table() -> JSON:
     )
 
 
+#: Official statistics (``stationpipe report stats --publish``): each figure audited beside raw.
+OFFICIAL = (
+    'SELECT last("period") AS "月份 month", '
+    'last("share_iii_or_better") AS "Ⅲ类及以上 % audited", last("share_iii_or_better_raw") AS "raw", '
+    'last("worse_than_v_count") AS "劣Ⅴ audited", last("worse_than_v_count_raw") AS "劣Ⅴ raw", '
+    'last("share_good_air_days") AS "优良天 % audited", last("share_good_air_days_raw") AS "优良天 % raw", '
+    'last("source_compliance") AS "水源达标 % audited", last("source_compliance_raw") AS "水源达标 % raw", '
+    'last("excluded") AS "审核剔除 excluded" '
+    'FROM "official_stats" WHERE $timeFilter GROUP BY time(1d, -8h) fill(none)'
+)
+
+
+def _official_table() -> table_panel.Panel:
+    return table(
+        "官方统计（审核后 vs 原始） Official statistics, audited vs raw",
+        [target(OFFICIAL, table=True)],
+        description="Monthly figures from audited data beside the raw (stationpipe report stats --publish).",
+        sort_by="Time",
+    )
+
+
 def build() -> JSON:
     """The overview dashboard."""
     grid = Grid()
     grid.extend(_headline_panels(), 24 // len(HEADLINES), 4)
+    grid.newline()
+    grid.add(_official_table(), 24, 5)
     grid.newline()
     grid.add(station_map(), 14, 16)
     grid.add(_warnings_table(), 10, 16)

@@ -10,12 +10,20 @@ the i-th limit exactly, because the floor term is 1 when ``target = i`` and 0 ot
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import stat as stat_panel
+from grafana_foundation_sdk.builders import statetimeline
+from grafana_foundation_sdk.builders import timeseries as ts_panel
+from grafana_foundation_sdk.builders.dashboard import ThresholdsConfig
+from grafana_foundation_sdk.models import dashboard as dash
+
 from stationpipe.kernel.catalogue import parameter
 from stationpipe.ops.grafana.dashboard import dashboard, place_variables, query_variable, warning_annotation
 from stationpipe.ops.grafana.palette import FLAGS, WATER_CLASSES
 from stationpipe.ops.grafana.panels import (
     JSON,
     Grid,
+    Override,
+    fixed,
     override,
     stat,
     state_timeline,
@@ -42,7 +50,7 @@ def limits(code: str) -> Limits | None:
     return UPPER_LIMITS.get(code)
 
 
-def class_bands(code: str) -> JSON | None:
+def class_bands(code: str) -> ThresholdsConfig | None:
     """Thresholds whose bands are the class colours (Ⅰ..劣Ⅴ); ``None`` for items without classes."""
     colour = {k: c for k, (_, _, c) in WATER_CLASSES.items()}
     if code == "ph":
@@ -69,7 +77,7 @@ def target_limit_expr(lim: Limits) -> str:
     return " + ".join(terms)
 
 
-def parameter_panel(code: str) -> JSON:
+def parameter_panel(code: str) -> ts_panel.Panel:
     """One parameter: mean per interval, the class bands and (where GB 3838 has one) the target limit."""
     row = parameter(code)
     where = f"{ST} AND \"parameter\" = '{code}' AND $timeFilter"
@@ -80,7 +88,7 @@ def parameter_panel(code: str) -> JSON:
         )
     ]
     lim = limits(code)
-    overrides = []
+    overrides: list[Override] = []
     if lim is not None:
         expr = target_limit_expr(lim)
         query = (
@@ -89,13 +97,12 @@ def parameter_panel(code: str) -> JSON:
         )
         targets.append(target(query, "B", alias=TARGET_ALIAS))
         dashed = {"fill": "dash", "dash": [10, 10]}
-        colour = {"mode": "fixed", "fixedColor": "red"}
-        overrides.append(override(TARGET_ALIAS, custom_line_style=dashed, color=colour))
+        overrides.append(override(TARGET_ALIAS, custom_line_style=dashed, color=fixed("red")))
     kw: JSON = {"thresholds": bands} if (bands := class_bands(code)) else {}
     return timeseries(f"{row.label} ({row.unit})", targets, unit="none", overrides=overrides, **kw)
 
 
-def _flags_panel() -> JSON:
+def _flags_panel() -> statetimeline.Panel:
     query = (
         f'SELECT last("flag") FROM "readings" WHERE {ST} AND $timeFilter '
         'GROUP BY time($__interval), "parameter" fill(none)'
@@ -108,13 +115,13 @@ def _flags_panel() -> JSON:
     )
 
 
-def _class_mappings() -> list[JSON]:
+def _class_mappings() -> list[dash.ValueMapping]:
     return value_map(
         {str(k): (f"{label} {word}", colour) for k, (label, word, colour) in WATER_CLASSES.items()}
     )
 
 
-def _class_panels() -> list[JSON]:
+def _class_panels() -> tuple[stat_panel.Panel, stat_panel.Panel, stat_panel.Panel, statetimeline.Panel]:
     over_time = (
         f'SELECT last("class") FROM "water_class" WHERE {ST} AND $timeFilter '
         "GROUP BY time($__interval) fill(none)"
@@ -122,14 +129,14 @@ def _class_panels() -> list[JSON]:
     current = f'SELECT last("class") FROM "water_class" WHERE {ST} AND $timeFilter'
     goal = f'SELECT last("target_class") FROM "stations" WHERE {ST}'
     worst = f'SELECT last("worst") FROM "water_class" WHERE {ST} AND $timeFilter'
-    return [
+    return (
         stat("当前类别 Current class", current, mappings=_class_mappings(), decimals=0),
         stat("目标类别 Target class", goal, mappings=_class_mappings(), decimals=0),
         stat("主要污染物 Worst item", worst, thresholds=steps("#8E8E8E"), decimals=0),
         state_timeline(
             "水质类别 Class over time", [target(over_time, alias="类别 Class")], _class_mappings()
         ),
-    ]
+    )
 
 
 def build() -> JSON:

@@ -13,6 +13,7 @@ from stationpipe.ops.report.data import BEIJING, collect
 from stationpipe.ops.report.influx import InfluxSource, ReportError
 from stationpipe.ops.report.ranking_cli import ranking
 from stationpipe.ops.report.render import render
+from stationpipe.ops.report.stats_cli import stats
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 report_app = typer.Typer(help="Daily report (日报) as one self-contained HTML file.")
@@ -69,3 +70,4 @@ def report(  # noqa: PLR0917 - one option per setting
 
 
 report_app.command("ranking", help="Public quality ranking (环境质量公开排序): cities and sections.")(ranking)
+report_app.command("stats", help="Official statistics (官方统计) of a month: audited beside raw.")(stats)

@@ -2,21 +2,29 @@
 
 Daily water class: the class the rules engine reported last in the day, and the worst of the day.
 Daily AQI: the mean of the hourly AQI values (the dashboards use the same approximation).
-Exceedances: daily means of valid (flag N) readings against the section's target class (GB 3838-2002).
+Audited day class and exceedances: daily means of the valid (flag N) readings the audit marks leave
+(audited data, :mod:`~stationpipe.ops.report.audited`), single-factor against the target (GB 3838-2002).
 """
 
 # ruff: noqa: S608 - InfluxQL text built from constants and validated dates only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from stationpipe.kernel.audit import MarkIndex, apply_marks
+from stationpipe.kernel.reading import Reading
 from stationpipe.kernel.registry import WaterBody, WaterClass
+from stationpipe.ops.report import audited
 from stationpipe.ops.report.influx import InfluxSource
-from stationpipe.standards.gb3838 import exceedance, has_class, limits_for
+from stationpipe.standards.gb3838 import EVALUATED, SEPARATE, exceedance, has_class, limits_for
+from stationpipe.standards.water_stats import section_class
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -33,6 +41,7 @@ class Station:
     section: str
     target: int | None
     water_body: str
+    drinking_source: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,8 @@ class SectionDay:
     worst: int
     main: str
     hourly: dict[int, int]
+    #: The class of the day's means of audited readings (the official day class); ``None`` without data.
+    audited: int | None = None
 
     @property
     def meets(self) -> bool:
@@ -83,6 +94,12 @@ class DayReport:
     air: list[AirDay]
     warnings: list[dict[str, Any]]
     names: dict[str, str]
+    #: What the report says about its data, and how many readings the audit marks took out.
+    note: str = (
+        "审核后数据 audited data for the audited day class and the exceedances (audit marks applied, "
+        "raw data unchanged); the day class, worst class and AQI are the rules engine's live figures"
+    )
+    excluded: int = 0
 
 
 def day_filter(day: date) -> str:
@@ -102,7 +119,8 @@ def stations(src: InfluxSource) -> dict[str, Station]:
     """The registry as last written (all time: it changes rarely)."""
     rows = src.rows(
         'SELECT last("name") AS "name", last("section") AS "section", last("target_class") AS "target", '
-        'last("water_body") AS "water_body" FROM "stations" GROUP BY "station", "kind", "city", "river"',
+        'last("water_body") AS "water_body", last("drinking_source") AS "source" '
+        'FROM "stations" GROUP BY "station", "kind", "city", "river"',
         "stations",
     )
     return {
@@ -115,6 +133,7 @@ def stations(src: InfluxSource) -> dict[str, Station]:
             r["section"] or "",
             None if r["target"] is None else int(r["target"]),
             r["water_body"] or WaterBody.RIVER.value,
+            bool(r.get("source")),
         )
         for r in rows
     }
@@ -153,24 +172,41 @@ def sections(src: InfluxSource, known: dict[str, Station], day: date) -> list[Se
     return sorted(out, key=lambda s: (s.station.city, s.station.river, s.station.id))
 
 
-def exceedances(src: InfluxSource, known: dict[str, Station], day: date) -> list[Exceedance]:
-    """Parameters whose daily mean of valid readings exceeds the target-class limit."""
-    rows = src.rows(
-        f'SELECT mean("value") AS "mean" FROM "readings" WHERE "flag" = \'N\' AND {day_filter(day)} '
-        'GROUP BY "station", "parameter"',
-        "daily means",
-    )
+def day_means(kept: Iterable[Reading]) -> dict[str, dict[str, float]]:
+    """Per station and parameter, the mean of the valid readings (those the marks left)."""
+    values: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in kept:
+        if r.flag.valid and r.value is not None:
+            values[r.station, r.parameter].append(r.value)
+    out: dict[str, dict[str, float]] = {}
+    for (station, code), vs in values.items():
+        out.setdefault(station, {})[code] = math.fsum(vs) / len(vs)
+    return out
+
+
+def exceedances(known: dict[str, Station], means: dict[str, dict[str, float]]) -> list[Exceedance]:
+    """Parameters whose daily mean of audited valid readings exceeds the target-class limit."""
     out = []
-    for r in rows:
-        st = known.get(r["station"])
-        if st is None or st.target is None or st.kind != "water" or not has_class(r["parameter"]):
+    for station, items in means.items():
+        st = known.get(station)
+        if st is None or st.target is None or st.kind != "water":
             continue
         target, body = WaterClass(st.target), WaterBody(st.water_body)
-        multiple = exceedance(r["parameter"], max(float(r["mean"]), 0.0), target, body)
-        if multiple is not None:
-            limit = limits_for(r["parameter"], body).limit(target)
-            out.append(Exceedance(st, r["parameter"], float(r["mean"]), limit, multiple))
+        for code, mean in items.items():
+            if not has_class(code):
+                continue
+            multiple = exceedance(code, max(mean, 0.0), target, body)
+            if multiple is not None:
+                out.append(Exceedance(st, code, mean, limits_for(code, body).limit(target), multiple))
     return sorted(out, key=lambda e: -e.multiple)
+
+
+def audited_class(st: Station, means: dict[str, float]) -> int | None:
+    """The single-factor class of a section's audited day means (``None`` without an evaluated item)."""
+    if st.target is None:
+        return None
+    result = section_class(means, WaterClass(st.target), WaterBody(st.water_body))
+    return None if result is None else int(result.water_class)
 
 
 def air(src: InfluxSource, known: dict[str, Station], day: date) -> list[AirDay]:
@@ -211,13 +247,21 @@ def warnings(src: InfluxSource, day: date) -> list[dict[str, Any]]:
 
 
 def collect(src: InfluxSource, day: date) -> DayReport:
-    """Read everything for ``day`` (Beijing time)."""
+    """Read everything for ``day`` (Beijing time); water figures from audited data."""
     known = stations(src)
+    raw = audited.readings(src, day_filter(day), EVALUATED | SEPARATE)
+    kept = apply_marks(raw, MarkIndex(audited.marks(src)))
+    means = day_means(kept)
+    days = [
+        replace(s, audited=audited_class(s.station, means.get(s.station.id, {})))
+        for s in sections(src, known, day)
+    ]
     return DayReport(
         day,
-        sections(src, known, day),
-        exceedances(src, known, day),
+        days,
+        exceedances(known, means),
         air(src, known, day),
         warnings(src, day),
         {sid: st.name for sid, st in known.items()},
+        excluded=len(raw) - len(kept),
     )

@@ -1,19 +1,24 @@
 """What the ranking reads from InfluxDB for one period (Beijing time): the registry, period means of the water
 items per station, and hourly means of the air pollutants per station (docs/design.md#influxdb; InfluxQL).
 
-Only valid readings (flag ``N``) count. An hourly air mean is valid with at least 45 minutes of data (GB
-3095-2026, as :mod:`~stationpipe.standards.averages`):
-minutes with data are counted server-side in a subquery, each
-standing for ``sample_minutes`` (1 for minute data, 60 for data logged once an hour).
+Only valid readings (flag ``N``) count, and only those the audit marks leave (audited data: the marks are
+applied as the data is read, :mod:`~stationpipe.ops.report.audited`). An hourly air mean is valid with at
+least 45 minutes of data (GB 3095-2026, as :mod:`~stationpipe.standards.averages`): the minute means come
+from the database, and each minute with data stands for ``sample_minutes`` (1 for minute data, 60 for data
+logged once an hour).
 """
 
 # ruff: noqa: S608 - InfluxQL text built from constants and validated dates only
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from stationpipe.kernel.audit import MarkIndex
+from stationpipe.ops.report import audited
 from stationpipe.ops.report.data import BEIJING, Station, stations
 from stationpipe.ops.report.influx import InfluxSource
 from stationpipe.standards.aqi import POLLUTANTS
@@ -70,45 +75,62 @@ def _any_of(codes: frozenset[str] | tuple[str, ...]) -> str:
     return "(" + " OR ".join(f"\"parameter\" = '{c}'" for c in sorted(codes)) + ")"
 
 
-def water_means(src: InfluxSource, period: Period) -> dict[str, dict[str, float]]:
-    """Period mean of the valid readings of every evaluated GB 3838 item, per station."""
-    rows = src.rows(
-        f'SELECT mean("value") AS "mean" FROM "readings" WHERE "flag" = \'N\' AND {_any_of(EVALUATED)} '
-        f'AND {period.where()} GROUP BY "station", "parameter"',
-        "water means",
-    )
+def water_means(
+    src: InfluxSource, period: Period, marks: MarkIndex | None = None
+) -> dict[str, dict[str, float]]:
+    """Period mean of the valid readings of every evaluated GB 3838 item, per station, marks applied."""
+    kept = audited.readings(src, period.where(), EVALUATED)
+    values: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in kept:
+        if (
+            r.flag.valid
+            and r.value is not None
+            and not (marks and marks.invalidated(r.station, r.parameter, r.ts))
+        ):
+            values[r.station, r.parameter].append(r.value)
     out: dict[str, dict[str, float]] = {}
-    for r in rows:
-        if r["mean"] is not None:
-            out.setdefault(r["station"], {})[r["parameter"]] = float(r["mean"])
+    for (station, code), vs in values.items():
+        out.setdefault(station, {})[code] = math.fsum(vs) / len(vs)
     return out
 
 
-def air_hourly(src: InfluxSource, period: Period, sample_minutes: int) -> Hourly:
-    """Valid hourly means of the six AQI pollutants per station, keyed by hour index from the start."""
-    where = period.where()
-    inner = (
-        f'SELECT mean("value") AS "m" FROM "readings" WHERE "flag" = \'N\' AND {_any_of(POLLUTANTS)} '
-        f'AND {where} GROUP BY time(1m), "station", "parameter" fill(none)'
-    )
+def air_hourly(
+    src: InfluxSource, period: Period, sample_minutes: int, marks: MarkIndex | None = None
+) -> Hourly:
+    """Valid hourly means of the six AQI pollutants per station, keyed by hour index from the start.
+
+    Minute means come from the database; a minute the marks invalidate (at its start) is left out before
+    the minutes of an hour are counted.
+    """
     rows = src.rows(
-        f'SELECT count("m") AS "n", mean("m") AS "v" FROM ({inner}) WHERE {where} '
-        'GROUP BY time(1h), "station", "parameter" fill(none)',
-        "hourly air means",
+        f'SELECT mean("value") AS "m" FROM "readings" WHERE "flag" = \'N\' AND {_any_of(POLLUTANTS)} '
+        f'AND {period.where()} GROUP BY time(1m), "station", "parameter" fill(none)',
+        "minute air means",
     )
     start_ns = int(period.utc(period.start).timestamp()) * 10**9
-    out: Hourly = {}
+    minutes: defaultdict[tuple[str, str, int], list[float]] = defaultdict(list)
     for r in rows:
-        if r["v"] is None or min(60, int(r["n"]) * sample_minutes) < MIN_MINUTES:
+        if r["m"] is None:
             continue
-        hour = (int(r["time"]) - start_ns) // _HOUR_NS
-        out.setdefault(r["station"], {}).setdefault(r["parameter"], {})[hour] = float(r["v"])
+        at = datetime.fromtimestamp(int(r["time"]) // 10**9, UTC)
+        if marks and marks.invalidated(r["station"], r["parameter"], at):
+            continue
+        minutes[r["station"], r["parameter"], (int(r["time"]) - start_ns) // _HOUR_NS].append(float(r["m"]))
+    out: Hourly = {}
+    for (station, pollutant, hour), means in minutes.items():
+        if min(60, len(means) * sample_minutes) >= MIN_MINUTES:
+            out.setdefault(station, {}).setdefault(pollutant, {})[hour] = math.fsum(means) / len(means)
     return out
 
 
-def collect(src: InfluxSource, period: Period, sample_minutes: int = 1) -> PeriodData:
-    """Everything the ranking needs for ``period``."""
-    return PeriodData(stations(src), water_means(src, period), air_hourly(src, period, sample_minutes))
+def collect(
+    src: InfluxSource, period: Period, sample_minutes: int = 1, *, exclude_exceptional: bool = True
+) -> PeriodData:
+    """Everything the ranking needs for ``period``, from audited data (the stored marks applied)."""
+    marks = MarkIndex(audited.marks(src), exclude_exceptional=exclude_exceptional)
+    return PeriodData(
+        stations(src), water_means(src, period, marks), air_hourly(src, period, sample_minutes, marks)
+    )
 
 
 def beijing_month(text: str | None, today: date | None = None) -> Period:

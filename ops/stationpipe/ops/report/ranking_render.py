@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stationpipe.kernel.catalogue import parameter
+from stationpipe.ops.report.audited import AUDITED_NOTE
 from stationpipe.ops.report.data import BEIJING
 from stationpipe.ops.report.ranking import (
     INDEX_DECIMALS,
@@ -85,6 +86,7 @@ def as_json(r: Ranking) -> dict[str, Any]:
     o = r.options
     return {
         "v": 1,
+        "data": AUDITED_NOTE,
         "period": {
             "kind": "month",
             "label": r.period.label,
@@ -173,6 +175,7 @@ def as_table(r: Ranking, width: int = 160) -> str:
     out = io.StringIO()
     console = Console(file=out, width=width, no_color=True, highlight=False)
     console.print(f"{_TITLE} · {r.period.label}")
+    console.print(AUDITED_NOTE)
     for title, head, rows in (
         ("城市地表水环境质量 Cities by surface water (CWQI)", WATER_CITY_HEAD, _water_city_rows(r)),
         ("断面 Sections by CWQI", SECTION_HEAD, _section_rows(r)),
@@ -211,6 +214,7 @@ def as_html(r: Ranking) -> str:
     body = [
         f"<h1>{_TITLE} · {escape(r.period.label)}</h1>",
         f'<p class="sub">北京时间 Beijing time {period} · 生成于 generated {made}</p>',
+        f'<p class="sub">{escape(AUDITED_NOTE)}</p>',
         "<h2>城市地表水环境质量排名 Cities by surface water quality</h2>",
         '<p class="sub">CWQI 越小水质越好 smaller is better · 《城市地表水环境质量排名技术规定（试行）》</p>',
         _html_table(WATER_CITY_HEAD, water),

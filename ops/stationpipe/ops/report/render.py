@@ -64,6 +64,7 @@ def _section_rows(sections: list[SectionDay]) -> list[list[str]]:
                 escape(f"{st.name} {st.section}".strip()),
                 class_chip(st.target),
                 class_chip(s.last),
+                class_chip(s.audited),
                 class_chip(s.worst),
                 main,
                 verdict,
@@ -155,6 +156,7 @@ def render(rep: DayReport) -> str:
     body = [
         f"<h1>环境自动监测日报 Daily report · {rep.day.isoformat()}</h1>",
         f'<p class="sub">北京时间 Beijing time 00:00–24:00 · 生成于 generated {made}</p>',
+        f'<p class="sub">{escape(rep.note)} · {rep.excluded} readings excluded</p>',
         _kpis(rep),
         "<h2>断面水质与目标 Section classes against targets</h2>",
         _table(
@@ -164,6 +166,7 @@ def render(rep: DayReport) -> str:
                 "断面 Section",
                 "目标 Target",
                 "日类别 Day class",
+                "审核后日均类别 Audited day class",
                 "最差 Worst",
                 "主要污染物 Main pollutant",
                 "评价 Verdict",
@@ -172,7 +175,7 @@ def render(rep: DayReport) -> str:
             "无数据 No data",
         ),
         f'<div class="charts">{grid}</div>',
-        "<h2>超标项目 Exceedances (daily mean vs target class)</h2>",
+        "<h2>超标项目 Exceedances (audited daily mean vs target class)</h2>",
         _table(
             ["断面 Section", "项目 Item", "日均值 Mean", "目标限值 Limit", "超标倍数 Multiple"],
             _exceed_rows(rep.exceedances),

@@ -12,7 +12,7 @@ from typing import Any
 
 from stationpipe.kernel import wire
 from stationpipe.kernel.errors import BrokerUnavailableError
-from stationpipe.kernel.messages import AlertState, WarningEvent
+from stationpipe.kernel.messages import AlertState, Handling, WarningEvent
 from stationpipe.kernel.mqtt import QOS
 from stationpipe.rules.channels.base import Body, ChannelType, Link, SendsOnce
 from stationpipe.rules.config import Delivery, RulesConfig
@@ -32,6 +32,7 @@ def warning_of(body: dict[str, Any]) -> WarningEvent:
     started, ts = when("started"), when("ts")
     assert started is not None  # always present in a notification
     assert ts is not None
+    human = body.get("handling")  # absent from rows queued before the engine tracked it
     return WarningEvent(
         station=body["station"],
         rule=body["instance"],
@@ -44,6 +45,9 @@ def warning_of(body: dict[str, Any]) -> WarningEvent:
         value=body["value"],
         limit=body["limit"],
         ended=when("ended"),
+        handling=Handling(human["state"]) if human and body["fired"] else None,
+        acknowledged_by=human["acknowledged_by"] if human else None,
+        assignee=human["assignee"] if human else None,
     )
 
 

@@ -27,6 +27,9 @@ Body (UTF-8 JSON object, ``"v": 1``)::
     city, river          str    the registry's city and river of the station (may be "")
     kind                 str    the rule's kind (section, aqi, trend, deadman …; "" on a re-send)
     message              {"zh": str, "en": str}
+    acknowledged         bool   an operator acknowledged the episode: reminders and escalation to people stop
+    handling             {"state": issued | verified | responding | lifted | false_alarm,
+                          "acknowledged_by": str|null, "assignee": str|null}  the human state
 
 Sent: the changes of instances that fired (firing, escalated, deescalated, resolved), and pending ones
 too with ``include_pending``. Answers: 2xx delivered; 408, 425, 429 and 5xx retried (``Retry-After``

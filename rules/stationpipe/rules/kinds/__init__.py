@@ -3,6 +3,7 @@
 =========== ===============================================================================
 section     GB 3838 item vs the section's target class, docs/domain.md levels 1-4
 target      custom concentration targets per section (TN / TP control), same levels
+source      水源地: GB 3838 Tables 2-3 limits at drinking-water source stations, same levels
 aqi         AQI of hourly means (HJ 633 version by config or date), levels for AQI > 100
 threshold   above / below a value, with a separate clear value (hysteresis)
 rate        a rise of X within T
@@ -26,7 +27,7 @@ from stationpipe.rules.kinds.background import BackgroundKind
 from stationpipe.rules.kinds.base import Kind, Outcome, Series
 from stationpipe.rules.kinds.fence import FenceKind
 from stationpipe.rules.kinds.gas import GasAverageKind, GasInstantKind, GasRiseKind
-from stationpipe.rules.kinds.section import SectionKind, TargetKind
+from stationpipe.rules.kinds.section import SectionKind, SourceKind, TargetKind
 from stationpipe.rules.kinds.simple import FlagsKind, FlatlineKind, RateKind, ThresholdKind
 from stationpipe.rules.kinds.trend import TrendKind
 from stationpipe.rules.rule_models import (
@@ -42,6 +43,7 @@ from stationpipe.rules.rule_models import (
     GasRiseRule,
     RateRule,
     SectionRule,
+    SourceRule,
     TargetRule,
     ThresholdRule,
     TrendRule,
@@ -59,6 +61,8 @@ def build(rule: AnyRule) -> Kind | None:  # noqa: C901, PLR0911, PLR0912 - one l
             return SectionKind(rule)
         case TargetRule():
             return TargetKind(rule)
+        case SourceRule():
+            return SourceKind(rule)
         case AqiRule():
             return AqiKind(rule)
         case ThresholdRule():

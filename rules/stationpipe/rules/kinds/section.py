@@ -15,8 +15,8 @@ from stationpipe.kernel.catalogue import Kind as StationKind
 from stationpipe.kernel.reading import Reading
 from stationpipe.kernel.registry import StationInfo, WaterBody, WaterClass
 from stationpipe.rules.kinds.base import QUIET, VALID, Outcome, Series, active, fmt, label, quiet
-from stationpipe.rules.rule_models import LevelledRule, SectionRule, TargetRule
-from stationpipe.standards import gb3838
+from stationpipe.rules.rule_models import LevelledRule, SectionRule, SourceRule, TargetRule
+from stationpipe.standards import gb3838, gb3838_source
 from stationpipe.standards.common import exceedance_multiple
 
 
@@ -190,3 +190,32 @@ class TargetKind:
             return None
         lim = self.targets[reading.parameter]
         return _upper(self.rule, reading, reading.value, lim, series, cls=None)
+
+
+class SourceKind:
+    """Drinking-water sources: each GB 3838 Table 2 / Table 3 item against its one limit, with the section
+    levels (the Table 1 items are the ``section`` kind's, against the source's target class)."""
+
+    def __init__(self, rule: SourceRule) -> None:
+        self.rule = rule
+        self.name = rule.name
+        self.limits = {
+            p: _Limit.of(v, "水源地标准", "the drinking-water source limit")
+            for p, v in gb3838_source.SOURCE_LIMITS.items()
+        }
+
+    def watches(self, info: StationInfo, parameter: str) -> bool:
+        """Source stations (``drinking_source``); the Table 2/3 items (or the rule's subset)."""
+        if info.kind is not StationKind.WATER or not info.drinking_source:
+            return False
+        return parameter in self.limits and (not self.rule.parameters or parameter in self.rule.parameters)
+
+    def instance(self, reading: Reading) -> str:
+        """One instance per item."""
+        return reading.parameter
+
+    def evaluate(self, info: StationInfo, reading: Reading, series: Series) -> Outcome | None:  # noqa: ARG002
+        """Level of one valid reading against the source limit; ``None`` for invalid readings."""
+        if reading.value is None or reading.flag is not VALID:
+            return None
+        return _upper(self.rule, reading, reading.value, self.limits[reading.parameter], series, cls=None)
