@@ -1,17 +1,18 @@
 """End to end: a simulated fleet through the whole pipeline (Modbus -> edge -> MQTT -> collector -> InfluxDB,
 with the rules engine on the same broker), measured from outside.
 
-    .venv/bin/python -m bench.e2e --stations 1000 --seconds 120 [--interval 10] [--per-pack 250]
+    .venv/bin/python -m bench.e2e --stations 1000 --seconds 120 [--interval 10] [--per-pack 250] [--phase off]
     .venv/bin/python -m bench.e2e --ramp --seconds 60 [--steps 500,1000,1500,2000,2500,3000,4000,5000]
     .venv/bin/python -m bench.e2e --smoke [--ramp]   # 3 stations (ramp: one step, 2), every 1 s for 2 s
 
 What runs (all real processes, fresh per run): Mosquitto and InfluxDB 1.x (``stationpipe.testbed.services``);
 ``stationpipe sim --fleet N`` serving N stations of 10 parameters each (two in three water: a sonde of 5
 parameters, a nutrient analyser of 4 and a chlorophyll-a analyser of 1; one in three air: a logger of 6
-and a weather station of 4) on Modbus TCP; the N edge agents, polling every ``--interval`` s, hosted
-``--per-pack`` agents per process by ``bench/edge_pack.py`` (the real edge agent's
-``run`` per station in one TaskGroup: one agent per process costs ~50 MB and 1,000 of them do not fit
-this machine); one
+and a weather station of 4) on Modbus TCP; the N edge agents, polling every ``--interval`` s, each at
+its station's own phase in the interval (``--phase auto``, the edge's default) or all on the clock grid
+(``--phase off``), hosted ``--per-pack`` agents per process by ``bench/edge_pack.py`` (the real edge
+agent's ``run`` per station in one TaskGroup: one agent per process costs ~50 MB and 1,000 of them do
+not fit this machine); one
 ``stationpipe collector`` (production batch settings); one ``stationpipe rules`` with every rule of
 ``deploy/config/rules.example.toml`` (no delivery but MQTT: no Alertmanager, webhook, DingTalk, WeCom,
 SMS or e-mail).
@@ -23,9 +24,10 @@ in the window. The edge packs are stopped half an interval after ``t1``; then th
 
 * Delivery: a plain QoS 1 subscriber on ``stations/+/readings`` records every message (first copy of
   each station/seq). Polls demanded = devices x ticks; a poll is delivered when a message of that
-  device with a timestamp in that tick reached the subscriber. Stored = ``count(flag)`` of ``readings``
-  in the window, compared with the readings the subscriber saw. The edge spools give messages produced
-  (their ``next_seq``) and those still waiting at stop; produced minus delivered minus waiting = lost.
+  device meant for that tick (its timestamp less its station's phase) reached the subscriber. Stored =
+  ``count(flag)`` of ``readings`` in the window, compared with the readings the subscriber saw. The edge
+  spools give messages produced (their ``next_seq``) and those still waiting at stop; produced minus
+  delivered minus waiting = lost.
 * Latency read -> broker: the subscriber's arrival instant minus each reading's own timestamp (same
   clock), every reading of the window.
 * Latency read -> stored: a sample of ``--sample`` stations is queried in InfluxDB every 0.2 s; a point
@@ -49,6 +51,7 @@ import math
 import os
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import httpx
@@ -59,6 +62,7 @@ from bench.e2e_probe import StoreSampler, Subscriber, influx_count, stop_task
 from bench.e2e_report import Figures, ProcessFigures, Window, count_polls, count_stored, print_figures
 from bench.e2e_stack import Stack, points_per_poll
 from bench.procstat import Usage, usage
+from stationpipe.edge.config import station_phase
 from stationpipe.testbed.services import running_services
 
 _COLLECTOR_METRICS = {
@@ -162,7 +166,7 @@ async def observe(stack: Stack, fig: Figures, args: argparse.Namespace) -> None:
     finally:
         for task in tasks:
             await stop_task(task)
-    count_polls(fig, sub.seen)
+    count_polls(fig, sub.seen, _phases(args))
     count_stored(fig, sub.seen, frozenset(sample), sampler.stored)
     produced, waiting = stack.spools()
     delivered = {(s.station, s.seq) for s in sub.seen}
@@ -172,13 +176,20 @@ async def observe(stack: Stack, fig: Figures, args: argparse.Namespace) -> None:
     fig.lost_edge_msgs = produced - len(accounted)
 
 
+def _phases(args: argparse.Namespace) -> Callable[[str], float]:
+    """Each station's poll phase as its edge computes it (``poll_phase`` auto or off)."""
+    if args.phase == "off":
+        return lambda _: 0.0
+    return lambda station: station_phase(station, args.interval)
+
+
 def run_once(stations: int, args: argparse.Namespace) -> Figures:
     """One fresh pipeline of ``stations`` stations, measured; every process stopped afterwards."""
     packs = max(1, math.ceil(stations / args.per_pack))
     with running_services(keep=args.keep) as services:
         if args.keep:
             print(f"work folder (kept): {services.workdir}")
-        stack = Stack(services, stations, args.interval, packs)
+        stack = Stack(services, stations, args.interval, packs, phase=args.phase)
         try:
             stack.start_sim()
             stack.start_collector()
@@ -227,6 +238,13 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=40, help="stations sampled for the store latency")
     ap.add_argument("--drain", type=float, default=60.0, help="longest wait for the drain, s")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")
+    ap.add_argument(
+        "--phase",
+        choices=["auto", "off"],
+        default="auto",
+        help="the edges' poll_phase: auto (each station at its own offset into the interval, the default) "
+        "or off (every device on the clock grid: one burst per tick)",
+    )
     ap.add_argument("--ramp", action="store_true", help="step the station count up (see --steps)")
     ap.add_argument(
         "--steps",
@@ -239,6 +257,7 @@ def main() -> None:
     if args.ramp:
         ramp(args)
     else:
+        print(f"poll phase: {args.phase}")
         print_figures(run_once(args.stations, args))
 
 

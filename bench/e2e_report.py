@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.e2e_probe import Key, Seen, percentile
@@ -83,9 +84,11 @@ class Figures:
         return out
 
 
-def count_polls(fig: Figures, seen: list[Seen]) -> None:
+def count_polls(fig: Figures, seen: list[Seen], phase: Callable[[str], float] = lambda _: 0.0) -> None:
     """Polls and readings in the window at the broker (first copy of each (station, seq) only), the
-    broker latency of each of those readings, and the unique messages seen overall."""
+    broker latency of each of those readings, and the unique messages seen overall. A poll counts for
+    the tick it was meant for: its station's ``phase`` is taken off its timestamp (a poll sent late never
+    lands in the next tick's slot)."""
     first: dict[tuple[str, int], Seen] = {}
     for s in seen:
         first.setdefault((s.station, s.seq), s)
@@ -98,8 +101,9 @@ def count_polls(fig: Figures, seen: list[Seen]) -> None:
                 fig.readings_at_broker += 1
                 fig.flags[flag] += 1
                 fig.broker_latency.append(s.arrived - ts)
-        if s.readings and fig.window.holds(s.ts):
-            polls.add((s.station, s.device, math.floor(s.ts / fig.window.interval)))
+        tick = math.floor((s.ts - phase(s.station)) / fig.window.interval)
+        if s.readings and fig.window.holds(tick * fig.window.interval):
+            polls.add((s.station, s.device, tick))
     fig.polls_at_broker = len(polls)
 
 

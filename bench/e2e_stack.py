@@ -135,6 +135,7 @@ class Stack:
     stations: int
     interval: float
     packs: int
+    phase: str = "auto"
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     base_port: int = 0
     metrics_port: int = field(default_factory=free_port)
@@ -231,8 +232,12 @@ class Stack:
         self.wait_for("rules", partial(self._logged, "rules", "rules engine subscribed"), 60, "subscribed")
 
     def start_packs(self) -> None:
-        """Split the fleet's edge configs over ``packs`` processes (round robin) and start them."""
+        """Set every edge config's ``poll_phase``, split the configs over ``packs`` processes (round robin)
+        and start them."""
         configs = sorted((self.out / "edge").glob("*.toml"))
+        for path in configs:  # a top-level key goes before the first table
+            text = path.read_text(encoding="utf-8")
+            path.write_text(f'poll_phase = "{self.phase}"\n{text}', encoding="utf-8")
         for p in range(self.packs):
             listing = self.work / f"pack-{p}.list"
             listing.write_text("\n".join(str(c) for c in configs[p :: self.packs]) + "\n")

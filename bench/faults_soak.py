@@ -37,6 +37,8 @@ SMOKE = {"fault": "influx-down", "seconds": 1.0, "stations": 1}
 FAULTS: dict[str, tuple[Drill, Callable[[Outcome], None]]] = {
     "broker-kill": (drills.broker_kill, nothing_lost),
     "broker-kill-shared": (lambda plan: drills.broker_kill(plan, shared=True), nothing_lost),
+    "broker-kill-partitioned": (lambda plan: drills.broker_kill(plan, collectors=2), nothing_lost),
+    "partition-down": (drills.partition_down, nothing_lost),
     "influx-down": (drills.influx_down, nothing_lost),
     "collector-kill": (drills.collector_kill, nothing_lost),
     "edge-kill": (drills.edge_kill, nothing_lost),

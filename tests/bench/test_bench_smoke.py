@@ -145,6 +145,18 @@ VALUES = Case(
         rf"decode_request, after +{NUM} us/point \(shortest decimal\), ratio {NUM}$",
     ),
 )
+PARTITION_SUBS = Case(
+    ("bench.partition_subs", "--smoke"),
+    (
+        (
+            rf"stations 200, 2 partitions \(\d+ / \d+\): subscribed 200 filters in {NUM} s "
+            rf"\(\d+ SUBSCRIBE packets\); broker RSS {NUM} -> {NUM} MB \(-?{NUM} bytes a filter\); "
+            rf"SIGKILL \+ restart accepting in {NUM} s, filters restored: yes; "
+            rf"routing {NUM} us of broker CPU a message$"
+        ),
+        rf"stations 200, one wildcard subscriber: routing {NUM} us broker CPU a message$",
+    ),
+)
 CASES = {
     "edge_poll": EDGE_POLL,
     "edge_dtu": EDGE_DTU,
@@ -156,6 +168,7 @@ CASES = {
     "e2e_ramp": E2E_RAMP,
     "faults_soak": FAULTS_SOAK,
     "spool_disk": SPOOL_DISK,
+    "partition_subs": PARTITION_SUBS,
 }
 
 

@@ -19,14 +19,16 @@ def test_broker_sigkill_during_a_pollution_event(plan: Plan) -> None:
     nothing_lost(drills.broker_kill(plan))
 
 
-@pytest.mark.xfail(
-    raises=drills.SharedSubscriptionsForgottenError,
-    reason="Mosquitto 2.0.11 does not restore shared subscriptions after a restart: the edges hold what "
-    "reaches no subscriber (MQTT 5 reason 0x10), but once one consumer is back, what it alone receives "
-    "is lost to the other until it subscribes again",
-)
-def test_broker_sigkill_with_shared_subscriptions(plan: Plan) -> None:
-    nothing_lost(drills.broker_kill(plan, shared=True))
+def test_broker_sigkill_with_two_partitioned_collectors(plan: Plan) -> None:
+    """Two collector instances, each owning half of the stations through plain per-station subscriptions
+    (``[partition]``), which the broker restores with their sessions: nothing is lost. (Shared
+    subscriptions, which Mosquitto 2.0 forgets on a restart, are ``bench.faults_soak --fault
+    broker-kill-shared``: docs/broker_restart.md.)"""
+    nothing_lost(drills.broker_kill(plan, collectors=2))
+
+
+def test_one_partitioned_collector_down(plan: Plan) -> None:
+    nothing_lost(drills.partition_down(plan))
 
 
 def test_influxdb_down(plan: Plan) -> None:

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from stationpipe.kernel.config import load
 from stationpipe.kernel.errors import ConfigError
+from stationpipe.kernel.partition import Partition
 from stationpipe.rules.channels.webhook import sign
 from stationpipe.rules.cli import rules_app
-from stationpipe.rules.config import Partition, RulesConfig
+from stationpipe.rules.config import RulesConfig
 from stationpipe.rules.durations import parse_duration
 from stationpipe.rules.reload import try_reload
 from tests.unit.rules_helpers import REGISTRY, T0, config

@@ -7,10 +7,11 @@ import typer
 from stationpipe.collector.config import CollectorConfig
 from stationpipe.collector.hj212_config import Hj212ServerConfig
 from stationpipe.kernel.cli import ConfigOpt, LogOpt, load_or_exit, serve
+from stationpipe.kernel.config import Model
 
 app = typer.Typer()
 #: The configuration files this service reads, by their ``kind``.
-KINDS = {"collector": CollectorConfig, "hj212-server": Hj212ServerConfig}
+KINDS: dict[str, type[Model]] = {"collector": CollectorConfig, "hj212-server": Hj212ServerConfig}
 
 
 @app.command()

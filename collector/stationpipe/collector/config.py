@@ -28,6 +28,10 @@ Example (every table but ``[mqtt]`` and ``[influx]`` is optional)::
     [clock]
     max_ahead = 60.0                # readings stamped further ahead are stored marked
 
+    [partition]                     # collector 0 of 2: owns the registry's stations whose id hashes to 0
+    count = 2                       # (plain per-station subscriptions, restored after a broker restart;
+    index = 0                       # set shared = false) - docs/broker_restart.md
+
     [metrics]
     port = 9108
 """
@@ -42,6 +46,7 @@ from pydantic import Field, HttpUrl, SecretStr, model_validator
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings
+from stationpipe.kernel.partition import Partition
 
 
 class InfluxSettings(Model):
@@ -139,3 +144,14 @@ class CollectorConfig(Model):
     spool: SpoolSettings = SpoolSettings()
     clock: ClockSettings = ClockSettings()
     metrics: MetricsSettings | None = None
+    partition: Partition = Field(
+        default=Partition(),
+        description="split the stations across count collectors; each subscribes to its own stations' "
+        "readings by name (from the registry), index 0 also to every derived result and warning",
+    )
+
+    @model_validator(mode="after")
+    def _partition_knows_stations(self) -> CollectorConfig:
+        if self.partition.count > 1 and self.registry is None:
+            raise ValueError("a partitioned collector subscribes to its stations by name: give a registry")
+        return self

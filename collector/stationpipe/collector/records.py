@@ -3,7 +3,7 @@ with the reason, never anything else: no input may crash the collector."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -22,7 +22,9 @@ from stationpipe.kernel import audit, wire
 from stationpipe.kernel.errors import RejectedError
 from stationpipe.kernel.messages import Derived, WarningAction, WarningEvent
 from stationpipe.kernel.mqtt import subscription
+from stationpipe.kernel.partition import Partition
 from stationpipe.kernel.qc import QcRecord, ReviewMark
+from stationpipe.kernel.wire_topics import readings_topic
 
 #: The topic filters the collector subscribes to (docs/design.md#mqtt); under ``$share/<group>/`` when shared.
 TOPICS = (
@@ -56,9 +58,22 @@ _STORED: dict[type, Callable[[Any], Decoded]] = {
 }
 
 
-def subscriptions(group: str, *, shared: bool) -> list[str]:
-    """The filters a collector subscribes to: shared in its group, or plain for a single instance."""
-    return [subscription(topic, group, shared=shared) for topic in TOPICS]
+def subscriptions(
+    group: str, *, shared: bool, partition: Partition | None = None, stations: Iterable[str] = ()
+) -> list[str]:
+    """The filters a collector subscribes to: shared in its group, or plain for a single instance.
+
+    Partitioned (``partition.count > 1``), instance ``index`` subscribes to the readings of its own
+    ``stations`` one filter each (in group ``<group>-p<index>`` when shared), and instance 0 also to every
+    other topic: derived results, warnings and actions, QC records, review and audit marks (a few a station
+    an hour or a day, and the aggregates' ids are in no registry).
+    """
+    if partition is None or partition.count == 1:
+        return [subscription(topic, group, shared=shared) for topic in TOPICS]
+    own = f"{group}-p{partition.index}"
+    readings = [readings_topic(s) for s in sorted(set(stations)) if partition.owns(s)]
+    rest = list(TOPICS[1:]) if partition.index == 0 else []
+    return [subscription(topic, own, shared=shared) for topic in readings + rest]
 
 
 def decode(topic: str, payload: bytes, now: datetime | None = None, max_ahead: float = 60.0) -> Decoded:

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from stationpipe.collector.config import BatchSettings, CollectorConfig
 from stationpipe.collector.deadletter import DeadLetters
 from stationpipe.collector.metrics import Metrics
-from stationpipe.collector.records import Decoded, decode, subscriptions
+from stationpipe.collector.records import Decoded, decode
 from stationpipe.collector.spool import Spool
 from stationpipe.collector.stations import Stations
 from stationpipe.collector.store import Store
+from stationpipe.collector.subscriptions import describe, filters, follow, subscribe
 from stationpipe.collector.tasks import raise_if_cancelled
 from stationpipe.collector.writers import make_writer
 from stationpipe.kernel import health
@@ -35,7 +36,6 @@ from stationpipe.kernel.backoff import consumer_reconnect
 from stationpipe.kernel.errors import BrokerUnavailableError, RejectedError, first_error
 from stationpipe.kernel.metrics import serving
 from stationpipe.kernel.mqtt import (
-    QOS,
     Client,
     Message,
     ack_all,
@@ -242,13 +242,9 @@ class Collector:
         client = make_client(self.config.mqtt, clean_session=False, will=health.last_will(client_id))
         enable_manual_ack(client)
         async with client:
-            for topic in subscriptions(self.config.group, shared=self.config.shared):
-                await client.subscribe(topic, qos=QOS)
-            log.info(
-                "collector subscribed as %s (%s)",
-                self.config.mqtt.client_id,
-                f"group {self.config.group}" if self.config.shared else "a single instance",
-            )
+            topics = filters(self.config, self.stations)
+            await subscribe(client, topics)
+            log.info("collector subscribed as %s (%s)", client_id, describe(self.config, len(topics)))
             self.store.dead.client = client
             self.reconnect.reset()
             if ready is not None:
@@ -259,6 +255,8 @@ class Collector:
                     tg.create_task(self.consume(client, unacked))
                     tg.create_task(self.commit(client, unacked))
                     tg.create_task(self.status(client))
+                    if self.config.partition.count > 1:
+                        tg.create_task(follow(client, self.config, self.stations, set(topics)))
             except* BrokerUnavailableError:
                 self.store.dead.client = None  # dead letters go to their file, not to the lost connection
                 await self.keep(unacked)

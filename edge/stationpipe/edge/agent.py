@@ -79,7 +79,11 @@ async def run(config: EdgeConfig) -> None:
 async def _run(config: EdgeConfig, metrics: EdgeMetrics) -> None:
     """What ``run`` does while the metrics are served."""
     drivers = build_drivers(config)
-    pollers = [Poller(reader, metrics) for driver in drivers for reader in driver.readers()]
+    pollers = [
+        Poller(reader, metrics, config.phase(reader.interval))
+        for driver in drivers
+        for reader in driver.readers()
+    ]
     context = Context(metrics, health(config, pollers))
     outputs: list[Output] = []
     try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -333,6 +334,14 @@ class GnssReceiver(Model):
         return Connection("nmea", SerialLink(type="serial", port=self.port, baudrate=self.baudrate), 0, 0.0)
 
 
+def station_phase(station: str, interval: float) -> float:
+    """A station's own offset into ``interval``: the first 8 bytes of SHA-256 of its id, modulo the
+    interval in whole milliseconds. The same station has the same phase in every process and on every
+    start (Python's ``hash()`` is salted per process); a fleet's phases spread evenly over the interval."""
+    digest = int.from_bytes(hashlib.sha256(station.encode()).digest()[:8], "big")
+    return (digest % max(1, round(interval * 1000))) / 1000
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """One protocol on one link, and the devices configured with both (none for a pushed device)."""
@@ -348,6 +357,12 @@ class EdgeConfig(Model):
     station: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,128}$")
     state_dir: ConfigPath = Field(description="where the agent keeps its spool (and with it the seq counter)")
     status_interval: float = Field(default=30.0, gt=0, description="seconds between status messages")
+    poll_phase: Literal["auto", "off"] | Annotated[float, Field(ge=0)] = Field(
+        default="auto",
+        description='where in each interval the devices are polled: "auto" an offset from a hash of the '
+        'station id (a fleet spreads over the interval), "off" on the clock grid (k * interval), or '
+        "seconds after it (taken modulo each device's interval)",
+    )
     mqtt: EdgeMqtt
     spool: SpoolSettings = SpoolSettings()
     metrics: MetricsSettings | None = None
@@ -386,6 +401,14 @@ class EdgeConfig(Model):
                     "its records (a template without request) needs a line of its own"
                 )
         return self
+
+    def phase(self, interval: float) -> float:
+        """The offset into ``interval`` at which this station's devices of that interval are polled."""
+        if self.poll_phase == "auto":
+            return station_phase(self.station, interval)
+        if self.poll_phase == "off":
+            return 0.0
+        return self.poll_phase % interval
 
     @model_validator(mode="after")
     def _dtus_listened_for(self) -> EdgeConfig:

@@ -3,10 +3,12 @@
 A failed request flags only its own points B; the other requests of the poll go on (the driver's
 business). A device whose every request fails is backed off on its own (its polls yield B readings
 without touching the line), so a dead unit never stalls its neighbours on a shared line. Timestamps are
-the instant each request was sent; polls keep to the grid (k * interval) and never drift. The poller
-keeps the timing, the backoff, the availability and the metrics; it knows no protocol. A poll that failed
-only because the link is down (``DeviceOfflineError``: a DTU not dialled in; nothing was sent) is not
-backed off: the next tick fails as cheaply, or reads the device as soon as its DTU is back.
+the instant each request was sent; polls keep to the grid (k * interval + phase) and never drift. The
+phase is the station's own offset into the interval (``EdgeConfig.phase``), so that a fleet of stations
+with synchronised clocks does not poll, and publish, in one burst at every tick. The poller keeps the
+timing, the backoff, the availability and the metrics; it knows no protocol. A poll that failed only
+because the link is down (``DeviceOfflineError``: a DTU not dialled in; nothing was sent) is not backed
+off: the next tick fails as cheaply, or reads the device as soon as its DTU is back.
 """
 
 from __future__ import annotations
@@ -34,17 +36,18 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, list[Reading], tuple[QcRecord, ...]], Awaitable[None]]
 
 
-def next_tick(now: float, interval: float) -> float:
-    """The next grid instant strictly after ``now`` (epoch seconds)."""
-    return (math.floor(now / interval) + 1) * interval
+def next_tick(now: float, interval: float, phase: float = 0.0) -> float:
+    """The next grid instant ``k * interval + phase`` strictly after ``now`` (epoch seconds)."""
+    return (math.floor((now - phase) / interval) + 1) * interval + phase
 
 
 class Poller:
     """One device: its reader, its availability and its own backoff."""
 
-    def __init__(self, reader: Reader, metrics: EdgeMetrics) -> None:
+    def __init__(self, reader: Reader, metrics: EdgeMetrics, phase: float = 0.0) -> None:
         self.reader, self.metrics = reader, metrics
         self.name, self.interval = reader.name, reader.interval
+        self.phase = phase % self.interval
         self.available = True
         self._backoff = Backoff(initial=self.interval, cap=max(300.0, self.interval))
         self._retry_at = 0.0
@@ -88,7 +91,7 @@ class Poller:
     async def run(self, emit: Emit) -> None:
         """Poll on the grid forever; a poll that overruns skips the missed ticks (never bursts)."""
         while True:
-            wake = next_tick(time.time(), self.interval)
+            wake = next_tick(time.time(), self.interval, self.phase)
             await asyncio.sleep(max(0.0, wake - time.time()))
             poll = await self.poll_once()
             self.metrics.polls.labels(self.name).inc()

@@ -32,7 +32,6 @@ Example (see ``deploy/config/rules.example.toml`` for every option)::
 
 from __future__ import annotations
 
-import zlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -43,6 +42,7 @@ from stationpipe.kernel.catalogue import CATALOGUE, Kind
 from stationpipe.kernel.config import ConfigPath, Model, secret
 from stationpipe.kernel.metrics import MetricsSettings
 from stationpipe.kernel.mqtt import SHARED_HELP, MqttSettings, subscription
+from stationpipe.kernel.partition import Partition
 from stationpipe.kernel.registry import Registry, StationInfo, load_registry
 from stationpipe.kernel.wire_topics import qc_topic, readings_topic, status_topic
 from stationpipe.rules.channel_models import DingTalkSettings, EmailSettings, SmsSettings, WeComSettings
@@ -60,26 +60,6 @@ from stationpipe.rules.rule_models import (
 
 #: Station id of the registry-wide headline figures (``derived/_province/headline``).
 AGGREGATE_STATION = "_province"
-
-
-class Partition(Model):
-    """Stations are split across ``count`` engines by a stable hash of their id (CRC-32 mod ``count``).
-
-    Engine ``index`` subscribes to its own stations' topics only, so a station always lands on one engine.
-    """
-
-    count: int = Field(default=1, ge=1, le=1024)
-    index: int = Field(default=0, ge=0)
-
-    @model_validator(mode="after")
-    def _in_range(self) -> Partition:
-        if self.index >= self.count:
-            raise ValueError(f"index must be < count ({self.count})")
-        return self
-
-    def owns(self, station: str) -> bool:
-        """True when ``station`` belongs to this engine's partition."""
-        return zlib.crc32(station.encode()) % self.count == self.index
 
 
 class Evaluation(Model):

@@ -158,6 +158,9 @@ class Pipeline:
     consumers_first: bool = False
     #: The collector's and the rules engine's ``shared`` setting (false: plain subscriptions, one instance).
     shared: bool = True
+    #: Collector instances: one (process ``collector``), or a partitioned collector of that many instances
+    #: (processes ``collector-p<i>``, each with ``[partition]``, its own client id and state folder).
+    collectors: int = 1
 
     @property
     def workdir(self) -> Path:
@@ -200,19 +203,16 @@ class Pipeline:
         sim = sim_toml(self.stations, self.scenarios, self.control_port)
         self.start("sim", "sim", self._write("sim", sim), *extra)
         registry = self._write("registry", registry_toml(self.stations) + self.registry_extra)
-        influx = svc.influx
-        collector = collector_toml(svc.mosquitto.port, influx.url, influx.database, shared=self.shared)
-        collector += self.collector_extra
-        self.start(
-            "collector", "collector", self._write("collector", f'registry = "{registry}"\n{collector}')
-        )
+        for name, collector in self.collector_configs(registry).items():
+            self.start(name, "collector", self._write(name, collector))
         if self.rules is not None:
             state = self.workdir / "rules-state.sqlite3"
             port, hook = svc.mosquitto.port, self.webhook
             cfg = rules_toml(port, registry, state, self.rules, hook, shared=self.shared)
             self.start("rules", "rules", self._write("rules", cfg))
         if self.consumers_first:
-            self.wait_for_log("collector", "collector subscribed")
+            for name in self.collector_names:
+                self.wait_for_log(name, "collector subscribed")
             if self.rules is not None:
                 self.wait_for_log("rules", "rules engine subscribed")
         for st in self.stations:
@@ -221,6 +221,26 @@ class Pipeline:
             cfg += self.edge_extra.get(st.id, "")
             self.start(f"edge-{st.id}", "edge", self._write(f"edge-{st.id}", cfg))
         return self
+
+    @property
+    def collector_names(self) -> list[str]:
+        """The collector processes' names."""
+        if self.collectors == 1:
+            return ["collector"]
+        return [f"collector-p{i}" for i in range(self.collectors)]
+
+    def collector_configs(self, registry: Path) -> dict[str, str]:
+        """Each collector process's config by name (partitioned when there are several)."""
+        influx, port = self.services.influx, self.services.mosquitto.port
+        out = {}
+        for i, name in enumerate(self.collector_names):
+            text = collector_toml(port, influx.url, influx.database, shared=self.shared)
+            head = f'registry = "{registry}"\n'
+            if self.collectors > 1:
+                head += f'state_dir = "{self.workdir / (name + "-state")}"\n'
+                text += f"[partition]\ncount = {self.collectors}\nindex = {i}\n"
+            out[name] = head + text + self.collector_extra
+        return out
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
