@@ -3,20 +3,26 @@ simulated day in ten seconds: zero check, span check 2.5 s later, standard-sampl
 second one failing by 15 %) and shows the latest in its profile's QC registers; ``stationpipe edge``
 reads them and publishes ``stations/<id>/qc``; the rules engine's ``qc`` rule warns on the failed
 standard-sample check and marks the NH3-N readings since the last passing one for review
-(``reviews/<id>/nh3n``); the collector stores checks, warnings and marks in InfluxDB."""
+(``reviews/<id>/nh3n``); the collector stores checks, warnings and marks in InfluxDB. The engine's console
+keeps each review mark after publishing it: the audit API lists the period and the audit page (over HTTP,
+with its login and CSRF token) turns it into an invalidation in one click."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from stationpipe.testbed.pipeline import Pipeline, SimStation
-from stationpipe.testbed.services import Services
+from stationpipe.testbed.services import Services, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 SCHEDULE = """time_factor = 8640.0
@@ -27,6 +33,7 @@ fail_every = 2
 fail_error = 15.0"""
 RULES = '[[rules]]\nname = "qc"\nkind = "qc"\n'
 RULE = "qc.nh3n.standard"
+AUDITOR = ("chen", "chen-secret-4")
 
 
 def _rows(services: Services, query: str) -> list[dict[str, Any]]:
@@ -51,6 +58,33 @@ def _at(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
+def _console(tmp_path: Path) -> tuple[str, str]:
+    """An auditor account and the ``[api]`` table of the engine's console: ``(toml, url)``."""
+    users = tmp_path / "users.json"
+    argv = [sys.executable, "-m", "stationpipe", "rules", "user", "add", AUDITOR[0], "--role", "auditor"]
+    argv += ["--users", str(users), "--password-stdin"]
+    subprocess.run(argv, input=f"{AUDITOR[1]}\n".encode(), check=True, capture_output=True, timeout=60)
+    port = free_port()
+    return f'[api]\nport = {port}\nusers = "{users}"\n', f"http://127.0.0.1:{port}"
+
+
+def _confirm_on_the_page(url: str, station: str, ref: int) -> str:
+    """Log in, press the review's invalidate button (with the CSRF token); the page afterwards."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert token is not None
+        login = {"csrf": token.group(1), "user": AUDITOR[0], "password": AUDITOR[1]}
+        assert client.post("/login", data=login).status_code == 303
+        page = client.get(f"/audit/{station}").text
+        assert f'id="confirm-{ref}"' in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        assert client.post(f"/audit/{station}/confirm/{ref}").status_code == 403  # no CSRF token
+        answer = client.post(f"/audit/{station}/confirm/{ref}", data={"csrf": csrf.group(1)})
+        assert answer.status_code == 303, answer.text
+        return client.get(f"/audit/{station}").text
+
+
 def test_failed_standard_sample_check_warns_and_marks_readings(services: Services, tmp_path: Path) -> None:
     station = SimStation("it-qc-01", "II", seed=3, qc=SCHEDULE)
     where = f"station = '{station.id}' AND parameter = 'nh3n'"
@@ -64,10 +98,16 @@ def test_failed_standard_sample_check_warns_and_marks_readings(services: Service
         marks[:] = [m for m in found if m["time"] in known]
         return bool(marks)
 
-    with Pipeline(services, [station], interval=1.0, rules=RULES, consumers_first=True) as pipe:
+    api, url = _console(tmp_path)
+    with Pipeline(services, [station], interval=1.0, rules=RULES + api, consumers_first=True) as pipe:
         _until(marked_after_a_pass, "a review mark from a passing to a failed check", 90, pipe)
         query = f"SELECT * FROM warnings WHERE station = '{station.id}' AND rule = '{RULE}'"
         warnings = _rows(services, query)
+        answer = httpx.get(f"{url}/api/v1/audit/reviews/{station.id}", auth=AUDITOR, timeout=10)
+        page = ""
+        if answer.status_code == 200:
+            listed = [r for r in answer.json()["reviews"] if r["check"] == marks[0]["check"]]
+            page = _confirm_on_the_page(url, station.id, listed[0]["id"]) if listed else ""
         codes = pipe.stop()
     assert codes == {"sim": 0, "collector": 0, "rules": 0, f"edge-{station.id}": 0}, codes
 
@@ -96,3 +136,12 @@ def test_failed_standard_sample_check_warns_and_marks_readings(services: Service
     assert "标样核查不合格 氨氮 NH3-N：相对误差 15% > 10%" in message
     assert "standard-sample check failed NH3-N: relative error 15% > 10%" in message
     assert fired[0]["level"] == "2"
+
+    assert answer.status_code == 200, answer.text  # the mark, published and stored, is still listed
+    assert [r["reason"] for r in listed] == ["qc_failed"], answer.json()
+    review = listed[0]
+    assert (review["parameter"], review["rule"]) == ("nh3n", "qc")
+    assert datetime.fromisoformat(review["start"]) == _at(mark["time"])
+    assert datetime.fromisoformat(review["end"]) == end
+    assert "已确认 confirmed" in page
+    assert re.search(r'<table id="marks">.*<td>nh3n</td>.*质控不合格 QC check failed', page)

@@ -1,10 +1,11 @@
 """The rules engine's audit store: append-only, versioned, durable across a reopen, locked days refused,
-every record queued for MQTT in its commit; and the records' wire form as the collector stores it."""
+every record queued for MQTT in its commit; the QC review marks kept beside their outbox rows and confirmed
+as invalidations; and the records' wire form as the collector stores it."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,14 @@ from stationpipe.kernel.audit import (
     decode_mark,
     encode_mark,
 )
+from stationpipe.kernel.qc import QC_FAILED, ReviewMark
 from stationpipe.kernel.wire_topics import TopicKind, parse_topic
 from stationpipe.rules.audit.api import AuditRefusedError, instant, may_set
 from stationpipe.rules.audit.page import china_instant
 from stationpipe.rules.audit.store import SINK, AuditStore, LockedError, UnknownMarkError
+from stationpipe.rules.channels.review import review_row
 from stationpipe.rules.handling.accounts import Account, Role
-from stationpipe.rules.state import State
+from stationpipe.rules.state import Batch, State
 
 JUNE1 = datetime(2026, 5, 31, 16, tzinfo=UTC)  # 00:00 on 1 June, China time
 
@@ -146,3 +149,58 @@ def test_the_page_reads_china_time_and_the_api_utc() -> None:
     assert china_instant("2026-06-01 00:00", "from") == JUNE1
     assert instant("2026-06-01T00:00:00", "start") == datetime(2026, 6, 1, tzinfo=UTC)
     assert instant("2026-06-01T08:00+08:00", "start") == datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _review(made: datetime, parameter: str = "nh3n") -> ReviewMark:
+    return ReviewMark(
+        "w1", parameter, made - timedelta(hours=12), made, QC_FAILED, f"a1.{parameter}.s.1", "qc", made
+    )
+
+
+def _queue(state: State, *marks: ReviewMark) -> None:
+    batch = Batch.empty()
+    for mark in marks:
+        row = review_row(mark)
+        batch.outbox.append(row)
+        batch.reviews.append((row[1], mark))
+    state.commit(batch)
+
+
+def test_review_marks_outlive_their_outbox_row_and_a_reopen(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    now = datetime.now(UTC)
+    old, recent, newest = _review(now - timedelta(days=100)), _review(now - timedelta(days=2)), _review(now)
+    _queue(store.state, old, recent)
+    _queue(store.state, newest, recent)  # queued again: kept once, as its outbox row is
+    store.state.delivered(q.seq for q in store.state.queued("review"))
+    assert store.state.depth("review") == 0
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store.state.db.execute("DELETE FROM reviews")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store.state.db.execute("UPDATE reviews SET station = 'w2'")
+    store.state.close()
+    again = _store(tmp_path)
+    assert [m for _, m in again.reviews("w1")] == [newest, recent]  # the last 90 days, newest first
+    assert [m for _, m in again.reviews("w1", timedelta(days=365))] == [newest, recent, old]
+    assert again.reviews("w2") == ()
+
+
+def test_a_review_mark_is_confirmed_as_the_invalidation_it_proposes(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    review = _review(JUNE1)
+    _queue(store.state, review)
+    [(ref, _)] = store.reviews("w1", timedelta(days=100_000))
+    with pytest.raises(UnknownMarkError):
+        store.confirm(ref, "w2", "chen")
+    mark = store.confirm(ref, "w1", "chen")
+    assert (mark.version, mark.action, mark.reason, mark.author) == (
+        1,
+        Action.INVALIDATE,
+        Reason.QC_FAILED,
+        "chen",
+    )
+    assert (mark.start, mark.end, mark.parameter) == (review.start, review.end, "nh3n")
+    assert store.marks("w1", "nh3n") == (mark,)
+    store.set_day("w1", date(2026, 5, 31), DayStatus.LOCKED, "chen")  # the period is 12:00-24:00 China time
+    with pytest.raises(LockedError):
+        store.confirm(ref, "w1", "chen")

@@ -211,7 +211,10 @@ class Evaluator:
                 continue
             outcome, marks = result
             out.batch.series[key] = state
-            out.batch.outbox.extend(review_row(mark) for mark in marks)
+            for mark in marks:
+                row = review_row(mark)
+                out.batch.outbox.append(row)
+                out.batch.reviews.append((row[1], mark))
             inst = self.instances.get(key)
             if inst is None and outcome.level == 0:
                 continue

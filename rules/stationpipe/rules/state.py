@@ -20,6 +20,9 @@ Invariants:
 - an operator's acknowledgement withdraws the rows still waiting for the channels people read
   (``Batch.withdrawn``) in the transaction that records it: no message about the episode is sent after
   it except what :func:`stationpipe.rules.channels.people.silenced` lets through.
+- the review marks a ``qc`` rule sets (``Batch.reviews``) are kept in the append-only table ``reviews``,
+  keyed like their outbox row (``INSERT OR IGNORE``), in the transaction that queues that row: the audit
+  page and API read them after the row is published and gone (docs/design.md#audit).
 
 Every call is a short local transaction on the event loop's thread; ``timeout`` bounds waiting for a lock.
 """
@@ -34,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stationpipe.kernel import wire
 from stationpipe.kernel.errors import FatalError
+from stationpipe.kernel.qc import ReviewMark
 from stationpipe.rules.lifecycle import Instance
 
 _SCHEMA = """
@@ -60,6 +65,19 @@ CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS journal_no_delete BEFORE DELETE ON journal
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+CREATE TABLE IF NOT EXISTS reviews (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    station TEXT NOT NULL,
+    made REAL NOT NULL,
+    topic TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_station ON reviews (station, made);
+CREATE TRIGGER IF NOT EXISTS reviews_no_update BEFORE UPDATE ON reviews
+    BEGIN SELECT RAISE(ABORT, 'review marks are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS reviews_no_delete BEFORE DELETE ON reviews
+    BEGIN SELECT RAISE(ABORT, 'review marks are append-only'); END;
 """
 
 
@@ -88,6 +106,7 @@ class Batch:
     facts: dict[str, Any]
     journal: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (episode, entry)
     withdrawn: list[int] = field(default_factory=list)  # outbox rows (seq) that are not to be sent
+    reviews: list[tuple[str, ReviewMark]] = field(default_factory=list)  # (outbox id, mark)
 
     @classmethod
     def empty(cls) -> Batch:
@@ -96,8 +115,19 @@ class Batch:
 
     def __bool__(self) -> bool:
         return bool(
-            self.instances or self.series or self.outbox or self.facts or self.journal or self.withdrawn
+            self.instances
+            or self.series
+            or self.outbox
+            or self.facts
+            or self.journal
+            or self.withdrawn
+            or self.reviews
         )
+
+
+def _review_values(key: str, mark: ReviewMark) -> tuple[str, str, float, str, str]:
+    topic, payload = wire.encode(mark)
+    return key, mark.station, mark.ts.timestamp(), topic, payload.decode()
 
 
 class State:
@@ -170,6 +200,10 @@ class State:
                 [(episode, json.dumps(entry, ensure_ascii=False)) for episode, entry in batch.journal],
             )
             self.db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in batch.withdrawn])
+            self.db.executemany(
+                "INSERT OR IGNORE INTO reviews (id, station, made, topic, payload) VALUES (?, ?, ?, ?, ?)",
+                [_review_values(key, mark) for key, mark in batch.reviews],
+            )
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self.db.in_transaction:
@@ -227,3 +261,24 @@ class State:
     def depth(self, sink: str) -> int:
         """Rows waiting for ``sink``."""
         return int(self.db.execute("SELECT count(*) FROM outbox WHERE sink = ?", (sink,)).fetchone()[0])
+
+    def reviews(self, station: str, since: float = 0.0) -> list[tuple[int, ReviewMark]]:
+        """The review marks of ``station`` made at or after ``since`` (epoch seconds), newest first, each
+        with its row number (``seq``)."""
+        found = self.db.execute(
+            "SELECT seq, topic, payload FROM reviews WHERE station = ? AND made >= ? "
+            "ORDER BY made DESC, seq DESC",
+            (station, since),
+        )
+        out = []
+        for seq, topic, payload in found:
+            mark = wire.decode(topic, payload.encode())
+            if isinstance(mark, ReviewMark):
+                out.append((int(seq), mark))
+        return out
+
+    def review(self, seq: int) -> ReviewMark | None:
+        """One review mark by its row number, or ``None``."""
+        row = self.db.execute("SELECT topic, payload FROM reviews WHERE seq = ?", (seq,)).fetchone()
+        mark = None if row is None else wire.decode(row[0], row[1].encode())
+        return mark if isinstance(mark, ReviewMark) else None

@@ -15,6 +15,9 @@ GET     /api/v1/audit/marks/<id>                          one mark's versions, o
 POST    /api/v1/audit/marks/<id>/restore                  its next version, restoring: ``{"note": …}``
 GET     /api/v1/audit/days/<station>?from&to              station-day statuses (China days)
 POST    /api/v1/audit/days/<station>/<day>                ``{"status": "reviewed"|"locked"|"unreviewed"}``
+GET     /api/v1/audit/reviews/<station>?days              the QC review marks of the last ``days`` (90),
+                                                          newest first, each with its ``id``
+POST    /api/v1/audit/reviews/<station>/<id>/confirm      the invalidation it proposes (version 1)
 ======  ================================================  ==============================================
 """
 
@@ -33,8 +36,9 @@ from stationpipe.kernel.audit import (
     mark_fields,
 )
 from stationpipe.kernel.catalogue import is_known
+from stationpipe.kernel.qc import ReviewMark
 from stationpipe.kernel.registry import StationInfo
-from stationpipe.rules.audit.store import AuditStore, LockedError, UnknownMarkError
+from stationpipe.rules.audit.store import REVIEWS_KEPT, AuditStore, LockedError, UnknownMarkError
 from stationpipe.rules.audit.views import CHINA
 from stationpipe.rules.handling.accounts import Account, Accounts, Role
 from stationpipe.rules.handling.api import challenge_or_account
@@ -54,6 +58,19 @@ def mark_json(mark: MarkVersion) -> dict[str, Any]:
     out = mark_fields(mark) | {"id": mark.id}
     out["previous"] = None if mark.previous is None else mark_fields(mark.previous)
     return out
+
+
+def review_json(ref: int, mark: ReviewMark) -> dict[str, Any]:
+    """One stored review mark as the API answers it: its wire fields and ``id`` (its row number)."""
+    return {
+        "id": ref, "station": mark.station, "parameter": mark.parameter, "start": _rfc3339(mark.start),
+        "end": _rfc3339(mark.end), "reason": mark.reason, "check": mark.check, "rule": mark.rule,
+        "ts": _rfc3339(mark.ts),
+    }  # fmt: skip
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def instant(text: str, what: str) -> datetime:
@@ -170,6 +187,12 @@ class AuditApi:
                 return self._days(station, request.query)
             case ["days", station, day] if post:
                 return self._set_day(account, station, day_of(day), request.json())
+            case ["reviews", station] if get:
+                return self._reviews(station, request.query)
+            case ["reviews", station, ref, "confirm"] if post and ref.isdigit():
+                may_mark(account)
+                mark = self.store.confirm(int(ref), self.station(station).id, account.name)
+                return Response.json(201, {"mark": mark_json(mark)})
         return Response.json(404, {"error": f"no such resource {request.path!r} for {request.method}"})
 
     def _list(self, query: Mapping[str, str]) -> Response:
@@ -219,6 +242,14 @@ class AuditApi:
                 "at": latest.at.isoformat().replace("+00:00", "Z") if latest else None,
             })  # fmt: skip
         return Response.json(200, {"station": station, "days": out})
+
+    def _reviews(self, station: str, query: Mapping[str, str]) -> Response:
+        self.station(station)
+        text = query.get("days", str(REVIEWS_KEPT.days))
+        if not text.isdigit() or int(text) < 1:
+            raise BadRequestError(f"days must be a positive whole number, got {text!r}")
+        found = self.store.reviews(station, timedelta(days=int(text)))
+        return Response.json(200, {"station": station, "reviews": [review_json(r, m) for r, m in found]})
 
     def _set_day(self, account: Account, station: str, day: date, data: Mapping[str, Any]) -> Response:
         self.station(station)

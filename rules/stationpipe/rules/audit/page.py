@@ -9,6 +9,7 @@ GET     /audit/<station>[?to=YYYY-MM-DD]     14 days to ``to`` (today) and their
 POST    /audit/<station>/mark                parameter, start, end (China time), reason, note
 POST    /audit/<station>/restore/<id>        the mark's next version, restoring
 POST    /audit/<station>/day/<day>           status: reviewed, locked or unreviewed
+POST    /audit/<station>/confirm/<review>    the invalidation a QC review mark proposes (version 1)
 ======  ===================================  ===================================================
 
 The desk's :class:`~stationpipe.rules.handling.page.Page` checks the session and the CSRF token before a
@@ -42,14 +43,23 @@ from stationpipe.rules.handling.httpserver import BadRequestError, Request, Resp
 #: The days the page lists, the newest first.
 DAYS_SHOWN = 14
 
-#: Where the QC checks' "for review" periods come from: ``station -> reviews`` (none until a source is
-#: wired in; docs/design.md#audit).
+#: Where the QC checks' "for review" periods come from: ``station -> reviews``, newest first
+#: (:func:`stored_reviews` in the console; docs/design.md#audit).
 Reviews = Callable[[str], Sequence[Review]]
 
 
 def no_reviews(_station: str) -> Sequence[Review]:
     """No QC source wired in."""
     return ()
+
+
+def stored_reviews(store: AuditStore) -> Reviews:
+    """The review marks kept in the store's state file (the last :data:`REVIEWS_KEPT`)."""
+
+    def reviews(station: str) -> Sequence[Review]:
+        return tuple(Review.of(ref, mark) for ref, mark in store.reviews(station))
+
+    return reviews
 
 
 def china_instant(text: str, what: str) -> datetime:
@@ -120,6 +130,9 @@ class AuditPage:
                 self.store.revise(
                     mark_id, author=account.name, action=Action.RESTORE, note=form.get("note", "")
                 )
+            case ["confirm", ref] if ref.isdigit():
+                may_mark(account)
+                self.store.confirm(int(ref), info.id, account.name)
             case ["day", day]:
                 wanted = status_of(form.get("status", ""))
                 d = day_of(day)

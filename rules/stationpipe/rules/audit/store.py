@@ -8,7 +8,10 @@ Invariants:
   written in one transaction: a record that exists is published, at least once;
 - a mark, a new version or a restore whose period touches a locked day of its station is refused
   (:class:`LockedError`, HTTP 409) before anything is written;
-- a version is the next of its id, made from the version in force (:meth:`MarkVersion.revise`).
+- a version is the next of its id, made from the version in force (:meth:`MarkVersion.revise`);
+- the review marks the ``qc`` rules set are read from the state's append-only ``reviews`` table (written
+  by the engine with their outbox row, :meth:`State.commit`); confirming one records the version-1
+  invalidation it proposes (:meth:`ReviewMark.audit_mark`), as any mark, refused on a locked day.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from stationpipe.kernel.audit import (
     Action,
@@ -36,10 +39,13 @@ from stationpipe.kernel.audit import (
     mark_fields,
     marks_from_rows,
 )
+from stationpipe.kernel.qc import ReviewMark
 from stationpipe.rules.state import State, StateError
 
 #: The outbox sink of the audit records (drained by the engine to the broker).
 SINK = "audit"
+#: How far back the page and the API list the QC checks' review marks by default.
+REVIEWS_KEPT = timedelta(days=90)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_marks (
@@ -142,6 +148,10 @@ class AuditStore:
         """The station-day's status (unreviewed when never set)."""
         return day_status(self.days(station), station, day)
 
+    def reviews(self, station: str, kept: timedelta = REVIEWS_KEPT) -> tuple[tuple[int, ReviewMark], ...]:
+        """The review marks of ``station`` made within ``kept`` of now, newest first, with row numbers."""
+        return tuple(self.state.reviews(station, (_now() - kept).timestamp()))
+
     # --- writing ---------------------------------------------------------------------------------------
 
     def mark(
@@ -161,6 +171,16 @@ class AuditStore:
             id=secrets.token_hex(8), version=1, station=station, parameter=parameter, start=start, end=end,
             action=action, reason=reason, note=note, author=author, at=_now(),
         )  # fmt: skip
+        self._commit_mark(mark)
+        return mark
+
+    def confirm(self, review: int, station: str, author: str) -> MarkVersion:
+        """Record the invalidation the review mark ``review`` (its row number) of ``station`` proposes
+        (version 1, reason ``qc_failed``); ``UnknownMarkError``, ``LockedError``."""
+        found = self.state.review(review)
+        if found is None or found.station != station:
+            raise UnknownMarkError(f"no review mark {review} at {station}")
+        mark = found.audit_mark(secrets.token_hex(8), author, _now())
         self._commit_mark(mark)
         return mark
 

@@ -13,6 +13,7 @@ from html import escape
 
 from stationpipe.kernel.audit import REASON_LABELS, Action, DayStatus, MarkVersion, Reason
 from stationpipe.kernel.catalogue import Parameter
+from stationpipe.kernel.qc import ReviewMark
 from stationpipe.kernel.registry import StationInfo
 from stationpipe.rules.handling.views import csrf_field, page_frame
 
@@ -28,7 +29,8 @@ _STYLE = ".locked{background:#e9ecef}.reviewed{background:#d3f9d8}.invalidate{ba
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """A period the QC checks put up for review (station, parameter, ``[start, end)``, reason, note)."""
+    """A period the QC checks put up for review (station, parameter, ``[start, end)``, reason, note);
+    ``ref`` is its stored row number (the confirm button's target), ``None`` when it has none."""
 
     station: str
     parameter: str
@@ -36,6 +38,21 @@ class Review:
     end: datetime
     reason: str
     note: str = ""
+    ref: int | None = None
+
+    @classmethod
+    def of(cls, ref: int, mark: ReviewMark) -> Review:
+        """A stored review mark as the page shows it."""
+        note = f"QC check {mark.check} failed (rule {mark.rule})"
+        return cls(mark.station, mark.parameter, mark.start, mark.end, mark.reason, note, ref)
+
+    def confirmed_by(self, marks: Iterable[MarkVersion]) -> bool:
+        """Whether a mark in force already invalidates this period for this reason."""
+        return any(
+            m.action is Action.INVALIDATE and m.reason.value == self.reason and m.parameter == self.parameter
+            and m.start == self.start and m.end == self.end
+            for m in marks
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,17 +160,29 @@ def _mark_form(view: StationView, csrf: str) -> str:
     )
 
 
-def _reviews(reviews: Sequence[Review]) -> str:
-    if not reviews:
+def _confirm(r: Review, view: StationView, csrf: str, *, can_write: bool) -> str:
+    if r.confirmed_by(view.marks):
+        return "已确认 confirmed"
+    if not can_write or r.ref is None:
+        return ""
+    return (
+        f'<form class="inline" method="post" action="/audit/{escape(r.station)}/confirm/{r.ref}">'
+        f'{csrf_field(csrf)}<button type="submit" id="confirm-{r.ref}">标记无效 Invalidate</button></form>'
+    )
+
+
+def _reviews(view: StationView, csrf: str, *, can_write: bool) -> str:
+    if not view.reviews:
         return '<h2>质控待审 For review (QC)</h2><p id="reviews">没有 None.</p>'
     rows = "".join(
-        f"<tr><td>{escape(r.parameter)}</td><td>{china(r.start)}</td><td>{china(r.end)}</td>"
-        f"<td>{escape(r.reason)}</td><td>{escape(r.note)}</td></tr>"
-        for r in reviews
+        f'<tr data-review="{r.ref if r.ref is not None else ""}"><td>{escape(r.parameter)}</td>'
+        f"<td>{china(r.start)}</td><td>{china(r.end)}</td><td>{escape(r.reason)}</td><td>{escape(r.note)}</td>"
+        f"<td>{_confirm(r, view, csrf, can_write=can_write)}</td></tr>"
+        for r in view.reviews
     )
     head = (
         "<tr><th>参数 Parameter</th><th>开始 From</th><th>结束 To</th>"
-        "<th>原因 Reason</th><th>说明 Note</th></tr>"
+        "<th>原因 Reason</th><th>说明 Note</th><th></th></tr>"
     )
     return f'<h2>质控待审 For review (QC)</h2><table id="reviews">{head}{rows}</table>'
 
@@ -172,7 +201,7 @@ def station(view: StationView, user: str, csrf: str, *, can_write: bool, error: 
         f"{_days(view, csrf, can_write=can_write)}"
         f'<h2>生效标记 Marks in force</h2><table id="marks">{_MARK_HEAD}{marks}</table>'
         f"{_mark_form(view, csrf) if can_write else '<p>只读账户 Read-only account.</p>'}"
-        f"{_reviews(view.reviews)}"
+        f"{_reviews(view, csrf, can_write=can_write)}"
         f'<h2>审核记录 Trail</h2><table id="trail">{_MARK_HEAD}{trail}</table>'
     )
     return page_frame(f"数据审核 {s.id}", body, user, csrf, style=_STYLE)

@@ -8,7 +8,7 @@ import logging
 
 from stationpipe.rules.audit.api import PREFIX as AUDIT_API
 from stationpipe.rules.audit.api import AuditApi
-from stationpipe.rules.audit.page import AuditPage
+from stationpipe.rules.audit.page import AuditPage, stored_reviews
 from stationpipe.rules.audit.store import SINK, AuditStore
 from stationpipe.rules.config import ApiSettings
 from stationpipe.rules.handling import api
@@ -23,7 +23,7 @@ async def serve(desk: Desk, settings: ApiSettings, bound: asyncio.Future[int] | 
     """Serve the API and the page until cancelled; ``bound`` gets the port (useful with port 0)."""
     store = AuditStore(desk.state, lambda: desk.wake((SINK,)))
     audit_api = AuditApi(store, desk.accounts, desk.stations)
-    audit_page = AuditPage(store, desk.stations)
+    audit_page = AuditPage(store, desk.stations, stored_reviews(store))
     sessions = Sessions(settings.session_for.total_seconds(), secure=settings.secure_cookies)
     page = Page(desk, sessions, audit_page.handle)
 
