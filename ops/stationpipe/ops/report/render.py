@@ -158,7 +158,12 @@ def _kpis(rep: DayReport) -> str:
 def render(rep: DayReport) -> str:
     """The whole page."""
     made = datetime.now(UTC).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
-    grid = class_grid([(f"{s.station.name}", s.hourly) for s in rep.sections]) if rep.sections else ""
+    grid = (
+        "<figure><figcaption>审核后 audited hourly class</figcaption>"
+        f"{class_grid([(f'{s.station.name}', s.hourly) for s in rep.sections])}</figure>"
+        if rep.sections
+        else ""
+    )
     bars = "".join(
         f"<figure><figcaption>{escape(a.station.name)} · 原始/实时 raw/live hourly AQI</figcaption>"
         f"{aqi_bars(a.hourly, a.station.name)}"
