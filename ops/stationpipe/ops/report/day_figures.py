@@ -51,10 +51,13 @@ def water_day(readings: Sequence[Reading], day: date, body: WaterBody) -> WaterD
     """One section's day from its audited readings (one station)."""
     start = day_start(day)
     result = section_class(period_means(readings, start, start + 24 * _HOUR), WaterClass.III, body)
+    by_hour: defaultdict[int, list[Reading]] = defaultdict(list)
+    for r in readings:  # bucket first: each hour's mean reads its own readings only
+        by_hour[(r.ts - start) // _HOUR].append(r)
     hourly = {
         h: c
         for h in range(24)
-        if (c := _class_of(readings, start + h * _HOUR, start + (h + 1) * _HOUR, body)) is not None
+        if (c := _class_of(by_hour[h], start + h * _HOUR, start + (h + 1) * _HOUR, body)) is not None
     }
     day_class = None if result is None else int(result.water_class)
     worst = max([*hourly.values(), *([day_class] if day_class is not None else [])], default=None)
