@@ -53,6 +53,17 @@ def _lines() -> Iterator[str]:
         yield f'readings,station=w1,parameter=codmn flag="N",value=3 {t}'
         yield f'readings,station=w2,parameter=nh3n flag="N",value=1.3 {t}'
         yield f'readings,station=w3,parameter=tp flag="N",value=0.6 {t}'
+        # audited daily AQI (HJ 633-2026): a1 80 良 (PM2.5 50), a2 40 优 (PM10 40)
+        for sid, pm25 in (("a1", 50), ("a2", 20)):
+            for code, value in (
+                ("so2", 10),
+                ("no2", 20),
+                ("pm10", 40),
+                ("co", 0.5),
+                ("o3", 60),
+                ("pm25", pm25),
+            ):
+                yield f'readings,station={sid},parameter={code} flag="N",value={value} {t}'
         aqi1, aqi2 = 40 + 5 * h, 30 + h
         level1 = 1 if aqi1 <= 50 else 2 if aqi1 <= 100 else 3
         yield f'aqi,station=a1 aqi={aqi1}i,level={level1}i,primary="o3" {t}'
@@ -136,8 +147,11 @@ def test_dom_in_chromium(report_html: Path, tmp_path: Path) -> None:
     assert "2.00" in dom
     assert "氨氮 NH3-N" in dom
     assert "0.30" in dom
-    assert "二级 良 good" in dom  # a1: the day's mean AQI 97.5
-    assert "三级 轻度污染 lightly polluted" in dom  # … though its hours after 13:00 were above 100
+    assert "审核后数据 audited data" in dom
+    assert "二级 良 good" in dom  # a1: the audited daily AQI 80 (PM2.5 50 µg/m³)
+    assert "一级 优 excellent" in dom  # a2: 40
+    assert "98" in dom  # a1's raw/live mean of the engine's hourly AQI, 97.5
+    assert "三级 轻度污染 lightly polluted" in dom  # … its raw/live hours after 13:00 were above 100
     assert dom.count('data-class="6"') == 24
     assert "TP worse than class V" in dom
 

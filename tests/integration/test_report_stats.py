@@ -256,17 +256,27 @@ def test_the_ranking_uses_audited_data(stored: str) -> None:
     assert w1["class"] == 2
 
 
-def test_the_daily_report_shows_the_audited_day_class(stored: str, tmp_path: Any) -> None:
+def test_the_daily_report_headline_is_audited(stored: str, tmp_path: Any) -> None:
     out = tmp_path / "day.html"
     args = ["--day", "2026-06-01", "--out", str(out), "--influx-url", stored, "--database", DB]
     result = CliRunner().invoke(report_app, args)
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "审核后数据 audited data" in page
-    assert "2 readings excluded" in page  # the water items only: w1's morning NH3-N
-    row = next(tr for tr in page.split("<tr>") if "闸口" in tr)
-    # the engine's live class from raw data is III; the audited day means give II
-    assert row.index("Ⅲ类") < row.index("Ⅱ类")
+    assert "raw/live" in page
+    # w1's morning NH3-N (2) and a1's dust-event PM2.5 (4, deducted under HJ 663-2026, the default)
+    assert "6 readings excluded · HJ 663-2026" in page
+    cells = next(tr for tr in page.split("<tr>") if "闸口 闸口" in tr).split("<td>")[1:]
+    target, day_class, worst, main, verdict, live = cells[3:9]
+    # NH3-N day mean without the invalidated morning: (0.6 + 0.5 + 0.5 + 0.4) / 4 = 0.5 -> class II (raw
+    # 0.9 -> III); the worst hour left is 08:00 (0.6, class III); the engine's live class from raw data is III
+    assert ("Ⅲ类" in target, "Ⅱ类" in day_class, "Ⅲ类" in worst, "Ⅲ类" in live) == (True, True, True, True)
+    assert "NH3-N" in main
+    assert "达标 met" in verdict
+    air = next(tr for tr in page.split("<tr>") if "朝晖" in tr).split("<td>")[1:]
+    # a1 without the dust event: PM10 100 -> IAQI 86 (2026), 良; no live AQI was stored
+    assert air[2].startswith("86")
+    assert "良" in air[3]
 
 
 def test_publish_for_the_dashboards(stored: str, services: Services) -> None:

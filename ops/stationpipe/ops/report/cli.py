@@ -9,11 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from stationpipe.ops.report.data import BEIJING, collect
+from stationpipe.kernel.audit import AuditError
+from stationpipe.ops.report.data import BEIJING, DayOptions, collect
 from stationpipe.ops.report.influx import InfluxSource, ReportError
 from stationpipe.ops.report.ranking_cli import ranking
 from stationpipe.ops.report.render import render
 from stationpipe.ops.report.stats_cli import stats
+from stationpipe.standards.air_stats import RULES
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 report_app = typer.Typer(help="Daily report (日报) as one self-contained HTML file.")
@@ -33,6 +35,12 @@ def report(  # noqa: PLR0917 - one option per setting
     ctx: typer.Context,
     day: Annotated[str | None, typer.Option(help="Beijing-time day YYYY-MM-DD (default: yesterday)")] = None,
     out: Annotated[Path, typer.Option(help="HTML file to write")] = Path("report.html"),
+    air_rules: Annotated[
+        str, typer.Option(help="HJ 663 edition of the audited daily AQI: 2013 or 2026")
+    ] = "2026",
+    sample_minutes: Annotated[
+        int, typer.Option(min=1, max=60, help="policy: minutes one air reading stands for (60: hourly data)")
+    ] = 60,
     influx_url: Annotated[str, typer.Option(help="InfluxDB URL (v1 /query API)")] = "http://127.0.0.1:8086",
     database: Annotated[
         str, typer.Option(help="InfluxQL database (2.x: the DBRP-mapped name)")
@@ -55,15 +63,18 @@ def report(  # noqa: PLR0917 - one option per setting
         ),
     ] = "",
 ) -> None:
-    """Write the daily report: section classes vs targets, exceedances, AQI, warnings, charts."""
+    """Write the daily report from audited data: section classes vs targets, exceedances, AQI, warnings."""
     if ctx.invoked_subcommand is not None:
         return  # `report ranking …`: the subcommand does the work
     the_day = _parse_day(day)
+    if air_rules not in RULES:
+        raise typer.BadParameter(f"{air_rules!r}: choose one of {', '.join(RULES)}", param_hint="--air-rules")
+    options = DayOptions(RULES[air_rules], sample_minutes)
     source = InfluxSource(influx_url.rstrip("/"), database, token, username, password)
     try:
-        page = render(collect(source, the_day))
+        page = render(collect(source, the_day, options))
         out.write_text(page, encoding="utf-8")
-    except (ReportError, OSError) as exc:
+    except (ReportError, AuditError, OSError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
     err.print(f"[green]wrote[/] {out} ({the_day.isoformat()}, {len(page) // 1024} KiB)")

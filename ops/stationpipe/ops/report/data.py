@@ -1,9 +1,11 @@
 """What the daily report shows, read from InfluxDB for one Beijing-time day (00:00–24:00 +08:00).
 
-Daily water class: the class the rules engine reported last in the day, and the worst of the day.
-Daily AQI: the mean of the hourly AQI values (the dashboards use the same approximation).
-Audited day class and exceedances: daily means of the valid (flag N) readings the audit marks leave
-(audited data, :mod:`~stationpipe.ops.report.audited`), single-factor against the target (GB 3838-2002).
+Every headline figure comes from audited data (:mod:`~stationpipe.ops.report.audited`: the day's readings
+with the audit marks applied, raw data unchanged), computed as ``stationpipe report stats`` computes it
+(:mod:`~stationpipe.ops.report.day_figures`): each section's day class, worst class and main items, each
+air station's daily AQI and level, the exceedances (audited day means against the target, GB 3838-2002)
+and the province figures. Beside them, labelled raw/live: the rules engine's last class of the day and the
+mean and peak of its hourly AQI, and the hourly charts, all from raw data.
 """
 
 # ruff: noqa: S608 - InfluxQL text built from constants and validated dates only
@@ -13,20 +15,27 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from stationpipe.kernel.audit import MarkIndex, apply_marks
 from stationpipe.kernel.reading import Reading
 from stationpipe.kernel.registry import WaterBody, WaterClass
-from stationpipe.ops.report import audited
+from stationpipe.ops.report import audited, day_figures
+from stationpipe.ops.report.day_figures import air_station_day, day_start, water_day
 from stationpipe.ops.report.influx import InfluxSource
+from stationpipe.standards.air_stats import HJ663_2026, AirRules
+from stationpipe.standards.aqi import POLLUTANTS
 from stationpipe.standards.gb3838 import EVALUATED, SEPARATE, exceedance, has_class, limits_for
-from stationpipe.standards.water_stats import section_class
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+#: Beijing time, the reports' time zone.
+BEIJING = day_figures.BEIJING
+#: What the daily report says about its data.
+DAILY_NOTE = (
+    "审核后数据 audited data: day class, worst class, AQI, exceedances and province figures from the "
+    "day's readings with the audit marks applied (raw data unchanged); 原始/实时 raw/live columns and the "
+    "hourly charts are the rules engine's figures from raw data"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,20 +55,21 @@ class Station:
 
 @dataclass(frozen=True, slots=True)
 class SectionDay:
-    """One water section's day: last and worst class, and its hourly classes (hour 0..23 -> class)."""
+    """One water section's day from audited data: class, worst hourly class, main items, hourly classes
+    (hour 0..23 -> class); ``live``: the rules engine's last class of the day from raw data (raw/live)."""
 
     station: Station
-    last: int
-    worst: int
-    main: str
+    day_class: int | None
+    worst: int | None
+    main: tuple[str, ...]
     hourly: dict[int, int]
-    #: The class of the day's means of audited readings (the official day class); ``None`` without data.
-    audited: int | None = None
+    live: int | None = None
 
     @property
     def meets(self) -> bool:
-        """True when the day's class is the target class or better."""
-        return self.station.target is not None and self.last <= self.station.target
+        """True when the audited day class is the target class or better."""
+        target = self.station.target
+        return target is not None and self.day_class is not None and self.day_class <= target
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +85,21 @@ class Exceedance:
 
 @dataclass(frozen=True, slots=True)
 class AirDay:
-    """One air station's day: mean of hourly AQI, its peak, the last primary pollutant, hourly AQI."""
+    """One air station's day: the daily AQI of audited data (``counted``: publishable, HJ 633) and its
+    primary pollutants; raw/live: the mean and peak of the rules engine's hourly AQI, and the hourly AQI."""
 
     station: Station
-    aqi: float
-    peak: int
-    primary: str
-    hourly: dict[int, int]
+    aqi: int | None
+    counted: bool
+    primary: tuple[str, ...]
+    live_aqi: float | None = None
+    peak: int | None = None
+    hourly: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def good(self) -> bool:
+        """A good air day (优良天): a counted day with AQI <= 100."""
+        return self.counted and self.aqi is not None and self.aqi <= 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,16 +113,14 @@ class DayReport:
     warnings: list[dict[str, Any]]
     names: dict[str, str]
     #: What the report says about its data, and how many readings the audit marks took out.
-    note: str = (
-        "审核后数据 audited data for the audited day class and the exceedances (audit marks applied, "
-        "raw data unchanged); the day class, worst class and AQI are the rules engine's live figures"
-    )
+    note: str = DAILY_NOTE
     excluded: int = 0
+    rules: str = ""
 
 
 def day_filter(day: date) -> str:
     """``time >= … AND time < …`` for the Beijing-time day, in UTC RFC 3339."""
-    start = datetime.combine(day, time(0), BEIJING).astimezone(UTC)
+    start = day_start(day)
     end = start + timedelta(days=1)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
     return f"time >= '{start.strftime(fmt)}' AND time < '{end.strftime(fmt)}'"
@@ -144,31 +160,40 @@ def _known(known: dict[str, Station], station_id: str, kind: str) -> Station:
     return known.get(station_id, default)
 
 
-def sections(src: InfluxSource, known: dict[str, Station], day: date) -> list[SectionDay]:
-    """The day of every section that has a class that day."""
-    where = day_filter(day)
+def live_classes(src: InfluxSource, day: date) -> dict[str, int]:
+    """Raw/live: the class the rules engine reported last in the day, per section."""
     rows = src.rows(
-        'SELECT last("class") AS "last", max("class") AS "worst", last("worst") AS "main" '
-        f'FROM "water_class" WHERE {where} GROUP BY "station"',
+        f'SELECT last("class") AS "last" FROM "water_class" WHERE {day_filter(day)} GROUP BY "station"',
         "water classes",
     )
-    hourly: dict[str, dict[int, int]] = {}
-    for r in src.rows(
-        f'SELECT max("class") AS "c" FROM "water_class" WHERE {where} '
-        'GROUP BY time(1h), "station" fill(none)',
-        "hourly classes",
-    ):
-        hourly.setdefault(r["station"], {})[beijing_hour(r["time"])] = int(r["c"])
-    out = [
-        SectionDay(
-            _known(known, r["station"], "water"),
-            int(r["last"]),
-            int(r["worst"]),
-            r["main"] or "",
-            hourly.get(r["station"], {}),
+    return {r["station"]: int(r["last"]) for r in rows}
+
+
+def _by_station(readings: Iterable[Reading]) -> dict[str, list[Reading]]:
+    out: defaultdict[str, list[Reading]] = defaultdict(list)
+    for r in readings:
+        out[r.station].append(r)
+    return out
+
+
+def _ids(known: dict[str, Station], kind: str, *extra: Iterable[str]) -> set[str]:
+    found = {sid for part in extra for sid in part}
+    return {sid for sid in found if sid not in known or known[sid].kind == kind}
+
+
+def section_days(
+    known: dict[str, Station], kept: dict[str, list[Reading]], live: dict[str, int], day: date
+) -> list[SectionDay]:
+    """The day of every section with an audited or a live class that day."""
+    out = []
+    for sid in _ids(known, "water", kept, live):
+        st = _known(known, sid, "water")
+        figures = water_day(kept.get(sid, []), day, WaterBody(st.water_body))
+        if figures.day_class is None and sid not in live:
+            continue
+        out.append(
+            SectionDay(st, figures.day_class, figures.worst, figures.main, figures.hourly, live.get(sid))
         )
-        for r in rows
-    ]
     return sorted(out, key=lambda s: (s.station.city, s.station.river, s.station.id))
 
 
@@ -201,20 +226,20 @@ def exceedances(known: dict[str, Station], means: dict[str, dict[str, float]]) -
     return sorted(out, key=lambda e: -e.multiple)
 
 
-def audited_class(st: Station, means: dict[str, float]) -> int | None:
-    """The single-factor class of a section's audited day means (``None`` without an evaluated item)."""
-    if st.target is None:
-        return None
-    result = section_class(means, WaterClass(st.target), WaterBody(st.water_body))
-    return None if result is None else int(result.water_class)
+@dataclass(frozen=True, slots=True)
+class LiveAir:
+    """Raw/live: the mean and peak of the rules engine's hourly AQI of a day, and the hourly AQI."""
+
+    mean: float
+    peak: int
+    hourly: dict[int, int]
 
 
-def air(src: InfluxSource, known: dict[str, Station], day: date) -> list[AirDay]:
-    """The day of every air station with an AQI that day."""
+def live_air(src: InfluxSource, day: date) -> dict[str, LiveAir]:
+    """The rules engine's AQI of the day, per air station (raw/live)."""
     where = day_filter(day)
     rows = src.rows(
-        'SELECT mean("aqi") AS "aqi", max("aqi") AS "peak", last("primary") AS "primary" FROM "aqi" '
-        f'WHERE {where} GROUP BY "station"',
+        f'SELECT mean("aqi") AS "aqi", max("aqi") AS "peak" FROM "aqi" WHERE {where} GROUP BY "station"',
         "AQI",
     )
     hourly: dict[str, dict[int, int]] = {}
@@ -223,16 +248,38 @@ def air(src: InfluxSource, known: dict[str, Station], day: date) -> list[AirDay]
         "hourly AQI",
     ):
         hourly.setdefault(r["station"], {})[beijing_hour(r["time"])] = int(r["a"])
-    out = [
-        AirDay(
-            _known(known, r["station"], "air"),
-            float(r["aqi"]),
-            int(r["peak"]),
-            r["primary"] or "",
-            hourly.get(r["station"], {}),
+    return {
+        r["station"]: LiveAir(float(r["aqi"]), int(r["peak"]), hourly.get(r["station"], {})) for r in rows
+    }
+
+
+def air_days(
+    known: dict[str, Station],
+    kept: dict[str, list[Reading]],
+    live: dict[str, LiveAir],
+    day: date,
+    options: DayOptions,
+) -> list[AirDay]:
+    """The day of every air station with an audited or a live AQI that day."""
+    out = []
+    for sid in _ids(known, "air", kept, live):
+        mine = [r for r in kept.get(sid, []) if r.parameter in POLLUTANTS]
+        result = air_station_day(mine, day, options.rules, sample_minutes=options.sample_minutes)
+        raw = live.get(sid)
+        if result.aqi is None and raw is None:
+            continue
+        aqi = result.aqi
+        out.append(
+            AirDay(
+                _known(known, sid, "air"),
+                None if aqi is None else aqi.aqi,
+                result.counted,
+                () if aqi is None else aqi.primary,
+                None if raw is None else raw.mean,
+                None if raw is None else raw.peak,
+                {} if raw is None else raw.hourly,
+            )
         )
-        for r in rows
-    ]
     return sorted(out, key=lambda a: (a.station.city, a.station.id))
 
 
@@ -246,22 +293,28 @@ def warnings(src: InfluxSource, day: date) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -int(r["time"]))
 
 
-def collect(src: InfluxSource, day: date) -> DayReport:
-    """Read everything for ``day`` (Beijing time); water figures from audited data."""
+@dataclass(frozen=True, slots=True)
+class DayOptions:
+    """Policy of the audited day figures, as ``stationpipe report stats`` takes it (docs/domain.md)."""
+
+    rules: AirRules = HJ663_2026
+    sample_minutes: int = 60
+
+
+def collect(src: InfluxSource, day: date, options: DayOptions | None = None) -> DayReport:
+    """Read everything for ``day`` (Beijing time); the headline figures from audited data."""
+    opts = options or DayOptions()
     known = stations(src)
-    raw = audited.readings(src, day_filter(day), EVALUATED | SEPARATE)
-    kept = apply_marks(raw, MarkIndex(audited.marks(src)))
-    means = day_means(kept)
-    days = [
-        replace(s, audited=audited_class(s.station, means.get(s.station.id, {})))
-        for s in sections(src, known, day)
-    ]
+    raw = audited.readings(src, day_filter(day), EVALUATED | SEPARATE | set(POLLUTANTS))
+    data = audited.audited(raw, audited.marks(src), exclude_exceptional=opts.rules.exclude_exceptional)
+    kept = _by_station(data.audited)
     return DayReport(
         day,
-        days,
-        exceedances(known, means),
-        air(src, known, day),
+        section_days(known, kept, live_classes(src, day), day),
+        exceedances(known, day_means(data.audited)),
+        air_days(known, kept, live_air(src, day), day, opts),
         warnings(src, day),
         {sid: st.name for sid, st in known.items()},
-        excluded=len(raw) - len(kept),
+        excluded=data.excluded,
+        rules=opts.rules.name,
     )

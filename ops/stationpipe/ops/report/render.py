@@ -51,23 +51,26 @@ def _label(code: str) -> str:
     return escape(parameter(code).label if is_known(code) else code)
 
 
+def _main(codes: tuple[str, ...]) -> str:
+    return "、".join(_label(c) for c in codes) or "—"
+
+
 def _section_rows(sections: list[SectionDay]) -> list[list[str]]:
     rows = []
     for s in sections:
         st = s.station
         verdict = '<span class="ok">达标 met</span>' if s.meets else '<span class="bad">未达标 missed</span>'
-        main = _label(s.main) if s.main else "—"
         rows.append(
             [
                 escape(st.city),
                 escape(st.river),
                 escape(f"{st.name} {st.section}".strip()),
                 class_chip(st.target),
-                class_chip(s.last),
-                class_chip(s.audited),
+                class_chip(s.day_class),
                 class_chip(s.worst),
-                main,
+                _main(s.main),
                 verdict,
+                class_chip(s.live),
             ]
         )
     return rows
@@ -86,22 +89,26 @@ def _exceed_rows(items: list[Exceedance]) -> list[list[str]]:
     ]
 
 
+def _aqi_cells(a: AirDay) -> list[str]:
+    if a.aqi is None:
+        return ["—", "—"]
+    _, name, colour = AQI_LEVELS[aqi_level(a.aqi)]
+    partial = "" if a.counted else " (不完整 partial)"
+    return [f"{a.aqi}{partial}", chip(name, colour)]
+
+
 def _air_rows(items: list[AirDay]) -> list[list[str]]:
-    rows = []
-    for a in items:
-        _, name, colour = AQI_LEVELS[aqi_level(a.aqi)]
-        primary = _label(a.primary) if a.primary else "—"
-        rows.append(
-            [
-                escape(a.station.city),
-                escape(a.station.name),
-                f"{a.aqi:.0f}",
-                chip(name, colour),
-                str(a.peak),
-                primary,
-            ]
-        )
-    return rows
+    return [
+        [
+            escape(a.station.city),
+            escape(a.station.name),
+            *_aqi_cells(a),
+            _main(a.primary),
+            "—" if a.live_aqi is None else f"{a.live_aqi:.0f}",
+            "—" if a.peak is None else str(a.peak),
+        ]
+        for a in items
+    ]
 
 
 def _warning_rows(items: list[dict[str, Any]], names: dict[str, str]) -> list[list[str]]:
@@ -127,16 +134,20 @@ def _share(count: int, total: int) -> str:
 
 
 def _kpis(rep: DayReport) -> str:
-    n = len(rep.sections)
-    good = sum(s.last <= 3 for s in rep.sections)
-    worse = sum(s.last == 6 for s in rep.sections)
-    met = sum(s.meets for s in rep.sections)
-    air_good = sum(a.aqi <= 100 for a in rep.air)
+    classed = [s for s in rep.sections if s.day_class is not None]
+    n = len(classed)
+    good = sum(s.day_class is not None and s.day_class <= 3 for s in classed)
+    worse = sum(s.day_class == 6 for s in classed)
+    met = sum(s.meets for s in classed)
+    counted = [a for a in rep.air if a.counted]
     items = [
         ("达到或优于Ⅲ类 Sections at Ⅲ or better", _share(good, n)),
         ("劣Ⅴ类断面 Sections worse than Ⅴ", str(worse)),
         ("达到目标 Sections meeting target", _share(met, n)),
-        ("空气优良站点 Stations with good air (AQI ≤ 100)", _share(air_good, len(rep.air))),
+        (
+            "空气优良站点 Stations with good air (AQI ≤ 100)",
+            _share(sum(a.good for a in counted), len(counted)),
+        ),
         ("预警事件 Warning events", str(len(rep.warnings))),
     ]
     return (
@@ -147,29 +158,36 @@ def _kpis(rep: DayReport) -> str:
 def render(rep: DayReport) -> str:
     """The whole page."""
     made = datetime.now(UTC).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
-    grid = class_grid([(f"{s.station.name}", s.hourly) for s in rep.sections]) if rep.sections else ""
+    grid = (
+        "<figure><figcaption>审核后 audited hourly class</figcaption>"
+        f"{class_grid([(f'{s.station.name}', s.hourly) for s in rep.sections])}</figure>"
+        if rep.sections
+        else ""
+    )
     bars = "".join(
-        f"<figure><figcaption>{escape(a.station.name)}</figcaption>{aqi_bars(a.hourly, a.station.name)}"
+        f"<figure><figcaption>{escape(a.station.name)} · 原始/实时 raw/live hourly AQI</figcaption>"
+        f"{aqi_bars(a.hourly, a.station.name)}"
         "</figure>"
         for a in rep.air
+        if a.hourly
     )
     body = [
         f"<h1>环境自动监测日报 Daily report · {rep.day.isoformat()}</h1>",
         f'<p class="sub">北京时间 Beijing time 00:00–24:00 · 生成于 generated {made}</p>',
-        f'<p class="sub">{escape(rep.note)} · {rep.excluded} readings excluded</p>',
+        f'<p class="sub">{escape(rep.note)} · {rep.excluded} readings excluded · {escape(rep.rules)}</p>',
         _kpis(rep),
-        "<h2>断面水质与目标 Section classes against targets</h2>",
+        "<h2>断面水质与目标 Section classes against targets (审核后数据 audited data)</h2>",
         _table(
             [
                 "城市 City",
                 "河流 River",
                 "断面 Section",
                 "目标 Target",
-                "日类别 Day class",
-                "审核后日均类别 Audited day class",
-                "最差 Worst",
+                "日类别 Day class (审核后 audited)",
+                "最差 Worst (审核后 audited)",
                 "主要污染物 Main pollutant",
                 "评价 Verdict",
+                "原始/实时日类别 raw/live day class",
             ],
             _section_rows(rep.sections),
             "无数据 No data",
@@ -181,15 +199,16 @@ def render(rep: DayReport) -> str:
             _exceed_rows(rep.exceedances),
             "无超标 No exceedance",
         ),
-        "<h2>空气质量 Air quality (AQI, HJ 633)</h2>",
+        "<h2>空气质量 Air quality (AQI, HJ 633; 审核后数据 audited data)</h2>",
         _table(
             [
                 "城市 City",
                 "站点 Station",
-                "日 AQI Day AQI",
+                "日 AQI Day AQI (审核后 audited)",
                 "级别 Level",
-                "小时峰值 Peak",
                 "首要污染物 Primary",
+                "原始/实时日均 raw/live mean AQI",
+                "原始/实时小时峰值 raw/live peak",
             ],
             _air_rows(rep.air),
             "无数据 No data",
