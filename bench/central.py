@@ -13,7 +13,8 @@ the end-to-end benchmark configures them, on the registry of ``stationpipe sim -
 ``bench/central_emulator.py``: the fleet's readings messages (real wire format, per-device seq, the
 fleet's device mix, 10 parameters per station) prepared before the clock starts and published on the
 clock grid, by default with per-station phase offsets (``--no-phase``: every station on the tick), over
-one MQTT connection of the kernel's client at QoS 1.
+one MQTT connection at QoS 1: prepared packets on a socket (``--client raw``, the default: the kernel's
+paho client costs ~75 us a message more and was the bound of a burst), or ``--client kernel``.
 
 Method. The emulator publishes one warm-up tick, then the window ``[t0, t1)`` of whole ticks; figures
 count readings whose own instant lies in the window. After the last tick the benchmark waits
@@ -103,7 +104,8 @@ def start_emulator(stack: Stack, run: Run, args: argparse.Namespace, first_tick:
     argv = [sys.executable, "-m", "bench.central_emulator", "--port", str(stack.services.mosquitto.port),
             "--stations", str(run.stations), "--interval", str(run.interval), "--first-tick", str(first_tick),
             "--ticks", str(ticks), "--result", str(stack.work / "emulator.json"),
-            "--hot-every", str(args.hot_every), *(["--phase"] if run.phase else [])]  # fmt: skip
+            "--hot-every", str(args.hot_every), "--client", args.client,
+            *(["--phase"] if run.phase else [])]  # fmt: skip
     stack.spawn("emulator", argv)
     log = stack.work / "emulator.log"
     stack.wait_for("emulator", lambda: "emulator ready" in log.read_text(errors="replace"),
@@ -141,7 +143,7 @@ async def measure(stack: Stack, run: Run, args: argparse.Namespace) -> None:
         async with asyncio.timeout(30):
             await warnings.ready.wait()
         ticks = 1 + max(1, math.ceil(args.seconds / run.interval))
-        prepare = 5 + run.stations / 2000  # the emulator's start-up: plan, templates, connect
+        prepare = 3 + run.stations / 800  # the emulator's start-up: plan, templates, connect
         first_tick = math.ceil((time.time() + prepare) / run.interval) * run.interval
         await asyncio.to_thread(start_emulator, stack, run, args, first_tick, ticks)
         run.t0, run.t1 = first_tick + run.interval, first_tick + ticks * run.interval
@@ -163,6 +165,7 @@ async def measure(stack: Stack, run: Run, args: argparse.Namespace) -> None:
     expected = 10 * len(sample) * window.ticks
     run.sample_unstored = max(0, expected - len(run.store_latency)) if not run.lost else 0
     run.warn_latency = warnings.latencies(run.t0, run.t1)
+    run.warnings_seen = len(warnings.seen)
 
 
 def run_once(stations: int, args: argparse.Namespace) -> Run:
@@ -222,6 +225,12 @@ def main() -> None:
     ap.add_argument("--baseline", type=int, default=-1, help="baseline stations (default a tenth; 0: none)")
     ap.add_argument("--sample", type=int, default=40, help="stations sampled for read -> stored")
     ap.add_argument("--hot-every", type=int, default=50, help="every M-th water station raises warnings")
+    ap.add_argument(
+        "--client",
+        choices=("raw", "kernel"),
+        default="raw",
+        help="emulator: prepared MQTT packets on one socket, or the kernel's MQTT client (paho)",
+    )
     ap.add_argument("--p99", type=float, default=2.0, help="sustained: p99 read -> stored below this, s")
     ap.add_argument("--drain", type=float, default=60.0, help="longest wait for the drain, s")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs)")

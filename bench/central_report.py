@@ -29,6 +29,7 @@ class Run:
     store_resolution: list[float] = field(default_factory=list)
     sample_unstored: int = 0
     warn_latency: list[float] = field(default_factory=list)
+    warnings_seen: int = 0
     collector: dict[str, float] = field(default_factory=dict)
     processes: list[ProcessFigures] = field(default_factory=list)
     crashed: list[str] = field(default_factory=list)
@@ -103,14 +104,16 @@ def print_run(run: Run) -> None:
     )
     print(f"  drain        {run.drain_s:.1f} s after the last tick until every reading was stored")
     res = sum(run.store_resolution) / len(run.store_resolution) if run.store_resolution else math.nan
+    wide = max(run.store_resolution, default=math.nan)
     print(
         f"  latency      read -> stored: p50 {_ms(run.store_latency, 0.5)}, "
         f"p99 {_ms(run.store_latency, 0.99)}, max {_ms(run.store_latency, 1.0)} "
-        f"(n={len(run.store_latency):,}, resolution {res * 1000:.0f} ms)"
+        f"(n={len(run.store_latency):,}, resolution {res * 1000:.0f} ms, widest {wide * 1000:.0f} ms)"
     )
     print(
         f"  latency      read -> warning: p50 {_ms(run.warn_latency, 0.5)}, "
-        f"p99 {_ms(run.warn_latency, 0.99)}, max {_ms(run.warn_latency, 1.0)} (n={len(run.warn_latency):,})"
+        f"p99 {_ms(run.warn_latency, 0.99)}, max {_ms(run.warn_latency, 1.0)} (n={len(run.warn_latency):,}; "
+        f"{run.warnings_seen:,} warning messages received in all)"
     )
     print(
         f"  emulator     {em.get('messages', 0):,} messages, {em.get('cpu_s', 0.0):.2f} CPU-s in all; "
