@@ -27,8 +27,13 @@ def usage(pid: int) -> Usage:
     """Read ``/proc/<pid>/stat`` and ``status``."""
     cpu = cpu_seconds(pid)
     rss_kb = next(
-        int(line.split()[1])
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-        if line.startswith("VmRSS:")
+        (
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
+        ),
+        None,
     )
+    if rss_kb is None:  # a zombie: it exited and is not reaped yet
+        raise ProcessLookupError(f"process {pid} has exited")
     return Usage(cpu, rss_kb / 1024)

@@ -115,6 +115,41 @@ E2E_RAMP = Case(
         r"largest station count sustained with zero loss and no backlog: ",
     ),
 )
+CENTRAL_LINES = (
+    rf"  rate +{NUM} messages/s, {NUM} values/s ",
+    rf"  loss +{NUM} readings produced in the window, {NUM} stored, lost {NUM}$",
+    r"  drain +",
+    r"  latency +read -> stored: p50 ",
+    r"  latency +read -> warning: p50 ",
+    rf"  emulator +{NUM} messages, {NUM} CPU-s in all; ",
+    r"  collector +points written ",
+    *(
+        rf"  process +{name} +CPU +{NUM} % of one core +RSS +{NUM} MB$"
+        for name in ("collector", "rules", "emulator", "mosquitto", "influxdb", r"bench \(self\)")
+    ),
+    rf"  central +CPU {NUM} % of one core ",
+    rf"  load average {NUM} {NUM} {NUM} ",
+)
+CENTRAL = Case(
+    ("bench.central", "--smoke"),
+    (
+        r"=== baseline: 10 stations every 2 s ===$",
+        r"stations 10 \(\d+ devices, 10 parameters each\) every 2 s, with per-station phase offsets; ",
+        *CENTRAL_LINES,
+        rf"ratio 30/10 stations: values x{NUM}, central CPU x{NUM}, p99 read->stored x",
+        r"stations 30 interval 2s: (sustained|not sustained); lost \d+; p99 read->stored \S+ ms$",
+    ),
+)
+CENTRAL_RAMP = Case(
+    ("bench.central", "--smoke", "--ramp"),
+    (
+        r"=== ramp step: 20 stations every 2 s ===$",
+        *CENTRAL_LINES,
+        r"stations 20 interval 2s: (sustained|not sustained); lost \d+; p99 read->stored \S+ ms$",
+        r"largest station count sustained at 2 s: ",
+        r"stations \d+ interval 2s: (sustained|not sustained); lost \d+; p99 read->stored \S+ ms$",
+    ),
+)
 FAULTS_SOAK = Case(
     ("bench.faults_soak", "--smoke"),
     (
@@ -166,6 +201,8 @@ CASES = {
     "rules_eval": RULES_EVAL,
     "e2e": E2E,
     "e2e_ramp": E2E_RAMP,
+    "central": CENTRAL,
+    "central_ramp": CENTRAL_RAMP,
     "faults_soak": FAULTS_SOAK,
     "spool_disk": SPOOL_DISK,
     "partition_subs": PARTITION_SUBS,

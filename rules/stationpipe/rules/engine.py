@@ -268,12 +268,13 @@ class Engine:
         self.gauges()
         await self._status(wall)
         records = out.derived
-        headline = self.evaluator.headline_record(wall)
-        figures = tuple(sorted((k, str(v)) for k, v in headline.values.items()))
         every = self.config.derived.headline_every.total_seconds()
-        if figures != self.last_headline and wall.timestamp() - self.headline_at >= every:
-            self.last_headline, self.headline_at = figures, wall.timestamp()
-            records = [*records, headline]
+        if wall.timestamp() - self.headline_at >= every:  # built only when due: it walks the registry
+            headline = self.evaluator.headline_record(wall)
+            figures = tuple(sorted((k, str(v)) for k, v in headline.values.items()))
+            if figures != self.last_headline:
+                self.last_headline, self.headline_at = figures, wall.timestamp()
+                records = [*records, headline]
         await self.publish(records)
 
     async def _status(self, wall: datetime) -> None:
