@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +64,14 @@ def uplink_cut(plan: Plan, kind: Cut = "blackhole") -> Outcome:
     return out
 
 
+def _first_readings_seq(start: int, checks: Collection[int]) -> int:
+    """The first seq from ``start`` on that is a readings message (not a QC check sharing the seqs)."""
+    seq = start
+    while seq in checks:
+        seq += 1
+    return seq
+
+
 def edge_spool_full(plan: Plan, max_messages: int = 10) -> Outcome:
     """The uplink cut until the edge spool overflows: the oldest messages are dropped and counted.
 
@@ -91,8 +99,11 @@ def edge_spool_full(plan: Plan, max_messages: int = 10) -> Outcome:
         "lost seqs contiguous": (
             lost == [s for s in range(lost[0], lost[-1] + 1) if s not in records[0].checks] if lost else True
         ),
-        # the drops begin at the oldest message not acknowledged when the link went
-        "lost seqs start at the oldest unacknowledged": bool(lost) and lost[0] <= at_cut + 1,
+        # the drops begin at the oldest message not acknowledged when the link went (a QC check's seq
+        # there is no readings message: the oldest is the first seq after the cut that is not a check)
+        "lost seqs start at the oldest unacknowledged": bool(lost) and lost[0] <= _first_readings_seq(
+            at_cut + 1, records[0].checks
+        ),
     }
     out = Outcome(readings, records=records, seen=seen, found=found)
     out.print()
