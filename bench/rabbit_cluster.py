@@ -15,10 +15,12 @@ subscription is a quorum queue.
 Method. After ``--before`` s of load, node ``--kill`` gets SIGKILL (its whole process group); ``--down``
 s later it is started again on the same ports and data, and the run goes on for ``--after`` s. Then the
 edge packs stop and the benchmark waits (``--drain`` s at most) until InfluxDB holds every message the
-edges no longer hold. Produced = the sum of the edge spools' ``next_seq``; waiting = what the spools
-still held at stop; stored = per station and device, the count of one parameter of that device in
-``readings`` (one point per poll; InfluxDB keeps one point per series and timestamp, so a redelivered
-message is not counted twice); lost = produced - waiting - stored. The last line is
+edges no longer hold. A message is known by one point of it: its device's marker parameter (one that no
+other device of the station reports) at the reading's own timestamp. Produced = the sum of the edge
+spools' ``next_seq``; stored = those points in ``readings`` (InfluxDB keeps one point per series and
+timestamp, so a redelivered message counts once); waiting = the messages still in a spool at stop (some
+of them may be stored already, their PUBACK not yet seen: at least once); lost = produced - |stored or
+waiting|. The last line is
 ``killed node K for D s: produced P, stored S, waiting W, lost L``.
 """
 
@@ -38,10 +40,16 @@ import httpx
 from bench import smoke
 from bench.e2e_stack import Stack
 from bench.rabbit_nodes import Cluster, Node
+from stationpipe.collector.lineproto import timestamp_ns
+from stationpipe.edge.spool import segment
+from stationpipe.edge.spool.view import records, view
+from stationpipe.kernel import wire
+from stationpipe.kernel.reading import StationMessage
 from stationpipe.kernel.registermap import load_profile
 from stationpipe.simulators.fleetgen import FleetStation
 from stationpipe.testbed.services import Services
 
+Key = tuple[str, str, int]
 SMOKE = {"stations": 3, "interval": 1.0, "before": 3.0, "down": 3.0, "after": 8.0, "drain": 30.0}
 
 
@@ -79,17 +87,43 @@ def marker_parameters(station: FleetStation) -> list[str]:
     return out
 
 
-def stored_messages(stack: Stack) -> int:
-    """Messages stored: per station and device, the points of its marker parameter."""
+def markers(stack: Stack) -> set[tuple[str, str]]:
+    """(station, marker parameter) of every device of the fleet: one point of it per message."""
+    return {(st.info.id, p) for st in stack.fleet for p in marker_parameters(st)}
+
+
+def stored_keys(stack: Stack, wanted: set[tuple[str, str]]) -> set[Key]:
+    """(station, marker parameter, timestamp ns) of every stored message."""
     influx = stack.services.influx
-    q = 'SELECT count("flag") FROM "readings" GROUP BY "station", "parameter"'
-    resp = httpx.post(f"{influx.url}/query", params={"q": q, "db": influx.database}, timeout=30)
+    q = 'SELECT "flag" FROM "readings" GROUP BY "station", "parameter"'
+    params = {"q": q, "db": influx.database, "epoch": "ns"}
+    resp = httpx.post(f"{influx.url}/query", params=params, timeout=60)
     resp.raise_for_status()
-    counts = {
-        (s["tags"]["station"], s["tags"]["parameter"]): int(s["values"][0][1])
-        for s in resp.json()["results"][0].get("series", [])
-    }
-    return sum(counts.get((st.info.id, p), 0) for st in stack.fleet for p in marker_parameters(st))
+    out: set[Key] = set()
+    for series in resp.json()["results"][0].get("series", []):
+        station, parameter = series["tags"]["station"], series["tags"]["parameter"]
+        if (station, parameter) in wanted:
+            out.update((station, parameter, int(row[0])) for row in series["values"])
+    return out
+
+
+def waiting_keys(stack: Stack, wanted: set[tuple[str, str]]) -> set[Key]:
+    """After the packs stopped: (station, marker parameter, timestamp ns) of each message left in a spool."""
+    out: set[Key] = set()
+    for st in stack.fleet:
+        path = stack.out / "state" / st.info.id / "spool"
+        if not path.exists():
+            continue
+        waiting = set(view(path).waiting)
+        for frame in records(segment.paths(path)):
+            msg = wire.decode(frame.topic, frame.payload) if frame.seq in waiting else None
+            if isinstance(msg, StationMessage):
+                out.update(
+                    (msg.station, r.parameter, timestamp_ns(r.ts))
+                    for r in msg.readings
+                    if (msg.station, r.parameter) in wanted
+                )
+    return out
 
 
 def queues(cluster: Cluster, via: Node) -> str:
@@ -98,15 +132,17 @@ def queues(cluster: Cluster, via: Node) -> str:
     return out.strip()
 
 
-def drain(stack: Stack, limit: float) -> tuple[int, int, int, float]:
-    """After the packs stopped: wait until stored reaches produced - waiting, or ``limit`` s."""
-    produced, waiting = stack.spools()
-    held = sum(len(v) for v in waiting.values())
+def drain(stack: Stack, limit: float) -> tuple[int, set[Key], set[Key], float]:
+    """After the packs stopped: produced, waiting and stored messages, once every message the spools no
+    longer hold is stored, or after ``limit`` s."""
+    wanted = markers(stack)
+    produced, _ = stack.spools()
+    waiting = waiting_keys(stack, wanted)
     started = time.monotonic()
     while True:
-        stored = stored_messages(stack)
-        if stored >= produced - held or time.monotonic() - started > limit:
-            return produced, held, stored, time.monotonic() - started
+        stored = stored_keys(stack, wanted)
+        if len(stored | waiting) >= produced or time.monotonic() - started > limit:
+            return produced, waiting, stored, time.monotonic() - started
         time.sleep(1.0)  # polling InfluxDB, bounded by ``limit``
 
 
@@ -138,14 +174,17 @@ def run(stack: Stack, cluster: Cluster, args: argparse.Namespace) -> bool:
     print(f"queues after the restart:\n{queues(cluster, survivor)}", flush=True)
     crashed = [n for n, p in stack.procs.items() if p.poll() is not None]
     stack.stop([n for n in stack.procs if n.startswith("pack-")])
-    produced, held, stored, took = drain(stack, args.drain)
-    lost = produced - held - stored
+    produced, waiting, stored, took = drain(stack, args.drain)
+    lost = produced - len(stored | waiting)
     if lost:
         print(f"not stored after the {args.drain:g} s drain; queues now:\n{queues(cluster, survivor)}")
     print(f"stations {args.stations}, interval {args.interval:g} s, edges on nodes 1-3, collector on node 1")
     print(f"drain after the edges stopped: {took:.1f} s; crashed during the run: {crashed or 'none'}")
-    print(f"killed node {args.kill} for {down:.0f} s: produced {produced}, stored {stored}, "
-          f"waiting {held}, lost {lost}", flush=True)  # fmt: skip
+    print(
+        f"still in the edge spools at stop: {len(waiting)} ({len(waiting & stored)} of them already stored)"
+    )
+    print(f"killed node {args.kill} for {down:.0f} s: produced {produced}, stored {len(stored)}, "
+          f"waiting {len(waiting - stored)}, lost {lost}", flush=True)  # fmt: skip
     return produced > 0 and lost == 0 and not crashed
 
 
