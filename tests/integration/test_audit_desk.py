@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,8 @@ from typer.testing import CliRunner
 
 from stationpipe.ops.report.cli import report_app
 from stationpipe.testbed.services import Services, wait_until
+from tests.integration.browser import chromium
+from tests.integration.browser import click as page_click
 from tests.integration.desk_helpers import Desk, running_desk, stored
 
 pytestmark = pytest.mark.integration
@@ -171,9 +172,6 @@ def test_marks_and_their_trail_survive_a_kill(desk: Desk) -> None:
     assert _api(desk, "GET", "/marks/nope").status_code == 404
 
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
 def _login(desk: Desk, user: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=desk.url, timeout=10)
     token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
@@ -219,41 +217,17 @@ def test_the_page_needs_its_csrf_token_and_a_viewer_sees_no_forms(desk: Desk) ->
         viewer.close()
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None, reason="Debian chromium/chromium-driver missing"
-)
 def test_the_audit_page_in_chromium(desk: Desk, tmp_path: Path) -> None:
-    from selenium import webdriver  # noqa: PLC0415 - only this test needs it
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.common.by import By  # noqa: PLC0415 - only this test needs selenium
     from selenium.webdriver.remote.webelement import WebElement  # noqa: PLC0415
-    from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
     from selenium.webdriver.support.select import Select  # noqa: PLC0415
-    from selenium.webdriver.support.wait import WebDriverWait  # noqa: PLC0415
 
-    def click(element: WebElement) -> None:
-        """Click and wait for the next page (every button and link here loads one)."""
-        page = browser.find_element(By.TAG_NAME, "html")
-        element.click()
-        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     today = datetime.now(UTC).astimezone(datetime.fromisoformat(f"2026-01-01T00:00{CHINA}").tzinfo).date()
-    try:
-        browser.set_page_load_timeout(30)
+    with chromium(tmp_path / "chromium") as browser:
+
+        def click(element: WebElement) -> None:
+            page_click(browser, element)
+
         browser.get(f"{desk.url}/audit")
         assert browser.current_url.endswith("/login")
         browser.find_element(By.ID, "login-user").send_keys("chen")
@@ -279,7 +253,5 @@ def test_the_audit_page_in_chromium(desk: Desk, tmp_path: Path) -> None:
         restore = browser.find_element(By.CSS_SELECTOR, "#marks button[id^=restore-]")
         click(restore)  # the day is locked now: the page says why
         assert "locked on" in browser.find_element(By.ID, "error").text
-    finally:
-        browser.quit()
     marks = _api(desk, "GET", "/marks?station=dw3").json()["marks"]
     assert [(m["parameter"], m["reason"], m["author"]) for m in marks] == [("nh3n", "qc_failed", "chen")]

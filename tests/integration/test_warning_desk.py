@@ -6,7 +6,6 @@ headless Chromium (Debian's chromium and chromium-driver, driven by Selenium).""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,8 @@ import pytest
 
 from stationpipe.kernel.messages import Handling
 from stationpipe.testbed.services import Services, wait_until
+from tests.integration.browser import chromium
+from tests.integration.browser import click as page_click
 from tests.integration.desk_helpers import Desk, running_desk, stored
 
 pytestmark = pytest.mark.integration
@@ -227,43 +228,16 @@ def test_once_acknowledged_people_hear_only_the_resolution(desk: Desk) -> None:
     assert changes == [("firing", 2), ("escalated", 3), ("resolved", 3)]
 
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
-@pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None, reason="Debian chromium/chromium-driver missing"
-)
 def test_acknowledge_on_the_page_in_chromium(desk: Desk, tmp_path: Path) -> None:
-    from selenium import webdriver  # noqa: PLC0415 - only this test needs it
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.common.by import By  # noqa: PLC0415 - only this test needs selenium
     from selenium.webdriver.remote.webelement import WebElement  # noqa: PLC0415
-    from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
-    from selenium.webdriver.support.wait import WebDriverWait  # noqa: PLC0415
-
-    def click(element: WebElement) -> None:
-        """Click and wait for the next page (every button and link here loads one)."""
-        page = browser.find_element(By.TAG_NAME, "html")
-        element.click()
-        WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
 
     episode = desk.fire("dw2")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        browser.set_page_load_timeout(30)
+    with chromium(tmp_path / "chromium") as browser:
+
+        def click(element: WebElement) -> None:
+            page_click(browser, element)
+
         browser.get(f"{desk.url}/")
         assert browser.current_url.endswith("/login")
         browser.find_element(By.ID, "login-user").send_keys("li")
@@ -287,8 +261,6 @@ def test_acknowledge_on_the_page_in_chromium(desk: Desk, tmp_path: Path) -> None
         assert "verify it first" in browser.find_element(By.ID, "error").text
         click(browser.find_element(By.ID, "do-verify"))
         assert "已核实 verified" in browser.find_element(By.ID, "handling").text
-    finally:
-        browser.quit()
 
     def recorded() -> bool:
         with desk.recorder.lock:

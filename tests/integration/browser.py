@@ -1,0 +1,64 @@
+"""Real headless Chromium for the operators' pages, driven by selenium through Debian's chromedriver.
+
+``scripts/test`` installs Debian's ``chromium`` and ``chromium-driver``; a missing one fails the test with
+what to install (never a skip: a skipped page test proves nothing).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from selenium.webdriver.chrome.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
+
+#: The launch flags this machine needs (no background networking: its closed network refuses it).
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+@contextmanager
+def chromium(profile: Path) -> Iterator[WebDriver]:
+    """A headless Chromium with a fresh profile in ``profile``, quit on exit."""
+    from selenium import webdriver  # noqa: PLC0415 - only the page tests need selenium
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if binary is None or driver is None:
+        pytest.fail(
+            "Debian's chromium and chromium-driver are needed: apt-get install chromium chromium-driver"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    try:
+        browser.set_page_load_timeout(30)
+        yield browser
+    finally:
+        browser.quit()
+
+
+def click(browser: WebDriver, element: WebElement) -> None:
+    """Click and wait for the next page (every button and link of these pages loads one)."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
+    from selenium.webdriver.support.wait import WebDriverWait  # noqa: PLC0415
+
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
