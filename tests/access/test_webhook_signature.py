@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from stationpipe.rules.channels.webhook import IDEMPOTENCY, SIGNATURE, WebhookSi
 from stationpipe.rules.config import WebhookSettings
 from stationpipe.rules.lifecycle import Change, Instance, Phase
 from stationpipe.rules.notify import notification
+from stationpipe.testbed.httpd import QuietHandler, Serving
 from stationpipe.testbed.services import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -69,23 +69,16 @@ def receiver() -> Iterator[VerifyingReceiver]:
     """A verifying receiver serving on a thread."""
     rx = VerifyingReceiver(KEY.encode())
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+    class Handler(QuietHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
             body = self.rfile.read(int(self.headers["Content-Length"]))
             status = rx.handle(body, self.headers.get(SIGNATURE, ""), self.headers.get(IDEMPOTENCY, ""))
             self.send_response(status)
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", rx.port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving = Serving(rx.port, Handler)
     yield rx
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    serving.stop()
 
 
 def _body(level: int = 3) -> dict[str, Any]:

@@ -11,10 +11,10 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from stationpipe.rules.channels.webhook import IDEMPOTENCY, SIGNATURE, sign
+from stationpipe.testbed.httpd import QuietHandler, Serving
 from stationpipe.testbed.services import free_port
 
 
@@ -27,8 +27,7 @@ class Receiver:
     posts: list[dict[str, Any]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     bad_signatures: int = 0
-    server: ThreadingHTTPServer | None = None
-    thread: threading.Thread | None = None
+    serving: Serving | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -48,28 +47,20 @@ class Receiver:
         """Serve on the same port every time."""
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.record(self.headers.get(SIGNATURE, ""), self.headers.get(IDEMPOTENCY, ""), body)
                 self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.serving = Serving(self.port, Handler)
 
     def stop(self) -> None:
         """Stop serving and close the port."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        if self.thread is not None:
-            self.thread.join(5)
+        if self.serving is not None:
+            self.serving.stop()
+            self.serving = None
 
     def unique(self) -> list[dict[str, Any]]:
         """Deliveries once each (a retried delivery carries the same idempotency key)."""
