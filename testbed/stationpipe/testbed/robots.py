@@ -23,10 +23,11 @@ import secrets
 import threading
 import time
 import urllib.parse
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from stationpipe.testbed.httpd import QuietHandler, Serving
 from stationpipe.testbed.services import free_port
 
 Answer = tuple[int, dict[str, Any]]
@@ -40,7 +41,7 @@ def dingtalk_sign(timestamp: str, secret: str) -> str:
 
 
 @dataclass
-class Robot:
+class Robot(ABC):
     """The shared HTTP server: ``check(query, headers, body)`` returns the answer, recording accepted ones."""
 
     port: int = field(default_factory=free_port)
@@ -48,8 +49,7 @@ class Robot:
     keys: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-    thread: threading.Thread | None = None
+    serving: Serving | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -57,9 +57,9 @@ class Robot:
         """The base URL to configure."""
         return f"http://127.0.0.1:{self.port}/send"
 
+    @abstractmethod
     def check(self, query: dict[str, str], headers: dict[str, str], body: dict[str, Any]) -> Answer:
-        """The provider's answer to one request (overridden per provider)."""
-        raise NotImplementedError
+        """The provider's answer to one request: each provider's receiver says how it checks."""
 
     def handle(self, raw_query: str, headers: dict[str, str], raw: bytes) -> Answer:
         """Answer one request: a queued answer first, else the provider's check."""
@@ -84,8 +84,8 @@ class Robot:
         """Serve on the same port every time."""
         robot = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 query = self.path.partition("?")[2]
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -98,21 +98,13 @@ class Robot:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.serving = Serving(self.port, Handler)
 
     def stop(self) -> None:
         """Stop serving and close the port."""
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-        if self.thread is not None:
-            self.thread.join(5)
+        if self.serving is not None:
+            self.serving.stop()
+            self.serving = None
 
     def unique(self) -> dict[str, dict[str, Any]]:
         """Accepted messages once per idempotency key."""
