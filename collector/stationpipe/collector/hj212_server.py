@@ -37,7 +37,6 @@ from stationpipe.hj212 import (
     DataSegment,
     Deviations,
     FrameSplitter,
-    FrameTooLargeError,
     Hj212Error,
     QnRtn,
     Version,
@@ -71,18 +70,6 @@ class Connection:
         if reason not in self.logged:
             self.logged.add(reason)
             log.warning("HJ 212 %s: %s", self.peer, reason)
-
-    def frames(self, data: bytes) -> list[bytes]:
-        """Complete frames in this chunk (oversized ones are discarded and noted)."""
-        out: list[bytes] = []
-        self.splitter.feed(data)
-        while True:
-            try:
-                out.append(next(self.splitter))
-            except StopIteration:
-                return out
-            except FrameTooLargeError as exc:
-                self.note(str(exc))
 
     def _segment(self, raw: bytes) -> DataSegment | None:
         try:
@@ -278,7 +265,7 @@ class Hj212Server:
                 data = await reader.read(4096)
             if not data:
                 return
-            for raw in conn.frames(data):
+            for raw in conn.splitter.complete(data, conn.note):
                 reply = await conn.handle(raw)
                 if reply is not None:
                     writer.write(reply)

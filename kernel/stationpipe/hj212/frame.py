@@ -8,6 +8,7 @@ raises a ``FrameError`` subclass that says what is wrong.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
@@ -133,6 +134,19 @@ class FrameSplitter:
         """Add a chunk; iterate the result for the complete frames now available."""
         self._buffer += data
         return self
+
+    def complete(self, data: bytes, oversized: Callable[[str], None]) -> list[bytes]:
+        """Add a chunk and return the complete frames now available; each frame discarded for its size is
+        reported to ``oversized`` (the reason) and the rest read on."""
+        out: list[bytes] = []
+        self.feed(data)
+        while True:
+            try:
+                out.append(next(self))
+            except StopIteration:
+                return out
+            except FrameTooLargeError as exc:
+                oversized(str(exc))
 
     def __iter__(self) -> Self:
         return self

@@ -47,7 +47,6 @@ from stationpipe.hj212 import (
     DataSegment,
     Deviations,
     FrameSplitter,
-    FrameTooLargeError,
     Hj212Error,
     PacketFlag,
     QnRtn,
@@ -177,23 +176,11 @@ class Hj212Driver:
                 heard = now
             elif now - heard > self.idle:
                 raise DeviceError(f"nothing received for {self.idle:g} s: reopening the link")
-            for raw in self._cut(data):
+            for raw in self.splitter.complete(data, self.note):
                 reply = self.handle(raw)
                 if reply is not None:
                     self.replies += 1
                     await asyncio.to_thread(self._io_call, reply)
-
-    def _cut(self, data: bytes) -> list[bytes]:
-        """The complete frames now available (oversized ones are discarded and noted)."""
-        out: list[bytes] = []
-        self.splitter.feed(data)
-        while True:
-            try:
-                out.append(next(self.splitter))
-            except StopIteration:
-                return out
-            except FrameTooLargeError as exc:
-                self.note(str(exc))
 
     def handle(self, raw: bytes) -> bytes | None:
         """Read one frame into its device; the encoded reply the standard asks for, if any."""
