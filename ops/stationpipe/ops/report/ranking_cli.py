@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from stationpipe.ops.report.influx import InfluxSource, ReportError
+from stationpipe.ops.report.options import Database, InfluxUrl, Password, Token, Username
 from stationpipe.ops.report.ranking import Options, rank
 from stationpipe.ops.report.ranking_data import beijing_month, collect
 from stationpipe.ops.report.ranking_render import as_html, as_json, as_table
@@ -53,16 +54,11 @@ def ranking(  # noqa: PLR0917 - one option per setting
     air_limits: Annotated[
         Gb3095Version, typer.Option(help="policy: GB 3095 class II limits of the composite index")
     ] = Gb3095Version.GB3095_2012,
-    influx_url: Annotated[str, typer.Option(help="InfluxDB URL (v1 /query API)")] = "http://127.0.0.1:8086",
-    database: Annotated[str, typer.Option(help="InfluxQL database")] = "stationpipe",
-    token: Annotated[
-        str,
-        typer.Option(help="2.x/3.x read token", envvar="STATIONPIPE_INFLUX_READ_TOKEN", show_default=False),
-    ] = "",
-    username: Annotated[str, typer.Option(help="1.x user")] = "",
-    password: Annotated[
-        str, typer.Option(help="1.x password", envvar="STATIONPIPE_INFLUX_PASSWORD", show_default=False)
-    ] = "",
+    influx_url: InfluxUrl = "http://127.0.0.1:8086",
+    database: Database = "stationpipe",
+    token: Token = "",
+    username: Username = "",
+    password: Password = "",
 ) -> None:
     """Rank cities and sections by surface water (CWQI, share at Ⅲ or better) and cities by ambient air
     (HJ 663 composite index, share of good days): see docs/ranking.md."""

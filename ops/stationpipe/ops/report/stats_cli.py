@@ -21,6 +21,7 @@ from stationpipe.kernel.mqtt import MqttSettings
 from stationpipe.ops.report import audited as store
 from stationpipe.ops.report.data import stations
 from stationpipe.ops.report.influx import InfluxSource, ReportError
+from stationpipe.ops.report.options import Database, InfluxUrl, Password, Token, Username
 from stationpipe.ops.report.ranking_data import Period, beijing_month
 from stationpipe.ops.report.stats import Options, figures, water_codes
 from stationpipe.ops.report.stats_publish import publish, record
@@ -172,16 +173,11 @@ def stats(  # noqa: PLR0917 - one option per setting
     mqtt_password_env: Annotated[
         str | None, typer.Option(help="environment variable holding the broker password")
     ] = None,
-    influx_url: Annotated[str, typer.Option(help="InfluxDB URL (v1 /query API)")] = "http://127.0.0.1:8086",
-    database: Annotated[str, typer.Option(help="InfluxQL database")] = "stationpipe",
-    token: Annotated[
-        str,
-        typer.Option(help="2.x/3.x read token", envvar="STATIONPIPE_INFLUX_READ_TOKEN", show_default=False),
-    ] = "",
-    username: Annotated[str, typer.Option(help="1.x user")] = "",
-    password: Annotated[
-        str, typer.Option(help="1.x password", envvar="STATIONPIPE_INFLUX_PASSWORD", show_default=False)
-    ] = "",
+    influx_url: InfluxUrl = "http://127.0.0.1:8086",
+    database: Database = "stationpipe",
+    token: Token = "",
+    username: Username = "",
+    password: Password = "",
 ) -> None:
     """Official statistics of a month from audited data, the raw figures beside (docs/domain.md)."""
     if air_rules not in RULES:
