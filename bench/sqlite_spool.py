@@ -16,8 +16,11 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from stationpipe.edge.spool import Spooled, SpoolLimits
+
+__all__ = ["Spool", "SpoolLimits", "Spooled"]
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +36,6 @@ CREATE INDEX IF NOT EXISTS messages_created ON messages (created);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 0), ('dropped', 0);
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Spooled:
-    """One message waiting for its PUBACK."""
-
-    id: int
-    seq: int
-    topic: str
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class SpoolLimits:
-    """Bounds of the spool: count, total payload bytes and age in seconds."""
-
-    max_messages: int = 1_000_000
-    max_bytes: int = 512 * 1024 * 1024
-    max_age: float = 30 * 86_400.0
 
 
 class Spool:
