@@ -54,11 +54,24 @@ def chromium(profile: Path) -> Iterator[WebDriver]:
 
 
 def click(browser: WebDriver, element: WebElement) -> None:
-    """Click and wait for the next page (every button and link of these pages loads one)."""
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
-    from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
+    """Click and wait for the next page (every button and link of these pages loads one).
+
+    The old page is marked by a script variable, and the wait is for a complete document without it.
+    Waiting for the old ``<html>`` element to go stale instead raced Chromium's navigation: asking a node
+    of a page being torn down can fail with "Node with given id does not belong to the document" rather
+    than with a stale reference.
+    """
+    from selenium.common.exceptions import WebDriverException  # noqa: PLC0415
     from selenium.webdriver.support.wait import WebDriverWait  # noqa: PLC0415
 
-    page = browser.find_element(By.TAG_NAME, "html")
+    browser.execute_script("window.stationpipeOldPage = true;")
     element.click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,)).until(_next_page_loaded)
+
+
+def _next_page_loaded(browser: WebDriver) -> bool:
+    return bool(
+        browser.execute_script(
+            "return window.stationpipeOldPage === undefined && document.readyState === 'complete';"
+        )
+    )
