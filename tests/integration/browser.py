@@ -30,19 +30,23 @@ FLAGS = (
 )
 
 
+def binary(name: str, package: str) -> str:
+    """The path of Debian's ``name`` program, or a failed test that says what to install."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"Debian's {package} is needed (scripts/test installs it): apt-get install {package}")
+    return path
+
+
 @contextmanager
 def chromium(profile: Path) -> Iterator[WebDriver]:
     """A headless Chromium with a fresh profile in ``profile``, quit on exit."""
     from selenium import webdriver  # noqa: PLC0415 - only the page tests need selenium
     from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
 
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if binary is None or driver is None:
-        pytest.fail(
-            "Debian's chromium and chromium-driver are needed: apt-get install chromium chromium-driver"
-        )
+    driver = binary("chromedriver", "chromium-driver")
     options = webdriver.ChromeOptions()
-    options.binary_location = binary
+    options.binary_location = binary("chromium", "chromium")
     for flag in (*FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(executable_path=driver), options=options)

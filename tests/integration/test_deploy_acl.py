@@ -6,7 +6,6 @@ the Python PBKDF2-SHA512) are checked."""
 from __future__ import annotations
 
 import getpass
-import shutil
 import socket
 import subprocess
 import threading
@@ -25,6 +24,7 @@ from typer.testing import CliRunner
 from stationpipe.ops.deploy.acl import deploy_app
 from stationpipe.ops.deploy.mosquitto_auth import verify_password
 from stationpipe.testbed.services import find_binary, free_port
+from tests.integration.browser import binary
 
 pytestmark = pytest.mark.integration
 REGISTRY = """kind = "registry"
@@ -122,8 +122,8 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """Mosquitto with the files written by ``stationpipe deploy acl`` (no anonymous access)."""
     hasher = str(request.param)
-    if hasher == "mosquitto_passwd" and shutil.which("mosquitto_passwd") is None:
-        pytest.skip("mosquitto_passwd not installed")
+    if hasher == "mosquitto_passwd":
+        binary("mosquitto_passwd", "mosquitto")
     registry = tmp_path / "registry.toml"
     registry.write_text(REGISTRY, encoding="utf-8")
     out = tmp_path / "auth"

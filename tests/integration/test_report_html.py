@@ -20,11 +20,11 @@ from typer.testing import CliRunner
 from stationpipe.ops.report.cli import report_app
 from stationpipe.ops.report.data import BEIJING
 from stationpipe.testbed.services import Services
+from tests.integration.browser import FLAGS, binary
 
 pytestmark = pytest.mark.integration
 DAY = date(2025, 6, 1)
 DB = "report_day"
-CHROMIUM = shutil.which("chromium")
 
 
 def _ns(hour: int, minute: int = 0) -> int:
@@ -109,16 +109,9 @@ def test_unreachable_database_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def _chromium(report: Path, tmp: Path, *mode: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
     argv = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        binary("chromium", "chromium"),
+        *FLAGS,
         f"--user-data-dir={tmp / 'profile'}",
         "--hide-scrollbars",
         "--window-size=1300,2400",
@@ -128,7 +121,6 @@ def _chromium(report: Path, tmp: Path, *mode: str) -> subprocess.CompletedProces
     return subprocess.run(argv, capture_output=True, text=True, timeout=90, check=True)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian package 'chromium' not installed")
 def test_dom_in_chromium(report_html: Path, tmp_path: Path) -> None:
     dom = _chromium(report_html, tmp_path, "--dump-dom").stdout
     assert "环境自动监测日报 Daily report · 2025-06-01" in dom
@@ -188,7 +180,6 @@ def _png_pixels(path: Path) -> tuple[int, int, bytes]:
     return width, height, bytes(out)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian package 'chromium' not installed")
 def test_screenshot_shows_the_colours(report_html: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     _chromium(report_html, tmp_path, f"--screenshot={shot}")

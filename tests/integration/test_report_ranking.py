@@ -5,7 +5,6 @@ renders. The expected numbers are computed by hand in the comments (docs/ranking
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,6 @@ pytestmark = pytest.mark.integration
 DB = "ranking_month"
 MONTH = "2025-02"
 START = datetime(2025, 2, 1, tzinfo=BEIJING).astimezone(UTC)
-CHROMIUM = shutil.which("chromium")
 
 # Water sections: (id, city, river, name, target, body, {item: [values]}); every section also gets a D-flagged
 # outlier that must not count, and water temperature, which has no class.
@@ -246,7 +244,6 @@ def test_bad_month_is_a_usage_error() -> None:
     assert "not a month" in result.output
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian package 'chromium' not installed")
 def test_page_in_chromium(stored: str, tmp_path: Path) -> None:
     page = tmp_path / "ranking.html"
     _run(stored, "--format", "html", "--out", str(page))
