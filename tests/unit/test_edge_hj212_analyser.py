@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from stationpipe.cli import app
 from stationpipe.edge.config import EdgeConfig
 from stationpipe.edge.drivers.hj212 import MAX_SPLIT_PENDING, AnalyserReader, Hj212Driver
+from stationpipe.edge.metrics import EdgeMetrics
+from stationpipe.edge.poller import Poller
 from stationpipe.hj212 import (
     CODECS,
     Codec2025,
@@ -29,7 +31,7 @@ from stationpipe.hj212 import (
     encode_packets,
 )
 from stationpipe.hj212.readings import data_flag, factor_parameter
-from stationpipe.kernel.errors import DeviceChecksumError
+from stationpipe.kernel.errors import DeviceChecksumError, DeviceSilentError
 from stationpipe.kernel.reading import Flag
 from stationpipe.simulators.board import NORMAL, Board
 from stationpipe.simulators.config import HjAnalyserSim
@@ -137,7 +139,8 @@ async def test_a_bad_crc_reaches_the_next_poll_as_a_checksum_error() -> None:
     poll = await reader.poll()
     assert any(isinstance(e, DeviceChecksumError) for e in poll.errors)
     assert [r.flag for r in poll.readings] == [Flag.B]
-    assert poll.answered  # a pushed analyser is never backed off
+    assert not poll.answered  # the status line counts it as not answering ...
+    assert any(isinstance(e, DeviceSilentError) for e in poll.errors)  # ... but it is not backed off
 
 
 def test_an_unknown_mn_is_answered_qnrtn_4() -> None:
@@ -238,3 +241,15 @@ def test_split_uploads_that_never_complete_are_bounded_and_counted() -> None:
         )
         driver.handle(encode(first))
     assert driver.rejected == 3  # the three oldest dropped, each noted
+
+
+async def test_a_silent_push_analyser_counts_as_not_answering_and_is_not_backed_off() -> None:
+    driver, reader = _driver(expect=["w01018"])
+    poller = Poller(reader, EdgeMetrics())
+    silent = await poller.poll_once()
+    assert [r.flag for r in silent.readings] == [Flag.B]
+    assert not poller.available  # "devices 0/1 answering" on the status line
+    driver.handle(encode(_upload(FactorValue("w01018", rtd=7.5))))
+    heard = await poller.poll_once()  # no backoff: the frame that came is read at the next poll
+    assert [(r.value, r.flag) for r in heard.readings] == [(7.5, Flag.N)]
+    assert poller.available

@@ -27,6 +27,7 @@ from stationpipe.kernel.errors import (
     DeviceError,
     DeviceExceptionError,
     DeviceOfflineError,
+    DeviceSilentError,
 )
 from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading
@@ -63,7 +64,8 @@ class Poller:
             self._backoff.reset()
             self._set_available(available=True, why="answering again")
         else:
-            offline = bool(poll.errors) and all(isinstance(e, DeviceOfflineError) for e in poll.errors)
+            # a link that is down, or a pushing device that is silent, costs nothing to ask again
+            offline = any(isinstance(e, DeviceOfflineError) for e in poll.errors)
             if not offline:
                 self._retry_at = time.monotonic() + self._backoff.next_delay()
             why = str(poll.errors[-1]) if poll.errors else ""
@@ -71,12 +73,12 @@ class Poller:
         return poll
 
     def _count_error(self, exc: DeviceError) -> None:
-        kind = "no_answer"
+        kind = "no_answer"  # also a silent pushing device (DeviceSilentError)
         if isinstance(exc, DeviceExceptionError):
             kind = "exception"
         elif isinstance(exc, DeviceChecksumError):
             kind = "checksum"
-        elif isinstance(exc, DeviceOfflineError):
+        elif isinstance(exc, DeviceOfflineError) and not isinstance(exc, DeviceSilentError):
             kind = "offline"
         self.metrics.errors.labels(self.name, kind).inc()
 

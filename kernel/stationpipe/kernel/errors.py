@@ -81,6 +81,12 @@ class DeviceOfflineError(DeviceError):
     request failed at once, without touching a line; polling again costs nothing, so it is not backed off."""
 
 
+class DeviceSilentError(DeviceOfflineError):
+    """A pushing instrument sent nothing fresh: its points are B and it counts as not answering, but
+    nothing is asked of it, so it is not backed off (its next record is read at once); counted as
+    ``no_answer``."""
+
+
 class DeviceExceptionError(DeviceError):
     """The instrument answered with a Modbus exception response."""
 

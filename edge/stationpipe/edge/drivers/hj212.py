@@ -15,9 +15,10 @@ as ``request_errors{kind="checksum"}``) and logged once per reason; nothing is d
 
 Each device's reader reports on the grid the latest value of each factor code it expects (or of every
 code that came): fresh for ``max_age`` seconds (twice the interval by default) in push mode, from the
-answer to this poll's own CN 2011 request in request mode; B otherwise. An HJ 212-2025 analyser's
-automatic standard-sample checks (CN 2062) are answered like uploads and handed on with the next poll as
-QC records.
+answer to this poll's own CN 2011 request in request mode; B otherwise, and the analyser then counts as
+not answering (a silent push analyser is not backed off: its next frame is read at once). An HJ 212-2025
+analyser's automatic standard-sample checks (CN 2062) are answered like uploads and handed on with the
+next poll as QC records.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from stationpipe.hj212.codes import FLAG_VERSION_2017, FLAG_VERSION_2025
 from stationpipe.hj212.peek import header_of, peek_mn
 from stationpipe.hj212.readings import UPLOADS, is_known_flag
 from stationpipe.kernel.backoff import Backoff
-from stationpipe.kernel.errors import DeviceChecksumError, DeviceError, DeviceTimeoutError
+from stationpipe.kernel.errors import DeviceChecksumError, DeviceError, DeviceSilentError, DeviceTimeoutError
 from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import Reading, utc_now
 
@@ -342,11 +343,18 @@ class AnalyserReader:
         else:
             since = time.monotonic() - self.max_age
         errors, self._errors = tuple(self._errors), []
-        if not any(latest.at >= since for latest in self.latest.values()):
-            wait = self.device.timeout if self.analyser.mode == "request" else self.max_age
-            errors = (*errors, DeviceTimeoutError(f"{self.name}: no HJ 212 data within {wait:g} s"))
+        silent = not any(latest.at >= since for latest in self.latest.values())
+        if silent:
+            errors = (*errors, self._silence())
         checks, self._checks = tuple(self._checks), []
-        return Poll(self._readings(ts, since), errors, qc=checks)
+        return Poll(self._readings(ts, since), errors, answered=not silent, qc=checks)
+
+    def _silence(self) -> DeviceError:
+        """No fresh data: a request that went unanswered is backed off like any polled device's; a push
+        analyser costs nothing to ask again, so its silence is not backed off (the next frame counts)."""
+        if self.analyser.mode == "request":
+            return DeviceTimeoutError(f"{self.name}: no HJ 212 data within {self.device.timeout:g} s")
+        return DeviceSilentError(f"{self.name}: no HJ 212 data within {self.max_age:g} s")
 
     async def read_once(self) -> Poll:
         """For ``--test``: wait for the first data (push: up to ``max(interval, max_age)`` s; request:

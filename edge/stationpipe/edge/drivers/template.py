@@ -29,7 +29,7 @@ from stationpipe.edge.decode import apply_status, decode_point
 from stationpipe.edge.drivers.base import Poll, Reader
 from stationpipe.edge.drivers.stream import StreamLine
 from stationpipe.kernel.ascii_template import ENCODING, Record, Template, has_record, parse
-from stationpipe.kernel.errors import DeviceError, DeviceTimeoutError
+from stationpipe.kernel.errors import DeviceError, DeviceSilentError, DeviceTimeoutError
 from stationpipe.kernel.reading import Flag, Reading, utc_now
 
 LISTEN = 1.0  # seconds one read of a pushing instrument's line waits at most
@@ -176,9 +176,10 @@ class PushedTemplateReader(_TemplateReader):
         record, self._latest = self._latest, None
         if record is not None:
             return Poll(self.readings(record, ts), errors)
-        if not errors:
-            errors = (DeviceTimeoutError(f"{self.name}: no record since the last poll"),)
-        return Poll(self.failed(ts), errors, answered=True)
+        if errors:  # records came but could not be read: the instrument answered
+            return Poll(self.failed(ts), errors)
+        silent = DeviceSilentError(f"{self.name}: no record since the last poll")
+        return Poll(self.failed(ts), (silent,), answered=False)
 
     async def read_once(self) -> Poll:
         """The first record, waiting up to ``max(interval, timeout)`` s for it; not ``answered`` when
