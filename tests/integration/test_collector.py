@@ -123,6 +123,27 @@ async def test_n_messages_in_exactly_their_points_stored(services: Services, tmp
     assert count(services, station) == 300 * len(PARAMS)
 
 
+async def test_a_steady_trickle_is_stored_within_a_write_not_after_max_age(
+    services: Services, tmp_path: Path
+) -> None:
+    """Group commit: messages 20 ms apart never leave the batch idle for ``max_idle`` and ``max_age`` is
+    30 s, yet with no other write in flight each batch goes out once it is ``gather`` old."""
+    station, msgs = "it-trickle-01", messages("it-trickle-01", 150)
+    batch = {"max_age": 30.0, "max_idle": 30.0, "gather": 0.05}
+    async with running(collector_config(services, tmp_path, "it-trickle", batch=batch)):
+        async with aiomqtt.Client("127.0.0.1", services.mosquitto.port) as pub:
+            started = time.monotonic()
+            for i, m in enumerate(msgs):
+                await pub.publish(*wire.encode(m), qos=1)
+                await asyncio.sleep(0.02)
+                if i == 50:
+                    assert count(services, station) > 0, "nothing stored one second into the stream"
+            streamed = time.monotonic() - started
+        await wait_for(lambda: count(services, station) == 150 * len(PARAMS), "the trickle stored", 10)
+    assert streamed < 30.0
+    assert stored_values(services, station) == expected_values(msgs)
+
+
 def _derived_and_warnings(station: str) -> list[Derived | WarningEvent]:
     return [
         Derived(station, "water_class", T0, {"class": 4, "worst": "nh3n", "exceed": ("nh3n", "tp")}),

@@ -69,7 +69,7 @@ async def test_a_killed_brokers_messages_held_in_a_batch_are_still_stored(
         tmp_path / "state",
         "it-keep",
         mqtt={"port": broker.port, "client_id": "it-keep"},
-        batch={"max_age": 60.0, "max_idle": 60.0},  # the batch stays in memory until the broker dies
+        batch={"max_age": 60.0, "max_idle": 60.0, "gather": 60.0},  # in memory until the broker dies
     )
     try:
         async with running(config) as metrics:

@@ -91,7 +91,9 @@ class InfluxSettings(Model):
 class BatchSettings(Model):
     """A batch is written when it holds ``max_points`` points or ``max_messages`` messages, when its
     oldest message is ``max_age`` seconds old, or when no message came for ``max_idle`` seconds (so a
-    broker that stops sending at its in-flight limit, waiting for our acknowledgements, never stalls us).
+    broker that stops sending at its in-flight limit, waiting for our acknowledgements, never stalls us);
+    and, when no other batch is being written, once its oldest message is ``gather`` seconds old (group
+    commit: a light load waits one write, not ``max_age``; under load batches grow while writes run).
 
     ``max_messages`` must stay below the broker's unacknowledged in-flight limit per client (Mosquitto's
     ``max_inflight_messages``); half of it lets one batch be written while the next one fills.
@@ -102,6 +104,9 @@ class BatchSettings(Model):
     max_age: float = Field(default=1.0, gt=0)
     max_idle: float = Field(
         default=0.05, gt=0, description="seconds without a new message after which the batch is written"
+    )
+    gather: float = Field(
+        default=0.05, gt=0, description="seconds a batch gathers when no other batch is being written"
     )
 
 

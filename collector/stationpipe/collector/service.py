@@ -3,7 +3,10 @@ once, idempotent, through database outages.
 
 Pipeline of one connection: ``consume`` decodes messages into batches (by points, messages and age) and
 hands each full batch to ``commit`` through a one-slot queue, so one batch is written while the next one
-fills. ``commit`` makes the batch durable (written, or spooled on disk) and only then acknowledges its
+fills. It is a group commit: while a write is in flight the next batch gathers (up to its limits); when
+none is, a batch is written once it is ``gather`` seconds old instead of waiting for ``max_age``, so a
+light load is stored within a write's latency and a heavy one in batches as large as the writes are slow.
+``commit`` makes the batch durable (written, or spooled on disk) and only then acknowledges its
 messages, in the order they arrived (manual acknowledgement on a persistent session). A collector killed
 mid-batch loses nothing: the broker redelivers and the rewrite lands on the same points.
 
@@ -20,6 +23,7 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from stationpipe.collector.config import BatchSettings, CollectorConfig
 from stationpipe.collector.deadletter import DeadLetters
@@ -71,15 +75,17 @@ class Batch:
         self.topics.extend([topic] * len(lines))
         self.messages.append(message)
 
-    def deadline(self, limits: BatchSettings, last: float) -> float | None:
-        """When the batch must be written even if no further message comes (``None``: it is empty)."""
+    def deadline(self, limits: BatchSettings, last: float, *, writer_idle: bool) -> float | None:
+        """When the batch must be written even if no further message comes (``None``: it is empty);
+        ``writer_idle``: no batch is being written or waiting to be, so ``gather`` is long enough."""
         if self.started is None:
             return None
-        return min(self.started + limits.max_age, last + limits.max_idle)
+        age = min(limits.max_age, limits.gather) if writer_idle else limits.max_age
+        return min(self.started + age, last + limits.max_idle)
 
-    def due(self, limits: BatchSettings, now: float, last: float) -> bool:
+    def due(self, limits: BatchSettings, now: float, last: float, *, writer_idle: bool) -> bool:
         """Full (points or messages), old, or idle: time to write."""
-        deadline = self.deadline(limits, last)
+        deadline = self.deadline(limits, last, writer_idle=writer_idle)
         if deadline is None:
             return False
         return (
@@ -96,6 +102,11 @@ class Unacked:
     queue: asyncio.Queue[Batch] = field(default_factory=lambda: asyncio.Queue(_QUEUE_SLOTS))
     filling: Batch = field(default_factory=Batch)
     writing: Batch | None = None
+    written: asyncio.Event = field(default_factory=asyncio.Event)  # set when a write has finished
+
+    def writer_idle(self) -> bool:
+        """No batch is being written and none waits to be."""
+        return self.writing is None and self.queue.empty()
 
     def batches(self) -> list[Batch]:
         """All of them, oldest first (taking the queued ones out of the queue)."""
@@ -167,7 +178,8 @@ class Collector:
 
         The next message is awaited in a task that a batch deadline never cancels: aiomqtt's message
         iterator is not cancellation-safe (a message taken from its queue in the same loop iteration as
-        a timeout would be lost, unacknowledged until the next session).
+        a timeout would be lost, unacknowledged until the next session). A batch gathering while a
+        write is in flight also wakes when that write finishes (group commit: it may be due then).
         """
         limits = self.config.batch
         loop = asyncio.get_running_loop()
@@ -175,24 +187,35 @@ class Collector:
         batch = unacked.filling
         last = loop.time()  # when the latest message arrived
         receiving: asyncio.Task[Message] | None = None
+        written: asyncio.Task[bool] | None = None
         try:
             while True:
                 raise_if_cancelled()
                 if receiving is None:
                     receiving = asyncio.ensure_future(anext(messages))
-                deadline = batch.deadline(limits, last)
+                idle = unacked.writer_idle()
+                waiting: set[asyncio.Future[Any]] = {receiving}
+                if not idle and batch.started is not None:
+                    if written is None:
+                        unacked.written.clear()
+                        written = asyncio.ensure_future(unacked.written.wait())
+                    waiting.add(written)
+                deadline = batch.deadline(limits, last, writer_idle=idle)
                 timeout = None if deadline is None else max(0.0, deadline - loop.time())
-                await asyncio.wait((receiving,), timeout=timeout)
+                await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                if written is not None and written.done():
+                    written = None
                 if receiving.done():
                     message, receiving = receiving.result(), None
                     last = loop.time()
                     await self.take(client, message, batch)
-                if batch.due(limits, loop.time(), last):
+                if batch.due(limits, loop.time(), last, writer_idle=unacked.writer_idle()):
                     await unacked.queue.put(batch)
                     batch = unacked.filling = Batch()
         finally:
-            if receiving is not None:
-                receiving.cancel()
+            for task in (receiving, written):
+                if task is not None:
+                    task.cancel()
 
     async def take(self, client: Client, message: Message, batch: Batch) -> None:
         """Decode ``message`` and whatever else the client has received into the batch, until it holds
@@ -220,6 +243,7 @@ class Collector:
                 await self.store.durable(batch.lines, batch.topics)
             ack_all(client, batch.messages)
             unacked.writing = None
+            unacked.written.set()
 
     async def keep(self, unacked: Unacked) -> None:
         """Make a dropped connection's unacknowledged batches durable (see the module docstring)."""
