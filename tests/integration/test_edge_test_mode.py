@@ -1,10 +1,10 @@
 """``stationpipe edge --config F --test`` as a field engineer runs it: the real command as a subprocess
-against simulated instruments (Modbus TCP, Modbus RTU on a pty and over TCP, an SPL/1 ASCII sensor on a
-pty read through its template, a weather transmitter pushing its records over TCP, a GNSS receiver on a
-pty), with no broker: every reading one JSON line, the fence's flag showing,
-nothing published (a listener on the broker's port sees no connection; the metrics port is taken and
-nothing minds), no state file created; exit 1 with a dead device while the other still prints, exit 2 for
-a bad configuration."""
+against simulated instruments (Modbus TCP, Modbus RTU on a pty and over TCP, an SPL/1 ASCII sensor on a pty
+read through its template, a Bavarian-Hessen NO/NO2/NOx analyser on a pty, a weather transmitter pushing
+its records over TCP, a GNSS receiver on a pty), with no broker: every reading one JSON line, the fence's
+flag showing, nothing published (a listener on the broker's port sees no connection; the metrics port is
+taken and nothing minds), no state file created; exit 1 with a dead device while the other still prints,
+exit 2 for a bad configuration."""
 
 from __future__ import annotations
 
@@ -93,13 +93,15 @@ def _sim(tmp_path: Path, rs485: Path, ascii_link: Path, gps_link: Path, ports: t
             ("c", 'template = "spl1-water-five"', 'transport = "serial"\nline = "ascii"', 3),
             ("d", f'profile = "{INT16}"', f'transport = "rtu-tcp"\nport = {rtu_tcp}', 4),
             ("w", 'template = "vaisala-wxt520-auto"', 'transport = "serial"\nline = "met"', 1),
+            ("n", 'profile = "nox_hessen"', 'transport = "serial"\nline = "bh"', 2),
         )
     )
     path = tmp_path / "sim.toml"
     path.write_text(
         f'kind = "sim"\n[[lines]]\nname = "rs485"\nlink = "{rs485}"\n'
         f'[[lines]]\nname = "ascii"\nprotocol = "template"\nlink = "{ascii_link}"\n'
-        f'[[lines]]\nname = "met"\nprotocol = "template"\nport = {met}\nperiod = 0.5\n{devices}'
+        f'[[lines]]\nname = "met"\nprotocol = "template"\nport = {met}\nperiod = 0.5\n'
+        f'[[lines]]\nname = "bh"\nprotocol = "hessen"\nlink = "{rs485}-bh"\n{devices}'
         f'[[gnss]]\nname = "gps"\nstation = "it-test"\nlat = {LAT}\nlon = {LON}\nlink = "{gps_link}"\n'
         "period = 0.25\njitter = 0.3\n",
         encoding="utf-8",
@@ -148,6 +150,8 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
          "link": {"type": "tcp", "host": "127.0.0.1", "port": met}, "unit": 1},
         {"name": "gateway", "profile": INT16, **common,
          "transport": {"type": "rtu_over_tcp", "host": "127.0.0.1", "port": rtu_tcp, "unit": 4}},
+        {"name": "nox", "profile": "nox_hessen", **common, "protocol": "hessen",
+         "link": {"type": "serial", "port": f"{rs485}-bh"}, "unit": 2},
     ]  # fmt: skip
     far = {"lat": LAT + 0.01, "lon": LON, "radius": 50.0}  # the station is 1.1 km from its registered place
     gnss = {"name": "gps", "port": str(gps_link), "interval": 5.0, "max_age": 5.0, "fence": far}
@@ -159,7 +163,7 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
             code, records, err = await _edge_test(config)
         assert accepted == []  # no connection to the broker, and the metrics port (taken) never bound
     assert code == 0, err
-    assert {r["device"] for r in records} == {"tcp", "rtu", "ascii", "gateway", "wxt", "gps"}
+    assert {r["device"] for r in records} == {"tcp", "rtu", "ascii", "gateway", "wxt", "gps", "nox"}
     assert all(r["station"] == "it-test" and r["ts"].endswith("Z") for r in records)
     tcp_readings = _of(records, "tcp")
     assert (tcp_readings["do"]["value"], tcp_readings["do"]["unit"]) == (pytest.approx(7.512), "mg/L")
@@ -167,6 +171,9 @@ async def test_every_driver_once_without_a_broker(tmp_path: Path) -> None:
     for device in ("tcp", "rtu", "ascii", "gateway"):  # read outside the fence: flagged D by the fence step
         assert {r["flag"] for r in _of(records, device).values()} == {"D"}, (device, records)
         assert 6 < _of(records, device)["ph"]["value"] < 9 or device == "tcp"
+    nox = _of(records, "nox")  # Bavarian-Hessen: one DA request, three channels
+    assert set(nox) == {"no", "no2", "nox"}
+    assert {r["flag"] for r in nox.values()} == {"D"}, nox
     weather = _of(records, "wxt")  # pushed: the first record that came in
     assert {r["flag"] for r in weather.values()} == {"D"}, weather
     assert set(weather) == {"wind_dir", "wind_speed", "air_temp", "rh", "pressure", "rain"}
