@@ -27,7 +27,7 @@ in the window. The edge packs are stopped half an interval after ``t1``; then th
   device meant for that tick (its timestamp less its station's phase) reached the subscriber. Stored =
   ``count(flag)`` of ``readings`` in the window, compared with the readings the subscriber saw. The edge
   spools give messages produced (their ``next_seq``) and those still waiting at stop; produced minus
-  delivered minus waiting = lost.
+  delivered (readings, and the QC records on ``stations/+/qc``) minus waiting = lost.
 * Latency read -> broker: the subscriber's arrival instant minus each reading's own timestamp (same
   clock), every reading of the window.
 * Latency read -> stored: a sample of ``--sample`` stations is queried in InfluxDB every 0.2 s; a point
@@ -173,7 +173,8 @@ async def observe(stack: Stack, fig: Figures, args: argparse.Namespace) -> None:
     fig.produced_msgs = produced
     fig.waiting_msgs = sum(len(v) for v in waiting.values())
     accounted = delivered | {(st, seq) for st, seqs in waiting.items() for seq in seqs}
-    fig.lost_edge_msgs = produced - len(accounted)
+    fig.qc_msgs = len(sub.qc)
+    fig.lost_edge_msgs = produced - len(accounted) - fig.qc_msgs
 
 
 def _phases(args: argparse.Namespace) -> Callable[[str], float]:

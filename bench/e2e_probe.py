@@ -23,6 +23,7 @@ import httpx
 
 from stationpipe.collector.lineproto import timestamp_ns
 from stationpipe.kernel import wire
+from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.reading import StationMessage
 
 Key = tuple[str, str, int]  # station, parameter, timestamp (ns): the point key in InfluxDB
@@ -46,12 +47,15 @@ class Seen:
 
 @dataclass
 class Subscriber:
-    """Every readings message on the broker; sample stations' points are handed to the sampler."""
+    """Every readings message on the broker; sample stations' points are handed to the sampler. QC
+    records (``stations/+/qc``: the nutrient analysers' checks) are kept apart, by what identifies a
+    check, since they carry no seq though they take one of their station's spool."""
 
     port: int
     sample: frozenset[str]
     pending: dict[Key, float]
     seen: list[Seen] = field(default_factory=list)
+    qc: set[tuple[str, str, str, str, float]] = field(default_factory=set)
     stations: set[str] = field(default_factory=set)
     last_arrival: float = 0.0
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -72,7 +76,7 @@ class Subscriber:
         async with aiomqtt.Client(
             "127.0.0.1", self.port, identifier=ident, max_queued_incoming_messages=0
         ) as client:
-            await client.subscribe("stations/+/readings", qos=1)
+            await client.subscribe([("stations/+/readings", 1), ("stations/+/qc", 1)])
             self.ready.set()
             async for message in client.messages:
                 arrived = time.time()
@@ -80,6 +84,8 @@ class Subscriber:
                 msg = wire.decode(message.topic.value, payload)
                 if isinstance(msg, StationMessage):
                     self.take(msg, arrived)
+                elif isinstance(msg, QcRecord):
+                    self.qc.add((msg.station, msg.device, msg.parameter, msg.check, msg.ts.timestamp()))
 
     async def quiet(self, for_s: float, limit: float) -> bool:
         """Wait until no message came for ``for_s`` seconds (False after ``limit`` seconds)."""

@@ -55,6 +55,7 @@ class Figures:
     produced_msgs: int = 0
     delivered_msgs: int = 0
     waiting_msgs: int = 0
+    qc_msgs: int = 0
     lost_edge_msgs: int = 0
     broker_latency: list[float] = field(default_factory=list)
     store_latency: list[float] = field(default_factory=list)
@@ -142,7 +143,8 @@ def print_figures(fig: Figures) -> None:
     print(f"  readings     {fig.readings_at_broker:,} at the broker ({flags}); {fig.stored:,} stored")
     print(f"  drain        {fig.drain_s:.1f} s after the edge packs stopped until every reading was stored")
     print(
-        f"  edge spools  {fig.produced_msgs:,} messages produced, {fig.delivered_msgs:,} delivered, "
+        f"  edge spools  {fig.produced_msgs:,} messages produced, {fig.delivered_msgs:,} readings and "
+        f"{fig.qc_msgs:,} QC records delivered, "
         f"{fig.waiting_msgs:,} still spooled at stop, {fig.lost_edge_msgs:,} lost"
     )
     print(
