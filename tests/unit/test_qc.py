@@ -155,8 +155,8 @@ def test_simulated_block_reads_back_on_the_edge() -> None:
     record = decode_block(profile, block, registers, "w1", "nutrients")
     assert record is not None
     assert record.ts == datetime.fromtimestamp(25, UTC)
-    assert record.standard == pytest.approx(2.0)
-    assert record.error == pytest.approx(15.0, abs=1e-4)  # k = 2: every second check fails
+    assert (record.standard, record.measured) == (2.0, 2.3)  # float32's shortest decimal, as readings
+    assert record.error == 15.0  # k = 2: every second check fails; no float64 noise (14.999999999999991)
     assert not record.passed
     assert decode_block(profile, block, [0] * count, "w1", "nutrients") is None  # no check yet
 

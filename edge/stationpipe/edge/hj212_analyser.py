@@ -154,13 +154,13 @@ def reading(
     return Reading(station, param, value, unit, ts, flag)
 
 
-
 def standard_check_records(
     station: str, device: str, analyser: Hj212Analyser, cp: CpArea
 ) -> tuple[list[QcRecord], list[str]]:
     """The standard-sample checks of a CN 2062 upload (HJ 212-2025) as QC records, by the rule the
     collector's server applies too (:func:`stationpipe.hj212.qc.check_records`), with this analyser's
     factor codes and units."""
+
     def unit_of(param: str) -> str:
         return analyser.units.get(param, catalogue_row(param).unit)
 

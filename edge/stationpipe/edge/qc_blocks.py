@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from stationpipe.kernel.catalogue import parameter as catalogue_row
+from stationpipe.kernel.precision import clean, float32_shortest
 from stationpipe.kernel.qc import QcRecord
 from stationpipe.kernel.registermap import DataType, Profile, QcBlock, from_registers
 from stationpipe.kernel.units import to_canonical
@@ -42,9 +43,9 @@ def decode_block(
     if check is None or stamp == 0:
         return None
 
-    def value(address: int) -> float:
-        raw = from_registers(words(address, 2), DataType.FLOAT32, block.order)
-        return to_canonical(block.parameter, raw, block.unit)
+    def value(address: int) -> float:  # float32's shortest decimal, as the readings (docs/design.md#values)
+        raw = float32_shortest(from_registers(words(address, 2), DataType.FLOAT32, block.order))
+        return clean(to_canonical(block.parameter, raw, block.unit))
 
     sample = value(block.sample) if block.sample is not None else None
     span = full_scale(profile, block.parameter)

@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from stationpipe.kernel.audit import Action, MarkVersion, Reason
+from stationpipe.kernel.precision import clean
 from stationpipe.kernel.reading import require_utc
 
 
@@ -212,7 +213,7 @@ class QcRecord:
     ) -> QcRecord:
         """Compute the error and the verdict against ``criteria`` (the defaults unless given)."""
         rule = criterion(check, parameter, criteria)
-        error = qc_error(rule.measure, standard, measured, sample, span)
+        error = clean(qc_error(rule.measure, standard, measured, sample, span))  # 2.0, not 2.0000000000000018
         return cls(
             station, device, parameter, check, ts, standard, measured, unit, rule, error,
             rule.passes(error), sample, span,
