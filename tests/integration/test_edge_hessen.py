@@ -96,7 +96,8 @@ async def test_analysers_report_flag_their_status_and_survive_silence_and_garble
             await probe.wait_for(len(probe.of("nox")) + 1, 15, "nox")
     good = probe.of("nox")[-1]["readings"]
     assert set(good) == {"no", "no2", "nox"}
-    assert all(v["unit"] == "ug/m3" and 0 <= v["value"] < 1000 for v in good.values()), good  # NO reads 0 at times
+    # NO reads 0 at times: the simulator clips at the range's low end, as a real NO channel reads 0 at night
+    assert all(v["unit"] == "ug/m3" and 0 <= v["value"] < 1000 for v in good.values()), good
     assert {_flags(m) == {"B"} for m in probe.of("nox")[:2]} == {True}  # silent at first
     assert 0 < _errors(exposition, "nox", "no_answer") < silent_polls  # backed off: fewer requests than polls
     assert {frozenset(_flags(m)) for m in probe.of("nox-m")} == {frozenset({"M"})}
