@@ -47,6 +47,26 @@ class Output:
     derived: list[Derived] = field(default_factory=list)
 
 
+def merge(outs: list[Output]) -> Output:
+    """The outputs of consecutive steps as one, to commit in one transaction: notifications, outbox rows,
+    journal entries and derived records in step order (so each instance's changes keep their order);
+    instances, series and facts as the last step left them."""
+    out = Output()
+    batch = out.batch
+    for part in outs:
+        step_batch = part.batch
+        batch.instances.update(step_batch.instances)
+        batch.series.update(step_batch.series)
+        batch.outbox.extend(step_batch.outbox)
+        batch.facts.update(step_batch.facts)
+        batch.journal.extend(step_batch.journal)
+        batch.withdrawn.extend(step_batch.withdrawn)
+        batch.reviews.extend(step_batch.reviews)
+        out.notes.extend(part.notes)
+        out.derived.extend(part.derived)
+    return out
+
+
 class _Planned:
     """One rule planned for one station x parameter, with its series state and instance once looked up.
 
