@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from stationpipe.rules.channels import route
-from stationpipe.rules.evaluator import Evaluator
+from stationpipe.rules.evaluator import Evaluator, Output, merge
 from stationpipe.rules.lifecycle import Change
 from stationpipe.rules.state import Batch, State
 from tests.unit.rules_helpers import T0, config, message
@@ -115,3 +115,21 @@ def test_outbox_is_idempotent(tmp_path: Path) -> None:
     state.delivered([rows[0].seq])
     assert state.depth("mqtt") == 0
     assert state.fact("k") == 1
+
+
+def test_merged_outputs_keep_step_order_and_the_last_state(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [{"name": "section", "kind": "section", "parameters": ["nh3n"]}])
+    ev = Evaluator(cfg, cfg.load_registry(), T0)
+    steps = []
+    for i, value in enumerate([1.2, 0.5, 1.2]):  # fires, resolves, fires again
+        ts = T0 + timedelta(minutes=i)
+        steps.append(ev.process(message(i, ts, nh3n=value), ts))
+    steps[0].batch.facts.update({"a": 1, "b": 1})
+    steps[2].batch.facts.update({"a": None})
+    merged = merge(steps)
+    assert [n.change for n in merged.notes] == [Change.FIRING, Change.RESOLVED, Change.FIRING]
+    assert [n.ts for n in merged.notes] == [n.ts for step in steps for n in step.notes]
+    assert merged.batch.instances == {"w1/section/nh3n": ev.instances["w1/section/nh3n"]}
+    assert merged.batch.facts == {"a": None, "b": 1}  # the last step's word: a deleted
+    assert merged.derived == [d for step in steps for d in step.derived]
+    assert not merge([Output(), Output()]).batch

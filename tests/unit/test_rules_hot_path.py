@@ -196,3 +196,21 @@ def test_series_evaluated_since_the_last_tick_are_saved_at_each_tick(tmp_path: P
     ts = T0 + timedelta(minutes=5)
     ev.process(message(5, ts, nh3n=1.2), ts)
     assert ev.tick(T0 + timedelta(minutes=6)).batch.series == {"w1/section/nh3n": {"run": 4}}
+
+
+def test_a_series_that_never_held_state_is_not_saved_and_one_that_did_is(tmp_path: Path) -> None:
+    cfg = config(tmp_path, SECTION)
+    ev = Evaluator(cfg, cfg.load_registry(), T0)
+    ev.process(message(0, T0, nh3n=0.1), T0)  # clean: the section keeps nothing
+    assert ev.series["w1/section/nh3n"] == {}
+    assert ev.tick(T0 + timedelta(minutes=1)).batch.series == {}  # no row: restored as {} without one
+    ts = T0 + timedelta(minutes=2)
+    ev.process(message(1, ts, nh3n=1.2), ts)
+    assert ev.tick(ts).batch.series == {"w1/section/nh3n": {"run": 1}}
+    ts = T0 + timedelta(minutes=3)
+    ev.process(message(2, ts, nh3n=0.1), ts)  # empty again: saved, or the stored run would come back
+    assert ev.tick(ts).batch.series == {"w1/section/nh3n": {}}
+    ev.restore({}, {"w1/section/nh3n": {"run": 2}})  # a stored state: saved when evaluated
+    ts = T0 + timedelta(minutes=4)
+    ev.process(message(3, ts, nh3n=0.1), ts)
+    assert ev.tick(ts).batch.series == {"w1/section/nh3n": {}}

@@ -26,10 +26,18 @@ log = logging.getLogger(__name__)
 _BATCH = 50
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+#: Called with a row's ``seq`` once it is done (delivered, or rejected for good).
+Settled = Callable[[int], None]
 
 
-async def _in_order(send: Send, rows: list[Queued]) -> list[Exception | None]:
-    """Send ``rows`` one after another, stopping at the first transient failure."""
+def _unsettled(_seq: int) -> None:
+    """For :func:`_attempt` without a state: the caller settles what it returns."""
+
+
+async def _in_order(send: Send, rows: list[Queued], settled: Settled) -> list[Exception | None]:
+    """Send ``rows`` one after another, stopping at the first transient failure; each row delivered or
+    rejected for good is ``settled`` at once, so an engine stopped mid-batch sends again at most the row
+    in flight (of each instance), not every row its batch delivered."""
     results: list[Exception | None] = []
     for row in rows:
         try:
@@ -40,6 +48,7 @@ async def _in_order(send: Send, rows: list[Queued]) -> list[Exception | None]:
                 break
         else:
             results.append(None)
+        settled(row.seq)
     return results
 
 
@@ -47,17 +56,20 @@ def _instance(row: Queued) -> str:
     return f"{row.body['station']}/{row.body['instance']}"
 
 
-async def _attempt(send: Send, rows: list[Queued], *, concurrent: bool) -> tuple[list[int], Exception | None]:
+async def _attempt(
+    send: Send, rows: list[Queued], *, concurrent: bool, settled: Settled = _unsettled
+) -> tuple[list[int], Exception | None]:
     """Send rows in order up to the first transient failure, so a later state of an instance never
     overtakes an earlier one (a stale retained MQTT state, a receiver seeing 'escalated' first).
     ``concurrent``: instances in parallel, each instance's rows still in order.
 
-    Returns the rows done (delivered, or rejected for good: logged) and the transient failure, if any.
+    Returns the rows done (delivered, or rejected for good: logged; each passed to ``settled`` as soon
+    as it was) and the transient failure, if any.
     """
     groups: dict[str, list[Queued]] = {}
     for row in rows:
         groups.setdefault(_instance(row) if concurrent else "", []).append(row)
-    outcomes = await asyncio.gather(*(_in_order(send, group) for group in groups.values()))
+    outcomes = await asyncio.gather(*(_in_order(send, group, settled) for group in groups.values()))
     done, failure = [], None
     for group, results in zip(groups.values(), outcomes, strict=True):
         for row, result in zip(group, results, strict=False):
@@ -85,8 +97,9 @@ async def drain(
             if not state.queued(sink, 1):
                 await wake.wait()
             continue
-        done, failure = await _attempt(send, rows, concurrent=concurrent)
-        state.delivered(done)
+        done, failure = await _attempt(
+            send, rows, concurrent=concurrent, settled=lambda s: state.delivered([s])
+        )
         if failure is None:
             if down:
                 log.info("%s delivery recovered", sink)

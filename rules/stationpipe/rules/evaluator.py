@@ -47,6 +47,26 @@ class Output:
     derived: list[Derived] = field(default_factory=list)
 
 
+def merge(outs: list[Output]) -> Output:
+    """The outputs of consecutive steps as one, to commit in one transaction: notifications, outbox rows,
+    journal entries and derived records in step order (so each instance's changes keep their order);
+    instances, series and facts as the last step left them."""
+    out = Output()
+    batch = out.batch
+    for part in outs:
+        step_batch = part.batch
+        batch.instances.update(step_batch.instances)
+        batch.series.update(step_batch.series)
+        batch.outbox.extend(step_batch.outbox)
+        batch.facts.update(step_batch.facts)
+        batch.journal.extend(step_batch.journal)
+        batch.withdrawn.extend(step_batch.withdrawn)
+        batch.reviews.extend(step_batch.reviews)
+        out.notes.extend(part.notes)
+        out.derived.extend(part.derived)
+    return out
+
+
 class _Planned:
     """One rule planned for one station x parameter, with its series state and instance once looked up.
 
@@ -56,10 +76,13 @@ class _Planned:
     when it replaces the dicts themselves (:meth:`Evaluator.restore`) or the rules (``configure``).
     ``inst`` is ``None`` until known, and then the dict is asked: another plan may share the key (AQI).
     ``dirtied`` is the ``Evaluator.dirty_round`` in which ``key`` was last added to ``Evaluator.dirty``:
-    adding it again before the next tick clears that set would change nothing.
+    adding it again before the next tick clears that set would change nothing. ``keep``: the state has
+    held something (when looked up or since), so it is saved when evaluated even if empty now; a state
+    that has always been empty (the stateless kinds': section, instrument) is never saved, since no row
+    restores to the same empty state (:meth:`Evaluator._reading`).
     """
 
-    __slots__ = ("dirtied", "evaluate", "inst", "instance", "key", "kind", "policy", "state")
+    __slots__ = ("dirtied", "evaluate", "inst", "instance", "keep", "key", "kind", "policy", "state")
 
     def __init__(self, key: str, kind: Kind, policy: Policy, instance: str) -> None:
         self.key = key  # station/rule/instance: the series and instance key
@@ -70,6 +93,7 @@ class _Planned:
         self.state: Series | None = None
         self.inst: Instance | None = None
         self.dirtied = -1
+        self.keep = False
 
 
 class Evaluator:
@@ -174,11 +198,13 @@ class Evaluator:
                 state = series.get(key)
                 if state is None:
                     state = series[key] = {}
-                planned.state = state
+                planned.state, planned.keep = state, bool(state)
             outcome = planned.evaluate(info, r, state)
-            if planned.dirtied != round_:
+            # Saved on the next tick; an always-empty state needs no row (restored as {} without one):
+            # 43 % of the series at 20,000 stations, whose rewrite each tick cost the engine's loop.
+            if planned.dirtied != round_ and (state or planned.keep):
                 self.dirty.add(key)
-                planned.dirtied = round_
+                planned.dirtied, planned.keep = round_, True
             # Most outcomes are quiet, with no instance to step and nothing derived: nothing to apply.
             if outcome is not None and (
                 outcome.level or outcome.derived or planned.inst is not None or key in instances

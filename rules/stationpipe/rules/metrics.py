@@ -9,7 +9,8 @@ from stationpipe.kernel.metrics import ComponentMetrics
 class RulesMetrics(ComponentMetrics):
     """Messages in (by outcome), readings evaluated, warning changes (by change), instances active (by
     level), outbox rows pending (by sink), deliveries (by sink and outcome), derived results published and
-    dropped, and the time to evaluate and commit one message."""
+    dropped, the time to evaluate one message, and how many messages were committed and acknowledged
+    together."""
 
     def __init__(self) -> None:
         super().__init__("rules")
@@ -22,6 +23,11 @@ class RulesMetrics(ComponentMetrics):
         self.derived = self.counter("derived", "derived results", ["outcome"])
         self.seconds = self.histogram(
             "message_seconds",
-            "time to evaluate one readings message and commit its state, seconds",
+            "time to evaluate one readings message, seconds (its commit is shared with its batch)",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+        )
+        self.batch = self.histogram(
+            "batch_messages",
+            "messages received together, committed in one transaction and acknowledged in one write",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200),
         )

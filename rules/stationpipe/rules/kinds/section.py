@@ -4,7 +4,8 @@ Levels per item (docs/domain.md; thresholds from the rule): 1 value >= ``approac
 limit; 3 exceeds for >= ``consecutive`` valid samples in a row or multiple >= ``orange_multiple``; 4 劣Ⅴ or
 multiple >= ``red_multiple``. Clear (hysteresis): value < ``clear_below`` x limit. DO is a lower limit
 (approaching at limit / approach, clear above limit / clear_below); pH outside 6-9 is 劣Ⅴ, within
-``ph_margin`` of the range approaching. Series state: ``{"run": consecutive exceeding samples}``.
+``ph_margin`` of the range approaching. Series state: ``{"run": consecutive exceeding samples}``, empty
+after a clean sample.
 """
 
 from __future__ import annotations
@@ -53,11 +54,22 @@ def _heads(r: Reading, v: float) -> tuple[str, str]:
     return f"{zh} {shown} {r.unit}", f"{en} {shown} {r.unit}"
 
 
+def _count(series: Series, *, exceeding: bool) -> int:
+    """The run of exceeding samples, this one included; a clean sample leaves the state empty (no row to
+    save: :class:`stationpipe.rules.evaluator._Planned`)."""
+    if not exceeding:
+        series.pop("run", None)
+        return 0
+    run: int = series.get("run", 0) + 1
+    series["run"] = run
+    return run
+
+
 def _upper(
     rule: LevelledRule, r: Reading, v: float, lim: _Limit, series: Series, *, cls: WaterClass | None
 ) -> Outcome:
     multiple = exceedance_multiple(v, lim.value)
-    run = series["run"] = series.get("run", 0) + 1 if multiple is not None else 0
+    run = _count(series, exceeding=multiple is not None)
     if multiple is None:
         if v >= rule.approach * lim.value:
             head_zh, head_en = _heads(r, v)
@@ -94,7 +106,7 @@ def _do_heads(v: float) -> tuple[str, str]:
 def _dissolved_oxygen(rule: LevelledRule, v: float, target: WaterClass, series: Series) -> Outcome:
     limit = gb3838.DO.limit(target)
     short = v < limit
-    run = series["run"] = series.get("run", 0) + 1 if short else 0
+    run = _count(series, exceeding=short)
     if not short:
         if v <= limit / rule.approach:
             head_zh, head_en = _do_heads(v)
