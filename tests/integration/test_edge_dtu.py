@@ -245,7 +245,7 @@ async def test_bavarian_hessen_analysers_behind_a_dtu(services: Services, tmp_pa
             await probe.wait_for(len(probe.of("nox")) + 1, 10, "nox")
     good = probe.of("nox")[-1]["readings"]
     assert set(good) == {"no", "no2", "nox"}
-    assert all(0 < v["value"] < 1000 for v in good.values()), good
+    assert all(0 <= v["value"] < 1000 for v in good.values()), good  # NO is 0 at times
 
 
 def _edge_file(path: Path, broker: int, listener: int) -> Path:

@@ -156,7 +156,7 @@ def test_the_simulated_analyser_answers_with_every_channel() -> None:
     channels = parse_reply(frame(reply_text(inst, at, inst.effects(at))))
     assert [c.number for c in channels] == [1, 2, 3]
     assert all(c.flag(inst.profile.channel_status) is Flag.N for c in channels)
-    assert all(0 < c.value < 500 for c in channels)  # ppb
+    assert all(0 <= c.value < 500 for c in channels)  # ppb; NO is clipped at 0 in the evening (China time)
 
 
 @pytest.mark.parametrize(
