@@ -299,18 +299,11 @@ class Collector:
             await asyncio.sleep(self.config.status_every)  # a period, not a wait for an event
 
     async def mqtt(self, ready: asyncio.Event | None) -> None:
-        """Forever: connect (persistent session) and collect; reconnect with backoff.
-
-        A stop (SIGINT/SIGTERM) that lands while the broker is going away too (a Ctrl-C reaches the whole
-        process group) can be swallowed by Python 3.11's TaskGroup, which is then cancelling itself for
-        the connection's error, or by aiomqtt's ``wait_for``: checked before every reconnection, or the
-        collector would reconnect forever instead of stopping."""
+        """Forever: connect (persistent session) and collect; reconnect with backoff."""
         while True:
-            raise_if_cancelled()
             try:
                 await self.connection(ready)
             except* BrokerUnavailableError as group:
-                raise_if_cancelled()
                 delay = self.reconnect.next_delay()
                 log.warning("broker unavailable (%s); retrying in %.1f s", first_error(group), delay)
                 await asyncio.sleep(delay)
