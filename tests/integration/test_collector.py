@@ -126,22 +126,31 @@ async def test_n_messages_in_exactly_their_points_stored(services: Services, tmp
 async def test_a_steady_trickle_is_stored_within_a_write_not_after_max_age(
     services: Services, tmp_path: Path
 ) -> None:
-    """Group commit: messages 20 ms apart never leave the batch idle for ``max_idle`` and ``max_age`` is
-    30 s, yet with no other write in flight each batch goes out once it is ``gather`` old."""
-    station, msgs = "it-trickle-01", messages("it-trickle-01", 150)
-    batch = {"max_age": 30.0, "max_idle": 30.0, "gather": 0.05}
-    async with running(collector_config(services, tmp_path, "it-trickle", batch=batch)):
+    """Group commit: messages published back to back (each after the last one's PUBACK) never leave the
+    batch idle for ``max_idle`` and ``max_age`` is 30 s, yet with no other write in flight each batch goes
+    out once it is ``gather`` old: the first points are stored while the stream still flows."""
+    station, msgs = "it-trickle-01", messages("it-trickle-01", 3000)
+    batch = {"max_age": 30.0, "max_idle": 30.0, "gather": 0.05, "max_messages": 5000, "max_points": 100_000}
+    stored_first = asyncio.Event()
+    sent: list[StationMessage] = []
+
+    async def stream() -> None:  # until the first points are stored, bounded by the 3,000 messages
         async with aiomqtt.Client("127.0.0.1", services.mosquitto.port) as pub:
-            started = time.monotonic()
-            for i, m in enumerate(msgs):
+            for m in msgs:
+                if stored_first.is_set():
+                    return
                 await pub.publish(*wire.encode(m), qos=1)
-                await asyncio.sleep(0.02)
-                if i == 50:
-                    assert count(services, station) > 0, "nothing stored one second into the stream"
-            streamed = time.monotonic() - started
-        await wait_for(lambda: count(services, station) == 150 * len(PARAMS), "the trickle stored", 10)
-    assert streamed < 30.0
-    assert stored_values(services, station) == expected_values(msgs)
+                sent.append(m)
+
+    async with running(collector_config(services, tmp_path, "it-trickle", batch=batch)):
+        publisher = asyncio.create_task(stream())
+        await wait_for(lambda: count(services, station) > 0, "the first points stored mid-stream", 10)
+        assert not publisher.done(), "the stream ended before anything was stored"
+        stored_first.set()
+        await publisher
+        await wait_for(lambda: count(services, station) == len(sent) * len(PARAMS), "the stream stored", 40)
+    assert len(sent) < len(msgs)
+    assert stored_values(services, station) == expected_values(sent)
 
 
 def _derived_and_warnings(station: str) -> list[Derived | WarningEvent]:
